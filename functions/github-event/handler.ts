@@ -1,0 +1,41 @@
+import axios from "axios";
+import { pino } from "pino";
+import { loadConfig } from "../../shared/config.js";
+import { createCustomers } from "../../shared/customers.js";
+import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
+import { createGateway } from "../../shared/gateway.js";
+import { createDeliveries } from "./deliveries.js";
+import { createEventRouter, type GithubEventDeps } from "./route-event.js";
+
+/** github-event: the webhook front door (original-spec §2). */
+export function createHandler(deps: GithubEventDeps): FunctionHandler {
+  const route = createEventRouter(deps);
+  return (event, context) => respond(context, deps.log, () => route(event));
+}
+
+/** The composition root: configuration and clients from the environment and secret files, built once. */
+export function depsFromEnv(env: Record<string, string | undefined>): GithubEventDeps {
+  const config = loadConfig(env, {
+    secrets: ["github-webhook-secret", "payload-secret"],
+    optionalSecrets: ["customers"],
+  });
+  const log = pino({ name: "github-event" });
+  const http = axios.create();
+  return {
+    webhookSecret: config.secrets["github-webhook-secret"],
+    validateHmac: config.validate_hmac,
+    customers: config.validate_customers
+      ? createCustomers({ list: config.secrets.customers, url: config.customers_url, http, now: Date.now })
+      : undefined,
+    gateway: createGateway({
+      url: config.gateway_url,
+      payloadSecret: config.secrets["payload-secret"],
+      http,
+      log,
+    }),
+    deliveries: createDeliveries({ now: Date.now }),
+    log,
+  };
+}
+
+export default lazyHandler(() => createHandler(depsFromEnv(process.env)));

@@ -1,0 +1,81 @@
+import type { Logger } from "pino";
+import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
+import type { Gateway } from "../../shared/gateway.js";
+import { STACK_CONTEXT, type CommitStatus, type Github } from "../../shared/github.js";
+import { CLOUD_SIGNATURE_HEADER, verifyPayload } from "../../shared/hmac.js";
+import { HttpError } from "../../shared/http-error.js";
+import { isDeletion, parseGithubPush, type BuildRequest } from "../../shared/push.js";
+
+export interface GithubPushDeps {
+  payloadSecret: string;
+  /** build_branch; when unset each repository's default branch is built (DESIGN §10). */
+  buildBranch?: string;
+  github: Github;
+  gateway: Gateway;
+  log: Logger;
+}
+
+/** github-push (original-spec §3): decide whether a push builds, mark it pending and hand it to git-tar. */
+export function createBuildStarter(deps: GithubPushDeps): (event: FunctionEvent) => Promise<Reply> {
+  return async (event) => {
+    if (!verifyPayload(deps.payloadSecret, event.body, event.headers[CLOUD_SIGNATURE_HEADER])) {
+      throw new HttpError(401, "invalid or missing X-Cloud-Signature-256");
+    }
+    const name = event.headers["x-github-event"] ?? "";
+    if (name !== "push") throw new HttpError(400, `github-push cannot handle event: ${name}`);
+    const push = parseGithubPush(event.body);
+    const installationId = push.installation?.id;
+    if (installationId === undefined) throw new HttpError(400, "push event: installation.id missing");
+    const { repository: repo } = push;
+    const log = deps.log.child({ repo: repo.full_name, ref: push.ref, sha: push.after });
+
+    const status = (state: CommitStatus["state"], description: string) =>
+      deps.github
+        .setStatus({
+          installationId,
+          owner: repo.owner.login,
+          repo: repo.name,
+          sha: push.after,
+          state,
+          context: STACK_CONTEXT,
+          description,
+        })
+        .catch((error: unknown) => log.warn({ err: error, state }, "could not post the commit status"));
+
+    // A deleted branch or tag has no commit to build or to carry a status (original-spec §12 left these unguarded).
+    if (isDeletion(push)) return { status: 200, body: `skipping build for: ${push.ref}: the ref was deleted` };
+
+    const branch = deps.buildBranch ?? repo.default_branch;
+    if (push.ref !== `refs/heads/${branch}`) {
+      const message = `skipping build for: ${push.ref} branch, the build branch is: ${branch}`;
+      await status("success", message);
+      return { status: 200, body: message };
+    }
+
+    await status("pending", `${repo.owner.login}-${repo.name} stack deploy is in progress`.toLowerCase());
+    const request: BuildRequest = {
+      owner: repo.owner.login,
+      ownerId: repo.owner.id,
+      repo: repo.name,
+      fullName: repo.full_name,
+      cloneUrl: repo.clone_url,
+      repoUrl: repo.html_url,
+      private: repo.private,
+      sha: push.after,
+      ref: push.ref,
+      branch,
+      installationId,
+      deliveryId: event.headers["x-github-delivery"] ?? "",
+    };
+    try {
+      await deps.gateway.invokeAsync("git-tar", JSON.stringify(request), { "content-type": "application/json" });
+    } catch (error) {
+      // Never drop a push silently: the commit must end in a terminal status.
+      const reason = error instanceof HttpError ? error.message : "internal error";
+      await status("failure", `unable to start the build: ${reason}`);
+      throw new HttpError(502, `unable to start the build: ${reason}`, { cause: error });
+    }
+    log.info("build queued");
+    return { status: 202, body: `Push: ${repo.full_name}@${push.ref} [${repo.clone_url}], git-tar: 202` };
+  };
+}

@@ -1,0 +1,124 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+
+/**
+ * Every setting the system reads (DESIGN §4), with the names kept from the original so operators can carry their
+ * environment files over. Each entry's doc line is mirrored in docs/configuration.md.
+ */
+const flag = z
+  .enum(["true", "false", "1", "0"], { message: 'expected "true", "false", "1" or "0"' })
+  .transform((v) => v === "true" || v === "1");
+const url = z.url({ protocol: /^https?$/, message: "expected an absolute http(s) URL" });
+const count = z.coerce
+  .number({ message: "expected a whole number" })
+  .int("expected a whole number")
+  .positive("expected a number above 0");
+const milli = z.coerce
+  .number({ message: "expected a whole number" })
+  .int("expected a whole number")
+  .nonnegative("expected 0 or more");
+const text = z.string().trim().min(1, "expected a value");
+
+const settings = {
+  gateway_url: url.default("http://gateway.openfaas:8080/"), // internal gateway address every hop goes through
+  gateway_public_url: url.optional(), // public gateway address, used in status links
+  gateway_pretty_url: url.optional(), // optional https://user.<domain>/function form for status links
+  builder_url: url.default("http://of-builder.openfaas:8080/"), // of-builder's address
+  repository_url: text.optional(), // registry prefix functions are deployed from
+  push_repository_url: text.optional(), // registry prefix images are pushed to (ends in "/" for one shared account)
+  s3_url: text.optional(), // S3 endpoint for build logs, host:port
+  s3_region: text.default("us-east-1"),
+  s3_tls: flag.default(false),
+  s3_bucket: text.default("pipeline"),
+  customers_url: url.optional(), // allow-list URL, one login per line; the "customers" secret wins when present
+  validate_hmac: flag.default(true), // verify GitHub's X-Hub-Signature-256 (internal hops are always verified)
+  validate_customers: flag.default(true), // only build for owners on the customers allow-list
+  build_branch: text.optional(), // branch to build; default: the repository's default branch
+  enable_dockerfile_lang: flag.default(false), // allow lang: dockerfile
+  readonly_root_filesystem: flag.default(true), // deploy functions with a read-only root filesystem
+  custom_templates: z.string().default(""), // comma-separated git URLs of extra templates
+  github_app_id: z
+    .string()
+    .regex(/^[1-9][0-9]*$/, "expected the numeric GitHub App id")
+    .optional(),
+  report_status: flag.default(true), // post commit statuses to GitHub
+  secret_mount_path: text.default("/var/openfaas/secrets"),
+  function_memory_limit_mb: count.default(128),
+  function_cpu_requests_milli: milli.optional(),
+  function_cpu_limit_milli: milli.optional(),
+  scaling_min_limit: count.default(1),
+  scaling_max_limit: count.default(4),
+  github_api_url: url.default("https://api.github.com"), // GitHub Enterprise, or a local stand-in
+  templates_url: text.default("https://github.com/openfaas/templates.git"),
+  functions_per_repo_limit: count.default(5),
+  build_concurrency: count.default(2),
+} as const;
+
+const envSchema = z.object(settings);
+type Env = z.infer<typeof envSchema>;
+export type SettingName = keyof typeof settings;
+
+/** Secret files under secret_mount_path (DESIGN §4). */
+export type SecretName =
+  | "github-webhook-secret"
+  | "payload-secret"
+  | "private-key"
+  | "basic-auth-user"
+  | "basic-auth-password"
+  | "s3-access-key"
+  | "s3-secret-key"
+  | "customers";
+
+export type Config<S extends SecretName = never, R extends SettingName = never> = Readonly<
+  Omit<Env, R> & Required<Pick<Env, R>> & { secrets: Readonly<Record<S, string>> & Partial<Record<SecretName, string>> }
+>;
+
+export type ReadFile = (path: string) => string;
+
+/**
+ * Parses the environment and the secret files once. `settings` and `secrets` name what this process cannot run
+ * without; a missing or malformed value throws one error listing every bad key and the form it expects.
+ */
+export function loadConfig<S extends SecretName = never, R extends SettingName = never>(
+  env: Record<string, string | undefined>,
+  needs: { settings?: readonly R[]; secrets?: readonly S[]; optionalSecrets?: readonly SecretName[] } = {},
+  readFile: ReadFile = (path) => readFileSync(path, "utf8"),
+): Config<S, R> {
+  // Empty strings count as unset, as they do in an environment_file that leaves a value blank.
+  const present = Object.fromEntries(Object.keys(settings).map((k) => [k, env[k]?.trim() ? env[k] : undefined]));
+  const parsed = envSchema.safeParse(present);
+  const problems: string[] = parsed.success
+    ? []
+    : parsed.error.issues.map(
+        (i) => `${String(i.path[0])}: ${i.message} (got ${JSON.stringify(present[String(i.path[0])])})`,
+      );
+  const values = parsed.success ? parsed.data : ({} as Env);
+  for (const key of needs.settings ?? []) {
+    if (parsed.success && values[key] === undefined) problems.push(`${key}: required by this function but not set`);
+  }
+
+  const secrets: Partial<Record<SecretName, string>> = {};
+  const dir = values.secret_mount_path ?? "/var/openfaas/secrets";
+  for (const name of [...(needs.secrets ?? []), ...(needs.optionalSecrets ?? [])]) {
+    const path = join(dir, name);
+    try {
+      const value = readFile(path).trim();
+      if (value) secrets[name] = value;
+      else if ((needs.secrets as readonly string[] | undefined)?.includes(name))
+        problems.push(`secret ${name}: ${path} is empty`);
+    } catch (error) {
+      if ((needs.secrets as readonly string[] | undefined)?.includes(name)) {
+        problems.push(
+          `secret ${name}: unable to read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        );
+      }
+    }
+  }
+
+  if (problems.length > 0) throw new Error(`invalid configuration:\n  ${problems.join("\n  ")}`);
+  return Object.freeze({ ...values, secrets: Object.freeze(secrets) }) as unknown as Config<S, R>;
+}
+
+/** The names of every setting, for the docs check. */
+export const settingNames = Object.keys(settings) as SettingName[];

@@ -1,0 +1,69 @@
+import axios from "axios";
+import { startRecorder } from "../test/support/http-recorder.js";
+import { createCustomers } from "./customers.js";
+
+describe("createCustomers", () => {
+  it("from the secret → case-insensitive, trimmed, comments ignored", async () => {
+    const customers = createCustomers({
+      list: "# ops\n  AlexEllis \nopenfaas\n\n",
+      http: axios.create(),
+      now: () => 0,
+    });
+    await expect(customers.has("alexellis")).resolves.toBe(true);
+    await expect(customers.has("OPENFAAS")).resolves.toBe(true);
+    await expect(customers.has("mark")).resolves.toBe(false);
+    await expect(customers.has("")).resolves.toBe(false);
+  });
+
+  it("from customers_url → fetched once per TTL, then refreshed", async () => {
+    let list = "alexellis\n";
+    const server = await startRecorder(() => ({ status: 200, body: list }));
+    let clock = 0;
+    const customers = createCustomers({
+      url: `${server.url}/CUSTOMERS`,
+      http: axios.create(),
+      now: () => clock,
+      ttlMs: 1000,
+    });
+    try {
+      await expect(Promise.all([customers.has("AlexEllis"), customers.has("rgee0")])).resolves.toEqual([true, false]);
+      list = "rgee0\n";
+      clock = 999;
+      await expect(customers.has("rgee0")).resolves.toBe(false);
+      expect(server.requests).toHaveLength(1);
+      clock = 1001;
+      await expect(customers.has("rgee0")).resolves.toBe(true);
+      expect(server.requests).toHaveLength(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("URL answering 404 and nothing cached → HttpError 503 naming the status", async () => {
+    const server = await startRecorder(() => ({ status: 404, body: "nope" }));
+    const customers = createCustomers({ url: `${server.url}/CUSTOMERS`, http: axios.create(), now: () => 0 });
+    try {
+      await expect(customers.has("alex")).rejects.toMatchObject({
+        status: 503,
+        message: expect.stringMatching(/answered 404/),
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("URL unreachable after a good fetch → keeps serving the last good list", async () => {
+    const server = await startRecorder(() => ({ status: 200, body: "alex\n" }));
+    let clock = 0;
+    const customers = createCustomers({ url: `${server.url}/C`, http: axios.create(), now: () => clock, ttlMs: 10 });
+    await expect(customers.has("alex")).resolves.toBe(true);
+    await server.close();
+    clock = 100;
+    await expect(customers.has("alex")).resolves.toBe(true);
+  });
+
+  it("URL unreachable from the start → 503, not a crash", async () => {
+    const customers = createCustomers({ url: "http://127.0.0.1:1/CUSTOMERS", http: axios.create(), now: () => 0 });
+    await expect(customers.has("alex")).rejects.toMatchObject({ status: 503 });
+  });
+});

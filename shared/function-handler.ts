@@ -1,0 +1,65 @@
+import type { Logger } from "pino";
+import { isHttpError } from "./http-error.js";
+
+/** What an OpenFaaS node-template handler receives; `body` is the raw bytes, never parsed (signatures are over bytes). */
+export interface FunctionEvent {
+  body: Buffer;
+  headers: Readonly<Record<string, string | undefined>>;
+  method: string;
+  query: Readonly<Record<string, string | undefined>>;
+  path: string;
+}
+
+/** The node template's chainable response context (anchors §C). */
+export interface FunctionContext {
+  status(code: number): FunctionContext;
+  status(): number;
+  headers(values: Record<string, string>): FunctionContext;
+  headers(): Record<string, string>;
+  succeed(value: unknown): void;
+  fail(error: unknown): void;
+}
+
+/** The signature every functions/<name>/handler.ts default-exports. */
+export type FunctionHandler = (event: FunctionEvent, context: FunctionContext) => Promise<void>;
+
+/** What a stage operation answers with; refusals are thrown as HttpError instead. */
+export interface Reply {
+  status: number;
+  body: string | object;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Runs one stage operation and maps its outcome to the response once (STYLE §2.8): an HttpError keeps its status
+ * and public message; anything else is logged and becomes a generic 500.
+ */
+export async function respond(context: FunctionContext, log: Logger, work: () => Promise<Reply>): Promise<void> {
+  try {
+    const reply = await work();
+    context
+      .status(reply.status)
+      .headers({
+        "content-type": typeof reply.body === "string" ? "text/plain; charset=utf-8" : "application/json",
+        ...reply.headers,
+      })
+      .succeed(reply.body);
+  } catch (error) {
+    if (isHttpError(error)) {
+      if (error.status >= 500) log.warn({ err: error.cause ?? error }, error.message);
+      context.status(error.status).headers({ "content-type": "text/plain; charset=utf-8" }).succeed(error.message);
+      return;
+    }
+    log.error({ err: error }, "unhandled error");
+    context.status(500).headers({ "content-type": "text/plain; charset=utf-8" }).succeed("internal error");
+  }
+}
+
+/**
+ * Builds a handler's dependencies on first use, from the process environment: the composition root of a
+ * deployed function (STYLE §2.5). Importing the module stays side-effect free, so tests build their own.
+ */
+export function lazyHandler(build: () => FunctionHandler): FunctionHandler {
+  let handler: FunctionHandler | undefined;
+  return (event, context) => (handler ??= build())(event, context);
+}

@@ -1,0 +1,176 @@
+import type { AxiosInstance, AxiosResponse, Method } from "axios";
+import type { Logger } from "pino";
+import { CLOUD_SIGNATURE_HEADER, signPayload } from "./hmac.js";
+import { HttpError } from "./http-error.js";
+
+/** FunctionDeployment, the body of POST/PUT /system/functions (anchors §A, faas-provider types). */
+export interface FunctionDeployment {
+  service: string;
+  image: string;
+  namespace?: string;
+  envProcess?: string;
+  envVars?: Record<string, string>;
+  constraints?: string[];
+  secrets?: string[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  limits?: { memory?: string; cpu?: string };
+  requests?: { memory?: string; cpu?: string };
+  readOnlyRootFilesystem?: boolean;
+}
+
+/** FunctionStatus, as GET /system/functions lists it. */
+export interface FunctionStatus {
+  name: string;
+  image: string;
+  namespace?: string;
+  labels?: Record<string, string> | null;
+  annotations?: Record<string, string> | null;
+  replicas?: number;
+  availableReplicas?: number;
+  invocationCount?: number;
+}
+
+/** A gateway answer to a function invocation: whatever the function (or the gateway) said. */
+export interface Invocation {
+  status: number;
+  body: Buffer;
+  headers: Record<string, string>;
+}
+
+export interface Gateway {
+  /** Synchronous `/function/<name>`, body signed with the payload secret. */
+  invoke(name: string, body: Buffer | string, headers?: Record<string, string>): Promise<Invocation>;
+  /** `/async-function/<name>`: resolves once the gateway queued it (202), else throws HttpError 502. */
+  invokeAsync(name: string, body: Buffer | string, headers?: Record<string, string>): Promise<{ callId?: string }>;
+  listFunctions(namespace?: string): Promise<FunctionStatus[]>;
+  /** faas-cli's deploy: PUT, then POST when the function does not exist yet (anchors §A). */
+  deploy(deployment: FunctionDeployment): Promise<"updated" | "created">;
+  /** DELETE /system/functions; `false` when the function was already gone. */
+  remove(name: string, namespace?: string): Promise<boolean>;
+}
+
+export interface GatewayDeps {
+  url: string;
+  payloadSecret: string;
+  auth?: { user: string; password: string };
+  http: AxiosInstance;
+  log: Logger;
+  /** Waits between retries; tests pass one that does not. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Attempts after the first one, for retryable failures. */
+  retries?: number;
+  baseDelayMs?: number;
+}
+
+type Retryable = (status: number) => boolean;
+// /system/* calls are idempotent (GET, PUT, DELETE) or refused cleanly (POST on conflict): any 5xx may be retried.
+const anyServerError: Retryable = (status) => status >= 500;
+// A sync invocation that answered 500 ran the function, which may have had effects: only retry when the
+// gateway says it never reached the function (502/503/504).
+const unreachable: Retryable = (status) => status === 502 || status === 503 || status === 504;
+
+/** Client for the OpenFaaS gateway every stage goes through (DESIGN §2). */
+export function createGateway(deps: GatewayDeps): Gateway {
+  const base = deps.url.endsWith("/") ? deps.url : `${deps.url}/`;
+  const retries = deps.retries ?? 3;
+  const baseDelay = deps.baseDelayMs ?? 200;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const authHeader: Record<string, string> = deps.auth
+    ? { authorization: `Basic ${Buffer.from(`${deps.auth.user}:${deps.auth.password}`).toString("base64")}` }
+    : {};
+
+  async function send(
+    method: Method,
+    path: string,
+    retryable: Retryable,
+    options: { data?: Buffer | string; headers?: Record<string, string>; params?: Record<string, string> } = {},
+  ): Promise<AxiosResponse<Buffer>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await deps.http.request<Buffer>({
+          method,
+          url: base + path,
+          data: options.data,
+          headers: options.headers,
+          params: options.params,
+          responseType: "arraybuffer",
+          validateStatus: () => true,
+          maxBodyLength: Infinity,
+          maxContentLength: Infinity,
+        });
+        res.data = Buffer.from(res.data);
+        if (attempt >= retries || !retryable(res.status)) return res;
+        deps.log.warn({ path, status: res.status, attempt }, "gateway answered with a retryable status");
+      } catch (error) {
+        // No response at all (refused, reset, timed out): the gateway may be restarting, so try again.
+        if (attempt >= retries || (error as { response?: unknown }).response !== undefined) {
+          throw new HttpError(502, `gateway unreachable: ${method} ${path}: ${(error as Error).message}`, {
+            cause: error,
+          });
+        }
+        deps.log.warn({ path, err: (error as Error).message, attempt }, "gateway unreachable");
+      }
+      await sleep(baseDelay * 2 ** attempt);
+    }
+  }
+
+  function signed(body: Buffer | string, headers: Record<string, string> = {}): Record<string, string> {
+    return {
+      "content-type": "application/octet-stream",
+      ...headers,
+      [CLOUD_SIGNATURE_HEADER]: signPayload(deps.payloadSecret, body),
+    };
+  }
+
+  function failed(what: string, res: AxiosResponse<Buffer>): HttpError {
+    const text = res.data.toString("utf8").trim().slice(0, 300);
+    return new HttpError(502, `gateway: ${what} answered ${res.status}${text ? `: ${text}` : ""}`);
+  }
+
+  return {
+    async invoke(name, body, headers) {
+      const res = await send("POST", `function/${name}`, unreachable, { data: body, headers: signed(body, headers) });
+      return { status: res.status, body: res.data, headers: res.headers as Record<string, string> };
+    },
+
+    async invokeAsync(name, body, headers) {
+      const res = await send("POST", `async-function/${name}`, anyServerError, {
+        data: body,
+        headers: signed(body, headers),
+      });
+      if (res.status !== 202) throw failed(`async-function/${name}`, res);
+      const callId = res.headers["x-call-id"] as string | undefined;
+      return callId ? { callId } : {};
+    },
+
+    async listFunctions(namespace) {
+      const params: Record<string, string> = namespace ? { namespace } : {};
+      const res = await send("GET", "system/functions", anyServerError, { headers: authHeader, params });
+      if (res.status !== 200) throw failed("GET /system/functions", res);
+      return JSON.parse(res.data.toString("utf8")) as FunctionStatus[];
+    },
+
+    async deploy(deployment) {
+      const data = JSON.stringify(deployment);
+      const headers = { ...authHeader, "content-type": "application/json" };
+      const put = await send("PUT", "system/functions", anyServerError, { data, headers });
+      if (put.status >= 200 && put.status < 300) return "updated";
+      if (put.status !== 404) throw failed("PUT /system/functions", put);
+      const post = await send("POST", "system/functions", anyServerError, { data, headers });
+      if (post.status >= 200 && post.status < 300) return "created";
+      throw failed("POST /system/functions", post);
+    },
+
+    async remove(name, namespace) {
+      const data = JSON.stringify({ functionName: name, ...(namespace ? { namespace } : {}) });
+      const res = await send("DELETE", "system/functions", anyServerError, {
+        data,
+        headers: { ...authHeader, "content-type": "application/json" },
+      });
+      if (res.status === 404) return false;
+      if (res.status >= 200 && res.status < 300) return true;
+      throw failed("DELETE /system/functions", res);
+    },
+  };
+}

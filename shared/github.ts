@@ -1,0 +1,100 @@
+import { createAppAuth } from "@octokit/auth-app";
+import { Octokit } from "@octokit/rest";
+import type { Logger } from "pino";
+import { HttpError } from "./http-error.js";
+
+/** The states GitHub accepts for a commit status. */
+export type StatusState = "pending" | "success" | "failure" | "error";
+
+/** One commit status to post (original-spec §16.9: contexts `stack-deploy` and `<fn>`). */
+export interface CommitStatus {
+  installationId: number;
+  owner: string;
+  repo: string;
+  sha: string;
+  state: StatusState;
+  context: string;
+  description: string;
+  targetUrl?: string;
+}
+
+export interface Github {
+  /** Posts a commit status, unless report_status is off. Throws HttpError 502 when GitHub refuses or is unreachable. */
+  setStatus(status: CommitStatus): Promise<void>;
+  /** An installation access token (for cloning private repos); cached by auth-app until shortly before it expires. */
+  installationToken(installationId: number): Promise<string>;
+}
+
+/** The stack-wide status context (original-spec §1.1). */
+export const STACK_CONTEXT = "stack-deploy";
+const MAX_DESCRIPTION = 140;
+
+/** GitHub refuses descriptions over 140 characters; cut them instead of losing the status. */
+export function fitDescription(text: string): string {
+  const chars = Array.from(text);
+  return chars.length <= MAX_DESCRIPTION ? text : `${chars.slice(0, MAX_DESCRIPTION - 1).join("")}…`;
+}
+
+/** GitHub App client: JWT → installation token (auth-app), REST calls (octokit) against github_api_url. */
+export function createGithub(deps: {
+  appId: string;
+  privateKey: string;
+  apiUrl: string;
+  reportStatus: boolean;
+  log: Logger;
+}): Github {
+  // One Octokit per installation so auth-app's token cache survives between calls.
+  const clients = new Map<number, Octokit>();
+  const client = (installationId: number): Octokit => {
+    let octokit = clients.get(installationId);
+    if (!octokit) {
+      octokit = new Octokit({
+        baseUrl: deps.apiUrl.replace(/\/+$/, ""),
+        authStrategy: createAppAuth,
+        auth: { appId: deps.appId, privateKey: deps.privateKey, installationId },
+        log: {
+          debug: () => {},
+          info: () => {},
+          warn: (m: string) => deps.log.warn(m),
+          error: (m: string) => deps.log.error(m),
+        },
+      });
+      clients.set(installationId, octokit);
+    }
+    return octokit;
+  };
+
+  return {
+    async setStatus(status) {
+      if (!deps.reportStatus) {
+        deps.log.debug({ status }, "report_status is off: status not posted");
+        return;
+      }
+      try {
+        await client(status.installationId).rest.repos.createCommitStatus({
+          owner: status.owner,
+          repo: status.repo,
+          sha: status.sha,
+          state: status.state,
+          context: status.context,
+          description: fitDescription(status.description),
+          ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
+        });
+      } catch (error) {
+        const code = (error as { status?: number }).status;
+        throw new HttpError(
+          502,
+          `github: commit status ${status.context}=${status.state} refused${code ? ` (${code})` : ""}: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    },
+
+    async installationToken(installationId) {
+      const auth = (await client(installationId).auth({ type: "installation" })) as { token: string };
+      return auth.token;
+    },
+  };
+}
