@@ -1,0 +1,170 @@
+import axios from "axios";
+import examples from "@octokit/webhooks-examples/api.github.com/index.json" with { type: "json" };
+import { PAYLOAD_SECRET, repoint, startFrontDoor } from "../../test/support/front-door.js";
+import { signPayload } from "../../shared/hmac.js";
+
+type Push = Record<string, unknown> & { repository: Record<string, unknown> & { owner: Record<string, unknown> } };
+const masterPush = (examples as Array<{ name: string; examples: Push[] }>)
+  .find((e) => e.name === "push")!
+  .examples.find((p) => p.ref === "refs/heads/master" && p.installation)!;
+const SHA = masterPush.after as string;
+
+let door: Awaited<ReturnType<typeof startFrontDoor>>;
+afterEach(() => door.close());
+
+/** A push (from the example, with changes) sent to github-push as github-event forwards it. */
+async function push(changes: Record<string, unknown> = {}, options: { event?: string; signature?: string } = {}) {
+  const body = JSON.parse(repoint(masterPush, door.standin.url)) as Push;
+  Object.assign(body, changes);
+  const text = JSON.stringify(body);
+  return axios.post<string>(`${door.gatewayUrl}function/github-push`, text, {
+    headers: {
+      "content-type": "application/json",
+      "x-github-event": options.event ?? "push",
+      "x-github-delivery": "delivery-1",
+      "x-cloud-signature-256": options.signature ?? signPayload(PAYLOAD_SECRET, text),
+    },
+    responseType: "text",
+    validateStatus: () => true,
+  });
+}
+
+const recorded = () =>
+  door.standin.statuses().map((s) => ({ state: s.state, context: s.context, description: s.description }));
+
+describe("github-push", () => {
+  it("build branch (the repository's default) → pending stack-deploy, git-tar queued with the build request", async () => {
+    door = await startFrontDoor();
+    const res = await push();
+    expect(res.status).toBe(202);
+    expect(res.data).toBe(
+      `Push: Codertocat/Hello-World@refs/heads/master [${door.standin.url}/Codertocat/Hello-World.git], git-tar: 202`,
+    );
+    expect(recorded()).toEqual([
+      { state: "pending", context: "stack-deploy", description: "codertocat-hello-world stack deploy is in progress" },
+    ]);
+    expect(door.standin.statuses()[0]!.sha).toBe(SHA);
+    expect(door.queued.map((q) => q.function)).toEqual(["git-tar"]);
+    expect(JSON.parse(door.queued[0]!.body.toString())).toEqual({
+      owner: "Codertocat",
+      ownerId: 21031067,
+      repo: "Hello-World",
+      fullName: "Codertocat/Hello-World",
+      cloneUrl: `${door.standin.url}/Codertocat/Hello-World.git`,
+      repoUrl: `${door.standin.url}/Codertocat/Hello-World`,
+      private: false,
+      sha: SHA,
+      ref: "refs/heads/master",
+      branch: "master",
+      installationId: 1,
+      deliveryId: "delivery-1",
+    });
+  });
+
+  it("other branch → success 'skipping build' status with the original text, nothing queued", async () => {
+    door = await startFrontDoor();
+    const res = await push({ ref: "refs/heads/staging" });
+    const message = "skipping build for: refs/heads/staging branch, the build branch is: master";
+    expect([res.status, res.data]).toEqual([200, message]);
+    expect(recorded()).toEqual([{ state: "success", context: "stack-deploy", description: message }]);
+    expect(door.queued).toHaveLength(0);
+  });
+
+  it("tag → success 'skipping build' status, nothing queued", async () => {
+    door = await startFrontDoor();
+    await push({ ref: "refs/tags/v1.0.0" });
+    expect(recorded()).toEqual([
+      {
+        state: "success",
+        context: "stack-deploy",
+        description: "skipping build for: refs/tags/v1.0.0 branch, the build branch is: master",
+      },
+    ]);
+    expect(door.queued).toHaveLength(0);
+  });
+
+  it("build_branch set → that branch builds and the default branch is skipped", async () => {
+    door = await startFrontDoor({ buildBranch: "staging" });
+    expect((await push({ ref: "refs/heads/staging" })).status).toBe(202);
+    expect((await push({ ref: "refs/heads/master" })).status).toBe(200);
+    expect(recorded()).toEqual([
+      { state: "pending", context: "stack-deploy", description: "codertocat-hello-world stack deploy is in progress" },
+      {
+        state: "success",
+        context: "stack-deploy",
+        description: "skipping build for: refs/heads/master branch, the build branch is: staging",
+      },
+    ]);
+    expect(door.queued).toHaveLength(1);
+  });
+
+  it.each([
+    ["deleted build branch", { deleted: true, after: "0".repeat(40) }],
+    ["zero SHA without deleted flag", { after: "0".repeat(40) }],
+    ["deleted flag with a SHA", { deleted: true }],
+  ])("%s → 200 skipped cleanly, no status, nothing queued", async (_, changes) => {
+    door = await startFrontDoor();
+    const res = await push(changes);
+    expect(res.status).toBe(200);
+    expect(res.data).toBe("skipping build for: refs/heads/master: the ref was deleted");
+    expect(door.standin.calls.filter((c) => c.path.includes("/statuses/"))).toHaveLength(0);
+    expect(door.queued).toHaveLength(0);
+  });
+
+  it("mixed-case owner and repo → lower-case names in the status, the owner's own case for GitHub's API", async () => {
+    door = await startFrontDoor({ installations: [{ id: 1, account: "MiXeD-Case" }] });
+    const body = JSON.parse(repoint(masterPush, door.standin.url)) as Push;
+    const repository = {
+      ...body.repository,
+      name: "My-Repo",
+      full_name: "MiXeD-Case/My-Repo",
+      owner: { ...body.repository.owner, login: "MiXeD-Case" },
+    };
+    expect((await push({ repository })).status).toBe(202);
+    expect(recorded()).toEqual([
+      { state: "pending", context: "stack-deploy", description: "mixed-case-my-repo stack deploy is in progress" },
+    ]);
+    expect(door.standin.statuses()[0]).toMatchObject({ owner: "MiXeD-Case", repo: "My-Repo" });
+  });
+
+  it("hand-off to git-tar fails → failure status naming the reason, 502, never a silent drop", async () => {
+    door = await startFrontDoor();
+    door.state.failQueue = true;
+    const res = await push();
+    expect(res.status).toBe(502);
+    expect(recorded()).toEqual([
+      { state: "pending", context: "stack-deploy", description: "codertocat-hello-world stack deploy is in progress" },
+      {
+        state: "failure",
+        context: "stack-deploy",
+        description: "unable to start the build: gateway: async-function/git-tar answered 500: internal error",
+      },
+    ]);
+  });
+
+  it("GitHub refuses the pending status → the build still starts", async () => {
+    door = await startFrontDoor();
+    door.standin.failNext("statuses", 500);
+    expect((await push()).status).toBe(202);
+    expect(door.queued).toHaveLength(1);
+  });
+
+  it.each([
+    ["no signature", 401, { signature: "" }],
+    ["a signature made with another secret", 401, { signature: signPayload("other", "{}") }],
+    ["another event", 400, { event: "issues" }],
+  ])("%s → %s, nothing posted or queued", async (_, status, options) => {
+    door = await startFrontDoor();
+    const res = await push({}, options);
+    expect(res.status).toBe(status);
+    expect(door.standin.calls.filter((c) => c.path.includes("/statuses/"))).toHaveLength(0);
+    expect(door.queued).toHaveLength(0);
+  });
+
+  it("a push without the fields it needs → 400 naming them", async () => {
+    door = await startFrontDoor();
+    const res = await push({ after: "xyz", ref: "" });
+    expect(res.status).toBe(400);
+    expect(res.data).toMatch(/^push event: ref: .*; after: expected a 40-character hex SHA/);
+  });
+});

@@ -1,0 +1,378 @@
+import { createPrivateKey } from "node:crypto";
+import { createAppAuth } from "@octokit/auth-app";
+import { Octokit } from "@octokit/rest";
+import { SignJWT, type JWTPayload } from "jose";
+import { createTestApp, type TestApp } from "./app-keys.js";
+import { startGithubStandin, type GithubStandin } from "./server.js";
+
+// A fixed clock (STYLE §16): JWT windows and token expiry are asserted against it, never against sleeps.
+const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
+const NOW_S = NOW / 1000;
+const SHA = "a".repeat(40);
+const INSTALLATIONS = [
+  { id: 11, account: "alice" },
+  { id: 22, account: "bob" },
+];
+
+type Reply = {
+  status: number;
+  body: {
+    message?: string;
+    errors?: Array<{ field: string; code: string }>;
+    token?: string;
+    expires_at?: string;
+    [key: string]: unknown;
+  };
+};
+
+let app: TestApp;
+let otherApp: TestApp;
+let standin: GithubStandin;
+let clock = NOW;
+
+beforeAll(async () => {
+  app = createTestApp();
+  otherApp = createTestApp();
+  standin = await startGithubStandin({ ...app, installations: INSTALLATIONS, now: () => clock });
+});
+afterAll(() => standin.close());
+beforeEach(() => {
+  clock = NOW;
+  standin.reset();
+});
+
+async function call(method: string, path: string, opts: { auth?: string; body?: unknown; raw?: string } = {}) {
+  const res = await fetch(standin.url + path, {
+    method,
+    headers: { "content-type": "application/json", ...(opts.auth && { authorization: opts.auth }) },
+    body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+  });
+  return { status: res.status, body: (await res.json()) as Reply["body"] };
+}
+
+type JwtOptions = { claims?: Record<string, unknown>; signer?: () => TestApp; alg?: "RS256" | "HS256" };
+
+// Defaults mirror what @octokit/auth-app signs: iat 30 s in the past, exp 10 minutes after iat.
+function appJwt({ claims = {}, signer = () => app, alg = "RS256" }: JwtOptions = {}): Promise<string> {
+  const payload = { iat: NOW_S - 30, exp: NOW_S + 570, iss: app.appId, ...claims };
+  // HS256 keyed with the public PEM is the classic algorithm-confusion forgery.
+  const key = alg === "HS256" ? new TextEncoder().encode(app.publicKeyPem) : createPrivateKey(signer().privateKeyPem);
+  // A numeric iss is what auth-app sends (GitHub takes both); jose's JWTPayload type only allows a string.
+  return new SignJWT(payload as unknown as JWTPayload).setProtectedHeader({ alg }).sign(key);
+}
+
+async function mintToken(installationId = 11): Promise<string> {
+  const { status, body } = await call("POST", `/app/installations/${installationId}/access_tokens`, {
+    auth: `Bearer ${await appJwt()}`,
+  });
+  expect(status).toBe(201);
+  return body.token as string;
+}
+
+describe("POST /app/installations/:id/access_tokens", () => {
+  it.each<{ name: string; jwt: JwtOptions; status: number; message?: RegExp }>([
+    { name: "JWT as auth-app signs it", jwt: {}, status: 201 },
+    { name: "signed with another App's key", jwt: { signer: () => otherApp }, status: 401, message: /signature/ },
+    { name: "iss of another App", jwt: { claims: { iss: 1 } }, status: 401, message: /'Issuer' claim \('iss'\)/ },
+    { name: "no iss", jwt: { claims: { iss: undefined } }, status: 401, message: /"iss"/ },
+    {
+      name: "exp 11 minutes after iat",
+      jwt: { claims: { iat: NOW_S - 60, exp: NOW_S + 600 } },
+      status: 401,
+      message: /'Expiration time' claim \('exp'\) is too far in the future/,
+    },
+    {
+      name: "exp 10.5 minutes from now",
+      jwt: { claims: { iat: NOW_S + 30, exp: NOW_S + 630 } },
+      status: 401,
+      message: /too far in the future/,
+    },
+    {
+      name: "expired",
+      jwt: { claims: { iat: NOW_S - 700, exp: NOW_S - 100 } },
+      status: 401,
+      message: /must be a numeric value representing the future time/,
+    },
+    { name: "no exp", jwt: { claims: { exp: undefined } }, status: 401, message: /"exp"/ },
+    {
+      name: "iat 61 s in the future",
+      jwt: { claims: { iat: NOW_S + 61, exp: NOW_S + 500 } },
+      status: 401,
+      message: /'Issued at' claim \('iat'\)/,
+    },
+    { name: "iat 60 s in the future", jwt: { claims: { iat: NOW_S + 60, exp: NOW_S + 600 } }, status: 201 },
+    { name: "HS256 keyed with the public key", jwt: { alg: "HS256" }, status: 401, message: /RS256/ },
+  ])("$name → $status", async ({ jwt, status, message }) => {
+    const res = await call("POST", "/app/installations/11/access_tokens", { auth: `Bearer ${await appJwt(jwt)}` });
+    expect(res.status).toBe(status);
+    if (message) expect(res.body.message).toMatch(message);
+  });
+
+  it("iss as the App id's string form → 201", async () => {
+    const jwt = await appJwt({ claims: { iss: String(app.appId) } });
+    expect((await call("POST", "/app/installations/11/access_tokens", { auth: `Bearer ${jwt}` })).status).toBe(201);
+  });
+
+  it("no Authorization header → 401 naming the Bearer scheme", async () => {
+    const res = await call("POST", "/app/installations/11/access_tokens");
+    expect(res).toMatchObject({ status: 401, body: { message: expect.stringMatching(/Bearer/) as unknown } });
+  });
+
+  it("unknown installation → 404 Not Found", async () => {
+    const res = await call("POST", "/app/installations/99/access_tokens", { auth: `Bearer ${await appJwt()}` });
+    expect(res).toEqual({ status: 404, body: { message: "Not Found" } });
+  });
+
+  it("valid JWT → 201 ghs_ token expiring in 1 h, counted", async () => {
+    const res = await call("POST", "/app/installations/11/access_tokens", { auth: `Bearer ${await appJwt()}` });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({
+      token: expect.stringMatching(/^ghs_[A-Za-z0-9]{36}$/) as unknown,
+      expires_at: new Date(NOW + 3600_000).toISOString(),
+      permissions: { statuses: "write", checks: "write", contents: "read" },
+      repository_selection: "all",
+    });
+    expect(standin.tokensIssued).toBe(1);
+  });
+});
+
+describe("GET /app and /app/installations", () => {
+  it("valid JWT → the App and its installations", async () => {
+    const auth = `Bearer ${await appJwt()}`;
+    expect(await call("GET", "/app", { auth })).toEqual({
+      status: 200,
+      body: { id: app.appId, slug: "ofc-test", name: "ofc-test" },
+    });
+    const list = await call("GET", "/app/installations", { auth });
+    expect(list.body).toEqual([expect.objectContaining({ id: 11, account: { login: "alice" } }), expect.anything()]);
+  });
+
+  it("installation token instead of a JWT → 401", async () => {
+    expect((await call("GET", "/app", { auth: `token ${await mintToken()}` })).status).toBe(401);
+  });
+});
+
+describe("POST /repos/:owner/:repo/statuses/:sha", () => {
+  const path = `/repos/alice/fn/statuses/${SHA}`;
+  const body = { state: "success" };
+
+  it.each<{ name: string; auth: () => Promise<string | undefined>; status: number }>([
+    { name: "no token", auth: () => Promise.resolve(undefined), status: 401 },
+    { name: "unminted token", auth: () => Promise.resolve("token ghs_" + "x".repeat(36)), status: 401 },
+    { name: "App JWT", auth: async () => `Bearer ${await appJwt()}`, status: 401 },
+    { name: "token for another account", auth: async () => `token ${await mintToken(22)}`, status: 404 },
+    { name: "token scheme", auth: async () => `token ${await mintToken()}`, status: 201 },
+    { name: "Bearer scheme", auth: async () => `Bearer ${await mintToken()}`, status: 201 },
+  ])("$name → $status", async ({ auth, status }) => {
+    expect((await call("POST", path, { auth: await auth(), body })).status).toBe(status);
+  });
+
+  it("token past its expires_at → 401 Bad credentials", async () => {
+    const auth = `token ${await mintToken()}`;
+    clock = NOW + 3600_000;
+    expect(await call("POST", path, { auth, body })).toEqual({ status: 401, body: { message: "Bad credentials" } });
+  });
+
+  it("owner in another case → 201, as GitHub logins are case-insensitive", async () => {
+    const res = await call("POST", `/repos/ALICE/fn/statuses/${SHA}`, { auth: `token ${await mintToken()}`, body });
+    expect(res.status).toBe(201);
+  });
+
+  it.each<{ name: string; sha?: string; body: unknown; status: number; field?: string; code?: string }>([
+    { name: "state done", body: { state: "done" }, status: 422, field: "state", code: "invalid" },
+    { name: "no state", body: { context: "x" }, status: 422, field: "state", code: "missing_field" },
+    { name: "no body", body: undefined, status: 422, field: "state", code: "missing_field" },
+    {
+      name: "description of 141 chars",
+      body: { state: "failure", description: "d".repeat(141) },
+      status: 422,
+      field: "description",
+      code: "custom",
+    },
+    { name: "description of 140 chars", body: { state: "failure", description: "d".repeat(140) }, status: 201 },
+    { name: "140 emoji (one char each)", body: { state: "error", description: "🚀".repeat(140) }, status: 201 },
+    { name: "short sha", sha: "abc1234", body, status: 422, field: "sha", code: "invalid" },
+    { name: "non-hex sha", sha: "g".repeat(40), body, status: 422, field: "sha", code: "invalid" },
+    { name: "target_url ftp", body: { ...body, target_url: "ftp://x/y" }, status: 422, field: "target_url" },
+    { name: "target_url empty", body: { ...body, target_url: "" }, status: 201 },
+    { name: "target_url https", body: { ...body, target_url: "https://ofc.example/logs" }, status: 201 },
+    { name: "context a number", body: { ...body, context: 5 }, status: 422, field: "context", code: "invalid" },
+  ])("$name → $status", async ({ sha = SHA, body, status, field, code }) => {
+    const res = await call("POST", `/repos/alice/fn/statuses/${sha}`, { auth: `token ${await mintToken()}`, body });
+    expect(res.status).toBe(status);
+    if (field) {
+      expect(res.body.message).toBe("Validation Failed");
+      expect(res.body.errors).toContainEqual(expect.objectContaining({ field, ...(code && { code }) }));
+    }
+  });
+
+  it("malformed JSON → 400 Problems parsing JSON, raw body recorded", async () => {
+    const res = await call("POST", path, { auth: `token ${await mintToken()}`, raw: "{state:" });
+    expect(res).toEqual({ status: 400, body: { message: "Problems parsing JSON" } });
+    expect(standin.calls.at(-1)).toMatchObject({ body: "{state:", status: 400 });
+  });
+
+  it("accepted statuses → recorded, listed newest first with context defaulting to 'default'", async () => {
+    const auth = `token ${await mintToken()}`;
+    await call("POST", path, { auth, body: { state: "pending" } });
+    await call("POST", path, { auth, body: { state: "success", context: "ofc/fn", description: "deployed" } });
+    expect(standin.statuses({ sha: SHA }).map((s) => [s.state, s.context])).toEqual([
+      ["pending", "default"],
+      ["success", "ofc/fn"],
+    ]);
+    expect(standin.statuses({ context: "ofc/fn" })).toHaveLength(1);
+    const list = await call("GET", `/repos/alice/fn/commits/${SHA}/statuses`, { auth });
+    expect((list.body as unknown as Array<{ state: string }>).map((s) => s.state)).toEqual(["success", "pending"]);
+  });
+});
+
+describe("check runs", () => {
+  const path = "/repos/alice/fn/check-runs";
+  const base = { name: "ofc", head_sha: SHA };
+  const output = (fields: Record<string, unknown>) => ({ ...base, output: { title: "t", summary: "s", ...fields } });
+
+  it.each<{ name: string; body: unknown; status: number; field?: string }>([
+    {
+      name: "output.text of 65536 chars",
+      body: output({ text: "x".repeat(65536) }),
+      status: 422,
+      field: "output.text",
+    },
+    { name: "output.text of 65535 chars", body: output({ text: "x".repeat(65535) }), status: 201 },
+    {
+      name: "output.summary of 65536",
+      body: output({ summary: "x".repeat(65536) }),
+      status: 422,
+      field: "output.summary",
+    },
+    { name: "output without title", body: output({ title: undefined }), status: 422, field: "output.title" },
+    { name: "output without summary", body: output({ summary: undefined }), status: 422, field: "output.summary" },
+    { name: "completed without conclusion", body: { ...base, status: "completed" }, status: 422, field: "conclusion" },
+    { name: "completed with conclusion", body: { ...base, status: "completed", conclusion: "success" }, status: 201 },
+    { name: "status done", body: { ...base, status: "done" }, status: 422, field: "status" },
+    { name: "conclusion passed", body: { ...base, conclusion: "passed" }, status: 422, field: "conclusion" },
+    { name: "no name", body: { head_sha: SHA }, status: 422, field: "name" },
+    { name: "no head_sha", body: { name: "ofc" }, status: 422, field: "head_sha" },
+  ])("$name → $status", async ({ body, status, field }) => {
+    const res = await call("POST", path, { auth: `token ${await mintToken()}`, body });
+    expect(res.status).toBe(status);
+    if (field) expect(res.body.errors).toContainEqual(expect.objectContaining({ field }));
+  });
+
+  it("create in_progress, then PATCH a conclusion → merged run, completed", async () => {
+    const auth = `token ${await mintToken()}`;
+    const created = await call("POST", path, { auth, body: { ...base, status: "in_progress" } });
+    expect(created.body).toMatchObject({ status: "in_progress", conclusion: null, output: null, details_url: null });
+    const id = created.body.id as number;
+    const patched = await call("PATCH", `${path}/${id}`, { auth, body: { conclusion: "failure", ...output({}) } });
+    expect(patched).toMatchObject({
+      status: 200,
+      body: { id, name: "ofc", status: "completed", conclusion: "failure" },
+    });
+    expect(standin.checkRuns()).toEqual([
+      expect.objectContaining({ id, owner: "alice", output: { title: "t", summary: "s", text: null } }),
+    ]);
+  });
+
+  it("PATCH of an unknown run → 404", async () => {
+    const res = await call("PATCH", `${path}/12345`, {
+      auth: `token ${await mintToken()}`,
+      body: { status: "queued" },
+    });
+    expect(res.status).toBe(404);
+  });
+});
+
+describe("failNext, recording and unknown routes", () => {
+  it("failNext('statuses', 502, 2) → two 502s, then 201; all three recorded", async () => {
+    const auth = `token ${await mintToken()}`;
+    standin.failNext("statuses", 502, 2);
+    const statuses = [];
+    for (let i = 0; i < 3; i++)
+      statuses.push(
+        (await call("POST", `/repos/alice/fn/statuses/${SHA}`, { auth, body: { state: "success" } })).status,
+      );
+    expect(statuses).toEqual([502, 502, 201]);
+    expect(standin.calls.filter((c) => c.path.includes("/statuses/")).map((c) => c.status)).toEqual([502, 502, 201]);
+    expect(standin.statuses()).toHaveLength(1);
+  });
+
+  it("failNext('access_tokens', 500) → 500 without minting, then 201", async () => {
+    standin.failNext("access_tokens", 500);
+    const auth = `Bearer ${await appJwt()}`;
+    expect((await call("POST", "/app/installations/11/access_tokens", { auth })).status).toBe(500);
+    expect(standin.tokensIssued).toBe(0);
+    expect((await call("POST", "/app/installations/11/access_tokens", { auth })).status).toBe(201);
+  });
+
+  it("unknown route → 404, recorded with lowercased headers", async () => {
+    const res = await fetch(`${standin.url}/repos/alice/fn/pulls`, { headers: { "X-Custom": "1" } });
+    expect(res.status).toBe(404);
+    expect(standin.calls).toEqual([
+      expect.objectContaining({
+        method: "GET",
+        path: "/repos/alice/fn/pulls",
+        status: 404,
+        headers: expect.objectContaining({ "x-custom": "1" }) as unknown,
+      }),
+    ]);
+  });
+});
+
+describe("with the real @octokit/rest and @octokit/auth-app", () => {
+  it.each([
+    { clock: "in step", offsetMs: 0, statuses: [200] },
+    { clock: "1 h ahead (auth-app corrects skew from the Date header)", offsetMs: 3600_000, statuses: [401, 200] },
+  ])("App JWT with the stand-in's clock $clock → GET /app $statuses", async ({ offsetMs, statuses }) => {
+    const live = await startGithubStandin({ ...app, installations: INSTALLATIONS, now: () => Date.now() + offsetMs });
+    try {
+      const octokit = new Octokit({
+        authStrategy: createAppAuth,
+        auth: { appId: app.appId, privateKey: app.privateKeyPem },
+        baseUrl: live.url,
+        log: quiet,
+      });
+      const { data } = await octokit.rest.apps.getAuthenticated();
+      expect(data).toMatchObject({ id: app.appId, slug: "ofc-test" });
+      expect(live.calls.map((c) => c.status)).toEqual(statuses);
+    } finally {
+      await live.close();
+    }
+  });
+
+  it("createCommitStatus via an installation → 201 and recorded under that token", async () => {
+    const live = await startGithubStandin({ ...app, installations: INSTALLATIONS });
+    try {
+      const octokit = new Octokit({
+        authStrategy: createAppAuth,
+        auth: { appId: app.appId, privateKey: app.privateKeyPem, installationId: 11 },
+        baseUrl: live.url,
+        log: quiet,
+      });
+      const res = await octokit.rest.repos.createCommitStatus({
+        owner: "alice",
+        repo: "fn",
+        sha: SHA,
+        state: "success",
+        context: "ofc/fn",
+        description: "Deployed",
+        target_url: "https://ofc.example/alice/fn",
+      });
+      expect(res.status).toBe(201);
+      expect(live.statuses({ owner: "alice", sha: SHA })).toEqual([
+        expect.objectContaining({ repo: "fn", state: "success", context: "ofc/fn", description: "Deployed" }),
+      ]);
+      expect(live.calls.map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual([
+        "POST /app/installations/11/access_tokens 201",
+        `POST /repos/alice/fn/statuses/${SHA} 201`,
+      ]);
+      expect(live.calls[1]?.headers.authorization).toMatch(/^token ghs_/);
+      expect(live.tokensIssued).toBe(1);
+    } finally {
+      await live.close();
+    }
+  });
+});
+
+// auth-app warns on the skew it corrects; the test asserts the outcome instead of the log.
+const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

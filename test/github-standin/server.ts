@@ -1,0 +1,247 @@
+import { randomInt } from "node:crypto";
+import { STATUS_CODES } from "node:http";
+import { importSPKI } from "jose";
+import { verifyAppJwt } from "./app-jwt.js";
+import { startJsonServer, type JsonReply, type JsonRequest } from "./json-server.js";
+import {
+  validateCheckRun,
+  validateStatus,
+  type CheckRunFields,
+  type FieldError,
+  type StatusFields,
+} from "./validate.js";
+
+/** Options for {@link startGithubStandin}; `now` is epoch milliseconds, injected so tests fix the clock. */
+export type GithubStandinOptions = {
+  appId: number;
+  publicKeyPem: string;
+  installations: Array<{ id: number; account: string }>;
+  now?: () => number;
+};
+/** One request as the stand-in saw it, accepted or not. `body` is parsed JSON, else the raw text. */
+export type RecordedCall = {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: unknown;
+  status: number;
+};
+/** A commit status the stand-in accepted. */
+export type RecordedStatus = StatusFields & {
+  id: number;
+  owner: string;
+  repo: string;
+  sha: string;
+  created_at: string;
+};
+/** A check run the stand-in holds, with every accepted update merged in. */
+export type RecordedCheckRun = CheckRunFields & { id: number; owner: string; repo: string };
+/** The routes `failNext` can break. */
+export type FailableRoute = "statuses" | "access_tokens";
+/** A running stand-in and what it recorded. */
+export type GithubStandin = {
+  url: string;
+  calls: RecordedCall[];
+  statuses(filter?: { owner?: string; repo?: string; sha?: string; context?: string }): RecordedStatus[];
+  checkRuns(): RecordedCheckRun[];
+  readonly tokensIssued: number;
+  failNext(route: FailableRoute, status: number, times?: number): void;
+  reset(): void;
+  close(): Promise<void>;
+};
+
+type Request = { params: string[]; headers: Record<string, string>; body: unknown };
+type Route = {
+  method: string;
+  pattern: RegExp;
+  failable?: FailableRoute;
+  handle: (req: Request) => JsonReply | Promise<JsonReply>;
+};
+type Installation = { id: number; account: string };
+
+const TOKEN_LIFETIME_MS = 60 * 60 * 1000;
+const TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const NOT_FOUND: JsonReply = { status: 404, body: { message: "Not Found" } };
+const BAD_CREDENTIALS: JsonReply = { status: 401, body: { message: "Bad credentials" } };
+
+/**
+ * Starts the strict GitHub API stand-in (DESIGN §9) on 127.0.0.1, port 0. It refuses what GitHub refuses:
+ * App JWTs are verified before tokens are minted, and statuses and check runs need a live installation token
+ * whose account owns the repo.
+ */
+export async function startGithubStandin(options: GithubStandinOptions): Promise<GithubStandin> {
+  const now = options.now ?? Date.now;
+  const app = { appId: options.appId, publicKey: await importSPKI(options.publicKeyPem, "RS256") };
+  const calls: RecordedCall[] = [];
+  const statuses: RecordedStatus[] = [];
+  const checkRuns = new Map<number, RecordedCheckRun>();
+  const tokens = new Map<string, { installation: Installation; expiresAt: number }>();
+  const failures: Record<FailableRoute, number[]> = { statuses: [], access_tokens: [] };
+  let tokensIssued = 0;
+  let nextId = 1;
+
+  const asApp = async (req: Request, then: () => JsonReply): Promise<JsonReply> => {
+    const verdict = await verifyAppJwt(req.headers.authorization, app, now());
+    return verdict.ok ? then() : { status: 401, body: { message: verdict.message } };
+  };
+
+  // GitHub answers 404, not 403, for a repo the token cannot see, so it does not reveal that the repo exists.
+  const asInstallation = (req: Request, then: (owner: string, repo: string) => JsonReply): JsonReply => {
+    const token = /^(?:token|bearer)\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    const grant = token === undefined ? undefined : tokens.get(token);
+    if (!grant || grant.expiresAt <= now()) return BAD_CREDENTIALS;
+    const [owner = "", repo = ""] = req.params;
+    if (owner.toLowerCase() !== grant.installation.account.toLowerCase()) return NOT_FOUND;
+    return then(owner, repo);
+  };
+
+  const mintToken = (req: Request) =>
+    asApp(req, () => {
+      const installation = options.installations.find((i) => String(i.id) === req.params[0]);
+      if (!installation) return NOT_FOUND;
+      const token =
+        "ghs_" + Array.from({ length: 36 }, () => TOKEN_ALPHABET[randomInt(TOKEN_ALPHABET.length)]).join("");
+      const expiresAt = now() + TOKEN_LIFETIME_MS;
+      tokens.set(token, { installation, expiresAt });
+      tokensIssued++;
+      const permissions = { statuses: "write", checks: "write", contents: "read" };
+      const expires_at = new Date(expiresAt).toISOString();
+      return { status: 201, body: { token, expires_at, permissions, repository_selection: "all" } };
+    });
+
+  const createStatus = (req: Request) =>
+    asInstallation(req, (owner, repo) => {
+      const sha = req.params[2] ?? "";
+      const result = validateStatus(sha, req.body);
+      if (!result.ok) return invalid(result.errors);
+      const status = { id: nextId++, owner, repo, sha, ...result.value, created_at: new Date(now()).toISOString() };
+      statuses.push(status);
+      return { status: 201, body: statusBody(status) };
+    });
+
+  const listStatuses = (req: Request) =>
+    asInstallation(req, (owner, repo) => {
+      const found = filterStatuses({ owner, repo, sha: req.params[2] ?? "" });
+      return { status: 200, body: found.reverse().map(statusBody) };
+    });
+
+  const saveCheckRun = (req: Request, id?: number) =>
+    asInstallation(req, (owner, repo) => {
+      const existing = id === undefined ? undefined : checkRuns.get(id);
+      if (id !== undefined && (!existing || !sameRepo(existing, owner, repo))) return NOT_FOUND;
+      const result = validateCheckRun(req.body, existing);
+      if (!result.ok) return invalid(result.errors);
+      const run = { ...result.value, id: id ?? nextId++, owner, repo };
+      checkRuns.set(run.id, run);
+      return { status: id === undefined ? 201 : 200, body: checkRunBody(run) };
+    });
+
+  const appBody = { id: app.appId, slug: "ofc-test", name: "ofc-test" };
+  const routes = [
+    route("POST /app/installations/:id/access_tokens", mintToken, "access_tokens"),
+    route("GET /app", (req) => asApp(req, () => ok(appBody))),
+    route("GET /app/installations", (req) => asApp(req, () => ok(options.installations.map(installationBody)))),
+    route("POST /repos/:owner/:repo/statuses/:sha", createStatus, "statuses"),
+    route("GET /repos/:owner/:repo/commits/:sha/statuses", listStatuses),
+    route("POST /repos/:owner/:repo/check-runs", (req) => saveCheckRun(req)),
+    route("PATCH /repos/:owner/:repo/check-runs/:id", (req) => saveCheckRun(req, Number(req.params[2]))),
+  ];
+
+  const dispatch = async (req: JsonRequest): Promise<JsonReply> => {
+    for (const { method, pattern, failable, handle } of routes) {
+      const match = method === req.method ? pattern.exec(req.path) : null;
+      if (!match) continue;
+      const injected = failable && failures[failable].shift();
+      if (injected) return { status: injected, body: { message: STATUS_CODES[injected] ?? "Injected failure" } };
+      if (req.malformed) return { status: 400, body: { message: "Problems parsing JSON" } };
+      return handle({ params: match.slice(1).map(decodeSegment), headers: req.headers, body: req.body });
+    }
+    return NOT_FOUND;
+  };
+
+  // Every call is recorded with the status it got, refused ones included: tests assert on both.
+  const server = await startJsonServer(async (req) => {
+    let reply: JsonReply;
+    try {
+      reply = await dispatch(req);
+    } catch (error) {
+      reply = { status: 500, body: { message: `github stand-in fault: ${String(error)}` } };
+    }
+    calls.push({ method: req.method, path: req.path, headers: req.headers, body: req.body, status: reply.status });
+    return reply;
+  }, now);
+
+  function filterStatuses(filter: { owner?: string; repo?: string; sha?: string; context?: string } = {}) {
+    return statuses.filter(
+      (s) =>
+        (filter.owner === undefined || filter.owner.toLowerCase() === s.owner.toLowerCase()) &&
+        (filter.repo === undefined || filter.repo.toLowerCase() === s.repo.toLowerCase()) &&
+        (filter.sha === undefined || filter.sha.toLowerCase() === s.sha.toLowerCase()) &&
+        (filter.context === undefined || filter.context === s.context),
+    );
+  }
+
+  return {
+    url: server.url,
+    calls,
+    statuses: filterStatuses,
+    checkRuns: () => [...checkRuns.values()],
+    get tokensIssued() {
+      return tokensIssued;
+    },
+    failNext(route, status, times = 1) {
+      failures[route].push(...Array<number>(times).fill(status));
+    },
+    // Clears recordings and pending failures; minted tokens stay valid, as they would on GitHub.
+    reset() {
+      calls.length = 0;
+      statuses.length = 0;
+      checkRuns.clear();
+      failures.statuses = [];
+      failures.access_tokens = [];
+      tokensIssued = 0;
+    },
+    close: server.close,
+  };
+}
+
+// ":name" segments become capture groups, in order, so handlers read `params` positionally.
+function route(spec: string, handle: Route["handle"], failable?: FailableRoute): Route {
+  const [method = "", path = ""] = spec.split(" ");
+  const pattern = new RegExp(`^${path.replace(/:[a-z]+/g, "([^/]+)")}$`);
+  return { method, pattern, failable, handle };
+}
+
+function decodeSegment(segment: string | undefined): string {
+  try {
+    return decodeURIComponent(segment ?? "");
+  } catch {
+    return segment ?? "";
+  }
+}
+
+function ok(body: unknown): JsonReply {
+  return { status: 200, body };
+}
+
+function invalid(errors: FieldError[]): JsonReply {
+  return { status: 422, body: { message: "Validation Failed", errors } };
+}
+
+function sameRepo(run: RecordedCheckRun, owner: string, repo: string): boolean {
+  return run.owner.toLowerCase() === owner.toLowerCase() && run.repo.toLowerCase() === repo.toLowerCase();
+}
+
+function statusBody(s: RecordedStatus) {
+  const { id, state, description, context, target_url, created_at } = s;
+  return { id, state, description, context, target_url, created_at };
+}
+
+function checkRunBody(r: RecordedCheckRun) {
+  const { id, name, head_sha, status, conclusion, output, details_url } = r;
+  return { id, name, head_sha, status, conclusion, output, details_url };
+}
+
+function installationBody(i: Installation) {
+  return { id: i.id, account: { login: i.account }, repository_selection: "all" };
+}

@@ -1,0 +1,127 @@
+import axios from "axios";
+import { pino } from "pino";
+import { createCustomers } from "../../shared/customers.js";
+import type { FunctionHandler } from "../../shared/function-handler.js";
+import { createGateway } from "../../shared/gateway.js";
+import { createGithub } from "../../shared/github.js";
+import { signPayload } from "../../shared/hmac.js";
+import { createDeliveries } from "../../functions/github-event/deliveries.js";
+import { createHandler as githubEvent } from "../../functions/github-event/handler.js";
+import { createHandler as githubPush } from "../../functions/github-push/handler.js";
+import { startGateway, type AsyncQueue, type QueuedRequest } from "../../local/gateway.js";
+import { createTestApp } from "../github-standin/app-keys.js";
+import { startGithubStandin } from "../github-standin/server.js";
+
+// One RSA key pair per test process: generating one takes longer than a test.
+let testApp: ReturnType<typeof createTestApp> | undefined;
+
+export const WEBHOOK_SECRET = "webhook-secret-for-tests";
+export const PAYLOAD_SECRET = "payload-secret-for-tests";
+
+/**
+ * github-event and github-push running under the local gateway, against the strict GitHub stand-in. The async
+ * queue records what the stages hand on (git-tar, garbage-collect); `failQueue` makes it refuse.
+ */
+export async function startFrontDoor(
+  options: { customers?: string; buildBranch?: string; installations?: Array<{ id: number; account: string }> } = {},
+) {
+  const app = (testApp ??= createTestApp());
+  const standin = await startGithubStandin({
+    appId: app.appId,
+    publicKeyPem: app.publicKeyPem,
+    installations: options.installations ?? [
+      { id: 1, account: "Codertocat" },
+      { id: 2, account: "octocat" },
+    ],
+  });
+  const log = pino({ level: "silent" });
+  const queued: QueuedRequest[] = [];
+  const state = { failQueue: false };
+  const queue: AsyncQueue = {
+    enqueue: (request) => {
+      if (state.failQueue) return Promise.reject(new Error("queue unavailable"));
+      queued.push(request);
+      return Promise.resolve();
+    },
+  };
+  const functions = new Map<string, FunctionHandler>();
+  const gateway = await startGateway({ functions, queue, log });
+  const client = createGateway({
+    url: gateway.url,
+    payloadSecret: PAYLOAD_SECRET,
+    http: axios.create(),
+    log,
+    sleep: () => Promise.resolve(),
+  });
+  functions.set(
+    "github-event",
+    githubEvent({
+      webhookSecret: WEBHOOK_SECRET,
+      validateHmac: true,
+      customers: createCustomers({
+        list: options.customers ?? "codertocat\noctocat",
+        http: axios.create(),
+        now: Date.now,
+      }),
+      gateway: client,
+      deliveries: createDeliveries({ now: Date.now }),
+      log,
+    }),
+  );
+  functions.set(
+    "github-push",
+    githubPush({
+      payloadSecret: PAYLOAD_SECRET,
+      buildBranch: options.buildBranch,
+      github: createGithub({
+        appId: String(app.appId),
+        privateKey: app.privateKeyPem,
+        apiUrl: standin.url,
+        reportStatus: true,
+        log,
+      }),
+      gateway: client,
+      log,
+    }),
+  );
+
+  let deliveries = 0;
+  /** POSTs a webhook to github-event as GitHub would: signed, with event and delivery headers. */
+  async function sendWebhook(
+    event: string,
+    body: string | Buffer,
+    headers: { signature?: string | null; delivery?: string } = {},
+  ) {
+    const signature = headers.signature === undefined ? signPayload(WEBHOOK_SECRET, body) : headers.signature;
+    return axios.post<string>(`${gateway.url}function/github-event`, body, {
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": event,
+        "x-github-delivery": headers.delivery ?? `delivery-${++deliveries}`,
+        ...(signature === null ? {} : { "x-hub-signature-256": signature }),
+      },
+      responseType: "text",
+      validateStatus: () => true,
+      transformRequest: (data: unknown) => data,
+    });
+  }
+
+  return {
+    standin,
+    queued,
+    state,
+    gatewayUrl: gateway.url,
+    sendWebhook,
+    async close() {
+      await gateway.close();
+      await standin.close();
+    },
+  };
+}
+
+/** A webhook example's JSON with github.com URLs re-pointed at the stand-in. */
+export function repoint(example: unknown, standinUrl: string): string {
+  return JSON.stringify(example)
+    .replaceAll("https://api.github.com", standinUrl)
+    .replaceAll("https://github.com", standinUrl);
+}
