@@ -98,6 +98,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
           validateStatus: () => true,
           maxBodyLength: Infinity,
           maxContentLength: Infinity,
+          // The gateway is an internal peer: no redirects to follow (axios then skips follow-redirects, a
+          // measurable cost per hop in bench/github-event) and no proxy from the environment.
+          maxRedirects: 0,
+          proxy: false,
         });
         res.data = Buffer.from(res.data);
         if (attempt >= retries || !retryable(res.status)) return res;
