@@ -1,0 +1,203 @@
+import { promises as fsp } from "node:fs";
+import { join, resolve } from "node:path";
+import git, { type FsClient } from "isomorphic-git";
+import http, { type HttpClient } from "isomorphic-git/http/node";
+import type { Logger } from "pino";
+import { HttpError } from "../../shared/http-error.js";
+import { isInside } from "../../shared/repo-path.js";
+
+/** What to clone, where, and how much it may cost. `dir` is the caller's: it creates and removes it. */
+export type CloneOptions = {
+  url: string;
+  sha: string;
+  branch: string;
+  dir: string;
+  token?: string;
+  maxBytes: number;
+  depth?: number;
+  log?: Logger;
+};
+/** The branch tip as fetched (to tell a superseded push) and the bytes charged against `maxBytes`. */
+export type CloneResult = { tip: string; bytes: number };
+
+const DEFAULT_DEPTH = 10;
+const MAX_DEPTH = 1000;
+// Checkout inflates each blob in memory before writing it; batches bound how many are in flight at once.
+const CHECKOUT_BATCH = 16;
+const SHA = /^[0-9a-f]{40}$/;
+const MIB = 1024 * 1024;
+
+type Budget = { used: number; exceeded: boolean; check(): void; charge(bytes: number): void };
+type FsCall = (path: string, ...rest: unknown[]) => Promise<unknown>;
+
+/**
+ * Checks out commit `sha` of `branch` from `url` into `dir`, detached: a shallow clone, deepened until the
+ * commit turns up. One `maxBytes` budget covers the bytes received over HTTP (the pack, held in memory by
+ * isomorphic-git) plus the working tree written on checkout, so neither a big pack nor a small pack that
+ * inflates to gigabytes gets through. Refusals are `HttpError`s; the token never appears in one.
+ */
+export async function cloneAt(options: CloneOptions): Promise<CloneResult> {
+  const { url, sha, branch, dir, token, maxBytes, log } = options;
+  if (!SHA.test(sha)) throw new HttpError(400, `commit ${JSON.stringify(sha)} is not a 40-character hex SHA`);
+  const controller = new AbortController();
+  const budget = createBudget(maxBytes, () => controller.abort());
+  const fs = meteredFs(dir, budget);
+  const onAuth = token === undefined ? undefined : () => ({ username: "x-access-token", password: token });
+  const remote = { fs, http: meteredHttp(budget, controller.signal), dir, cache: {}, onAuth };
+  const notOnBranch = () =>
+    new HttpError(400, `commit ${sha.slice(0, 7)} is not on branch ${branch} (force-pushed or deleted)`);
+  let phase: "fetch" | "checkout" = "fetch";
+  try {
+    let depth = options.depth ?? DEFAULT_DEPTH;
+    await git.clone({ ...remote, url, ref: branch, singleBranch: true, depth, noCheckout: true, noTags: true });
+    while (!(await hasCommit(remote, sha))) {
+      if (depth >= MAX_DEPTH || !(await isShallow(dir))) throw notOnBranch();
+      log?.debug({ sha, branch, depth }, "commit not in the shallow clone: deepening");
+      // Relative: fetch `depth` more commits below the current shallow boundary, doubling what we hold.
+      await git.fetch({ ...remote, ref: branch, singleBranch: true, depth, relative: true, tags: false });
+      depth *= 2;
+    }
+    phase = "checkout";
+    await git.checkout({ ...remote, ref: sha, force: true, nonBlocking: true, batchSize: CHECKOUT_BATCH });
+    const tip = await git.resolveRef({ fs, dir, ref: `refs/remotes/origin/${branch}` });
+    log?.debug({ sha, branch, tip, bytes: budget.used }, "checked out");
+    return { tip, bytes: budget.used };
+  } catch (error) {
+    throw refusal(error, { budget, maxBytes, url, phase, notOnBranch });
+  }
+}
+
+/** Maps what went wrong to the caller's `HttpError`; local faults (disk, bugs) pass through as they are. */
+function refusal(
+  error: unknown,
+  context: { budget: Budget; maxBytes: number; url: string; phase: string; notOnBranch: () => HttpError },
+): unknown {
+  // isomorphic-git wraps, or logs and replaces, errors thrown inside it: the budget's own flag is the truth.
+  if (context.budget.exceeded) {
+    const limit = Number((context.maxBytes / MIB).toFixed(1));
+    return new HttpError(400, `repository is larger than the ${limit} MB limit`);
+  }
+  if (error instanceof HttpError || context.phase !== "fetch") return error;
+  const where = `unable to clone ${withoutCredentials(context.url)}`;
+  const { code, data, message } = error as { code?: string; data?: { statusCode?: number }; message?: string };
+  const status = data?.statusCode;
+  // 403, not 401: our caller did authenticate to us; the git host refused the installation token we hold.
+  if (code === "HttpError" && (status === 401 || status === 403))
+    return new HttpError(403, `${where}: authentication refused`);
+  if (code === "HttpError") return new HttpError(502, `${where}: HTTP ${status}`, { cause: error });
+  // The server advertised no such branch: it was deleted after the push.
+  if (code === "NotFoundError") return context.notOnBranch();
+  return new HttpError(502, `${where}: ${message ?? String(error)}`, { cause: error });
+}
+
+function createBudget(maxBytes: number, onExceeded: () => void): Budget {
+  const budget: Budget = {
+    used: 0,
+    exceeded: false,
+    check() {
+      if (budget.exceeded) throw new Error("clone size budget exceeded");
+    },
+    charge(bytes) {
+      budget.check();
+      budget.used += bytes;
+      if (budget.used <= maxBytes) return;
+      budget.exceeded = true;
+      onExceeded();
+      budget.check();
+    },
+  };
+  return budget;
+}
+
+/** isomorphic-git's HTTP client with every response body charged to the budget as it streams in. */
+function meteredHttp(budget: Budget, signal: AbortSignal): HttpClient {
+  async function* metered(body: AsyncIterableIterator<Uint8Array>): AsyncIterableIterator<Uint8Array> {
+    for await (const chunk of body) {
+      budget.charge(chunk.byteLength);
+      yield chunk;
+    }
+  }
+  return {
+    async request(request) {
+      const response = await http.request({ ...request, signal });
+      return response.body ? { ...response, body: metered(response.body) } : response;
+    },
+  };
+}
+
+/**
+ * Node's fs for isomorphic-git, refusing writes outside `dir` and charging working-tree writes to the budget
+ * (the pack in `.git` was already charged as it arrived). Once the budget is spent, only removal still works.
+ */
+function meteredFs(dir: string, budget: Budget) {
+  const gitdir = join(dir, ".git");
+  const inside = (path: string) => {
+    if (!isInside(dir, resolve(path))) throw new Error(`refusing to touch ${path}: it is outside ${dir}`);
+  };
+  const charge = (path: string, bytes: number) => {
+    inside(path);
+    if (isInside(gitdir, resolve(path))) budget.check();
+    else budget.charge(bytes);
+  };
+  const guard = (name: keyof typeof fsp, before: (path: string, rest: unknown[]) => void): FsCall => {
+    const original = fsp[name] as unknown as FsCall;
+    return async (path, ...rest) => {
+      before(path, rest);
+      return original(path, ...rest);
+    };
+  };
+  const checked = (name: keyof typeof fsp) => guard(name, () => budget.check());
+  const removal = (name: keyof typeof fsp) => guard(name, inside);
+  return {
+    promises: {
+      readFile: checked("readFile"),
+      stat: checked("stat"),
+      lstat: checked("lstat"),
+      readdir: checked("readdir"),
+      readlink: checked("readlink"),
+      mkdir: guard("mkdir", (path) => charge(path, 0)),
+      writeFile: guard("writeFile", (path, [data]) => charge(path, byteLength(data))),
+      // Symlinks are written as links, never followed (isomorphic-git's writelink); the target is their size.
+      symlink: async (target: string, path: string) => {
+        charge(path, Buffer.byteLength(target));
+        return fsp.symlink(target, path);
+      },
+      unlink: removal("unlink"),
+      rmdir: removal("rmdir"),
+      rm: removal("rm"),
+    },
+  };
+}
+
+function byteLength(data: unknown): number {
+  if (typeof data === "string") return Buffer.byteLength(data);
+  return data instanceof Uint8Array ? data.byteLength : 0;
+}
+
+async function hasCommit(remote: { fs: FsClient; dir: string; cache: object }, sha: string): Promise<boolean> {
+  try {
+    await git.readCommit({ ...remote, oid: sha });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A shallow clone has `.git/shallow`; without it the whole history is here and deepening cannot help. */
+async function isShallow(dir: string): Promise<boolean> {
+  return fsp.access(join(dir, ".git", "shallow")).then(
+    () => true,
+    () => false,
+  );
+}
+
+function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.href;
+  } catch {
+    return "the repository";
+  }
+}

@@ -1,0 +1,150 @@
+import { execFileSync, spawn } from "node:child_process";
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { delimiter, dirname, join, resolve } from "node:path";
+import { createDockerClient } from "./docker-api.js";
+
+/** Where to build and publish the base image. */
+export interface BaseImageOptions {
+  /** The Docker daemon's unix socket. */
+  socketPath: string;
+  /** `127.0.0.1:PORT` of the local registry. */
+  registry: string;
+  /** Scratch space for the root filesystem (`<workDir>/rootfs`, rebuilt each time). */
+  workDir: string;
+  /** Defaults to the first `node` on the image's PATH, resolved (`readlink -f $(which node)`). */
+  node?: string;
+}
+
+// What a template's RUN lines typically need besides node and npm; `true`, `false`, `echo` are dash builtins.
+const TOOLS = ["dash", "mkdir", "cp", "rm", "ls", "cat", "chmod", "chown", "env", "ln", "mv", "touch"];
+const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/**
+ * Makes `<registry>/base/node:<major>` from this machine's own node, npm, dash and a few coreutils, since no image
+ * can be pulled here (DESIGN §8). Skips whatever the daemon and the registry already have. Returns the image name.
+ */
+export async function ensureBaseImage(options: BaseImageOptions): Promise<string> {
+  const docker = createDockerClient({ socketPath: options.socketPath });
+  const node = realpathSync(options.node ?? which("node"));
+  const major = execFileSync(node, ["--version"], { encoding: "utf8" }).trim().replace(/^v/, "").split(".")[0];
+  const image = `${options.registry}/base/node:${major}`;
+
+  const tags = await fetch(`http://${options.registry}/v2/base/node/tags/list`);
+  const inRegistry = tags.ok && ((await tags.json()) as { tags: string[] | null }).tags?.includes(major ?? "") === true;
+  const inDaemon = (await docker.inspectImage(image)) !== undefined;
+  if (inRegistry && inDaemon) return image;
+
+  if (!inDaemon && inRegistry) check("pull", image, (await docker.pull(image)).error);
+  if (!inDaemon && !inRegistry) {
+    const rootfs = buildRootfs(join(resolve(options.workDir), "rootfs"), node);
+    const tar = spawn("tar", ["-C", rootfs, "--numeric-owner", "-c", "."], { stdio: ["ignore", "pipe", "inherit"] });
+    const tarExit = new Promise<number | null>((done) => tar.on("close", done));
+    const changes = [`ENV PATH=${PATH}`, 'CMD ["node"]'];
+    const imported = await docker.importImage(tar.stdout, image, changes);
+    const code = await tarExit;
+    rmSync(rootfs, { recursive: true, force: true });
+    check("import", image, code === 0 ? imported.error : `tar of ${rootfs} exited with ${code}`);
+  }
+  if (!inRegistry) check("push", image, (await docker.push(image)).error);
+  return image;
+}
+
+function check(step: string, image: string, error: string | undefined) {
+  if (error !== undefined) throw new Error(`base image ${image}: ${step} failed: ${error}`);
+}
+
+/** Lays out node, npm, sh and TOOLS with their shared libraries, keeping the host's paths (usrmerge included). */
+function buildRootfs(root: string, node: string): string {
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  // Debian 12 is usrmerged (/bin -> usr/bin, …); mirror that so ldd's /lib64/ld-linux… paths resolve.
+  for (const top of ["bin", "sbin", "lib", "lib64"]) {
+    const host = `/${top}`;
+    if (existsSync(host) && lstatSync(host).isSymbolicLink()) symlinkSync(readlinkSync(host), join(root, top));
+  }
+  for (const binary of [node, ...TOOLS.map(which)]) {
+    copyPath(root, binary);
+    for (const lib of sharedLibraries(binary)) copyPath(root, lib);
+  }
+  symlinkSync("dash", join(root, "usr/bin/sh"));
+
+  const npm = join(dirname(node), "../lib/node_modules/npm");
+  if (existsSync(npm)) {
+    cpSync(npm, join(root, "usr/lib/node_modules/npm"), { recursive: true, verbatimSymlinks: true });
+    symlinkSync("../lib/node_modules/npm/bin/npm-cli.js", join(root, "usr/bin/npm"));
+    symlinkSync("../lib/node_modules/npm/bin/npx-cli.js", join(root, "usr/bin/npx"));
+  }
+
+  mkdirSync(join(root, "etc"), { recursive: true });
+  writeFileSync(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n");
+  writeFileSync(join(root, "etc/group"), "root:x:0:\napp:x:1000:\n");
+  writeFileSync(join(root, "etc/nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files dns\n");
+  for (const [dir, mode] of [
+    ["tmp", 0o1777],
+    ["root", 0o700],
+    ["home/app", 0o755],
+    ["proc", 0o755],
+    ["sys", 0o755],
+    ["dev", 0o755],
+  ] as const) {
+    mkdirSync(join(root, dir), { recursive: true });
+    chmodSync(join(root, dir), mode);
+  }
+  chownSync(join(root, "home/app"), 1000, 1000);
+  return root;
+}
+
+/** Absolute paths ldd prints for `binary` (`libc.so.6 => /lib/… (0x…)` and `/lib64/ld-linux… (0x…)`). */
+function sharedLibraries(binary: string): string[] {
+  const out = execFileSync("ldd", [binary], { encoding: "utf8" });
+  return [...out.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)].map((m) => m[1] as string);
+}
+
+/**
+ * Copies `path` into `root` at the same place. Directory symlinks are resolved first (the usrmerge links above
+ * stand in for them); a file symlink is recreated and its target copied too.
+ */
+function copyPath(root: string, path: string): void {
+  const real = join(realpathSync(dirname(path)), path.slice(dirname(path).length + 1));
+  const dest = join(root, real);
+  if (existsSync(dest) || isLink(dest)) return;
+  mkdirSync(dirname(dest), { recursive: true });
+  if (lstatSync(real).isSymbolicLink()) {
+    const target = readlinkSync(real);
+    symlinkSync(target, dest);
+    copyPath(root, resolve(dirname(real), target));
+  } else {
+    copyFileSync(real, dest);
+    chmodSync(dest, lstatSync(real).mode & 0o7777);
+  }
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** The first `name` on the standard PATH, like `command -v` (not the caller's PATH: STYLE §2.5). */
+function which(name: string): string {
+  for (const dir of PATH.split(delimiter)) {
+    const candidate = join(dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(`base image: ${name} not found on PATH`);
+}

@@ -1,0 +1,153 @@
+// Real dockerd + registry + BuildKit (DESIGN §8, issues #4/#5). Needs root and scripts/install-system-deps.sh.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { create as createTar } from "tar";
+import { ensureBaseImage } from "./base-image.js";
+import { createDockerClient, type DockerClient } from "./docker-api.js";
+import { startDockerd, type Dockerd } from "./dockerd.js";
+import { startRegistry, type Registry } from "./registry.js";
+
+const TIMEOUT = 300_000;
+const BINARIES = ["/usr/sbin/dockerd", "/usr/bin/containerd", "/usr/sbin/runc", "/usr/bin/docker-registry"];
+
+const timings: Record<string, number> = {};
+async function timed<T>(step: string, run: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  try {
+    return await run();
+  } finally {
+    timings[step] = Math.round(performance.now() - start);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A build context tar holding `files`. */
+async function contextTar(dir: string, files: Record<string, string>): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const file = `${dir}.tar`;
+  await createTar({ file, cwd: dir }, Object.keys(files));
+  return file;
+}
+
+const SERVER_JS = `require("node:http")
+  .createServer((req, res) => res.end(process.env.GREETING + " from " + process.getuid() + "\\n"))
+  .listen(Number(process.env.PORT), "127.0.0.1");
+`;
+// The base image comes in as a build arg, as the templates do (DESIGN §8).
+const DOCKERFILE = `ARG NODE_IMAGE=node:20-alpine
+FROM \${NODE_IMAGE}
+ARG GREETING=hello
+ENV GREETING=\${GREETING}
+RUN mkdir -p /app/data && chown app:app /app/data && npm --version
+COPY server.js /app/
+USER app
+CMD ["node","/app/server.js"]
+`;
+
+describe("local services: dockerd, registry, base image, BuildKit build/push/run", () => {
+  let dir: string;
+  let dockerd: Dockerd | undefined;
+  let registry: Registry | undefined;
+  let docker: DockerClient;
+  let baseImage: string;
+  const containers: string[] = [];
+
+  beforeAll(async () => {
+    const missing = BINARIES.filter((b) => !existsSync(b));
+    if (missing.length > 0)
+      throw new Error(`missing ${missing.join(", ")}: run scripts/install-system-deps.sh as root`);
+    if (process.getuid?.() !== 0) throw new Error("these tests start dockerd and must run as root");
+    dir = mkdtempSync(join(tmpdir(), "ofc-svc-"));
+    dockerd = await timed("dockerd start", () => startDockerd({ dataDir: join(dir, "d") }));
+    registry = await timed("registry start", () => startRegistry({ dataDir: join(dir, "r") }));
+    docker = createDockerClient({ socketPath: dockerd.socketPath });
+  }, TIMEOUT);
+
+  afterAll(async () => {
+    for (const id of containers) await docker.remove(id);
+    await timed("registry stop", async () => registry?.stop());
+    await timed("dockerd stop", async () => dockerd?.stop());
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    console.log(`timings (ms): ${JSON.stringify(timings, null, 2)}`);
+  }, TIMEOUT);
+
+  it(
+    "ensureBaseImage on an empty daemon and registry → base/node imported, pushed, listed; second call is a no-op",
+    async () => {
+      const opts = { socketPath: dockerd!.socketPath, registry: registry!.url, workDir: join(dir, "base") };
+      baseImage = await timed("base image (uncached)", () => ensureBaseImage(opts));
+      expect(baseImage).toMatch(new RegExp(`^${registry!.url}/base/node:\\d+$`));
+      const tag = baseImage.split(":").pop();
+      const list = (await (await fetch(`http://${registry!.url}/v2/base/node/tags/list`)).json()) as { tags: string[] };
+      expect(list.tags).toContain(tag);
+      expect(await timed("base image (cached)", () => ensureBaseImage(opts))).toBe(baseImage);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "tar context FROM the base image, version=2, networkmode=host → pushed tag listed and the container answers HTTP",
+    async () => {
+      const image = `${registry!.url}/alice/hello:abc123`;
+      const context = await contextTar(join(dir, "ctx-ok"), { Dockerfile: DOCKERFILE, "server.js": SERVER_JS });
+      const buildargs = { NODE_IMAGE: baseImage, GREETING: "hi-from-buildkit" };
+
+      const built = await timed("build (uncached)", () => docker.build(context, { tag: image, buildargs }));
+      expect(built.error).toBeUndefined();
+      // BuildKit answers with moby.buildkit.trace lines (anchors §F), the classic builder never does.
+      expect(built.messages.some((m) => m.id === "moby.buildkit.trace")).toBe(true);
+      expect(built.messages.some((m) => m.id === "moby.image.id")).toBe(true);
+      const cached = await timed("build (cached)", () => docker.build(context, { tag: image, buildargs }));
+      expect(cached.error).toBeUndefined();
+
+      const pushed = await timed("push", () => docker.push(image));
+      expect(pushed.error).toBeUndefined();
+      expect(pushed.messages.some((m) => JSON.stringify(m.aux ?? {}).includes('"Digest":"sha256:'))).toBe(true);
+      const list = (await (await fetch(`http://${registry!.url}/v2/alice/hello/tags/list`)).json()) as {
+        tags: string[];
+      };
+      expect(list.tags).toEqual(["abc123"]);
+
+      const port = await freePort();
+      const id = await timed("container start", () => docker.createAndStart({ Image: image, Env: [`PORT=${port}`] }));
+      containers.push(id);
+      expect((await docker.inspect(id)).State.Running).toBe(true);
+      const body = await timed("first HTTP answer", async () => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await (await fetch(`http://127.0.0.1:${port}/`)).text();
+          } catch (err) {
+            if (attempt > 100) throw err;
+            await sleep(100);
+          }
+        }
+      });
+      expect(body).toBe("hi-from-buildkit from 1000\n");
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "Dockerfile with RUN false → HTTP 200 stream carries the error, detected",
+    async () => {
+      const context = await contextTar(join(dir, "ctx-fail"), { Dockerfile: `FROM ${baseImage}\nRUN false\n` });
+      const built = await timed("build (RUN false)", () =>
+        docker.build(context, { tag: `${registry!.url}/alice/broken:1` }),
+      );
+      expect(built.error).toMatch(/exit code: 1/);
+    },
+    TIMEOUT,
+  );
+});

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the real builds need (DESIGN §8): Docker engine with BuildKit, the registry,
+# NATS JetStream and git. Idempotent: only missing packages are installed. Run as root.
+set -euo pipefail
+
+PACKAGES=(docker.io docker-registry nats-server git)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    echo "install-system-deps: $pkg already installed"
+  else
+    missing+=("$pkg")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-system-deps: nothing to do"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-system-deps: missing packages: ${missing[*]}; run this script as root (sudo $0) to install them" >&2
+  exit 1
+fi
+
+echo "install-system-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${missing[@]}"
+
+# Debian's packages start their services where systemd runs; DESIGN §8 starts private instances bound to
+# 127.0.0.1 instead, so nothing else needs configuring here.
+echo "install-system-deps: installed ${missing[*]}"
