@@ -53,6 +53,7 @@ const settings = {
   templates_url: text.default("https://github.com/openfaas/templates.git"),
   functions_per_repo_limit: count.default(5),
   build_concurrency: count.default(2),
+  max_repo_size_mb: count.default(100), // most a clone may fetch and check out
 } as const;
 
 const envSchema = z.object(settings);

@@ -60,7 +60,13 @@ export function createGitHandler(root: string, auth: GitAuth): GitHandler {
 }
 
 /** Starts a git server on 127.0.0.1, port 0, serving repos at `${url}/${owner}/${repo}.git`. */
-export async function startGitServer(options: { root?: string } = {}): Promise<GitServer> {
+export async function startGitServer(
+  options: {
+    root?: string;
+    /** Decides private repos' credentials instead of per-repo tokens, e.g. the GitHub stand-in's installation tokens. */
+    privateAuth?: (owner: string, password: string | undefined) => boolean;
+  } = {},
+): Promise<GitServer> {
   const ownRoot = options.root === undefined;
   const root = options.root ?? (await mkdtemp(join(tmpdir(), "git-server-")));
   const work = await mkdtemp(join(tmpdir(), "git-work-"));
@@ -68,7 +74,9 @@ export async function startGitServer(options: { root?: string } = {}): Promise<G
   const handler = createGitHandler(root, ({ owner, repo, username, password }) => {
     const entry = access.get(`${owner}/${repo}`);
     if (!entry?.private) return true;
-    return username === "x-access-token" && entry.token !== undefined && password === entry.token;
+    if (username !== "x-access-token") return false;
+    if (options.privateAuth) return options.privateAuth(owner, password);
+    return entry.token !== undefined && password === entry.token;
   });
   const server = createServer((req, res) => {
     if (!handler(req, res)) res.writeHead(404, { "Content-Type": "text/plain" }).end("Not Found\n");

@@ -48,6 +48,8 @@ export type GithubStandin = {
   failNext(route: FailableRoute, status: number, times?: number): void;
   reset(): void;
   close(): Promise<void>;
+  /** Whether `token` is a live installation token of `owner`'s installation (for the git server's private repos). */
+  checkToken(token: string | undefined, owner: string): boolean;
 };
 
 type Request = { params: string[]; headers: Record<string, string>; body: unknown };
@@ -193,6 +195,14 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
       failures[route].push(...Array<number>(times).fill(status));
     },
     // Clears recordings and pending failures; minted tokens stay valid, as they would on GitHub.
+    checkToken(token, owner) {
+      const grant = token === undefined ? undefined : tokens.get(token);
+      return (
+        grant !== undefined &&
+        grant.expiresAt > now() &&
+        grant.installation.account.toLowerCase() === owner.toLowerCase()
+      );
+    },
     reset() {
       calls.length = 0;
       statuses.length = 0;

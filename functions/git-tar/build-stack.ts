@@ -1,0 +1,252 @@
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import pLimit from "p-limit";
+import type { Logger } from "pino";
+import { packBuildContext } from "../../shared/build-tar.js";
+import { deployResultSchema, type DeployResult, type DeploySpec } from "../../shared/deploy-spec.js";
+import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
+import type { Gateway } from "../../shared/gateway.js";
+import { STACK_CONTEXT, type Github, type StatusState } from "../../shared/github.js";
+import { CLOUD_SIGNATURE_HEADER, verifyPayload } from "../../shared/hmac.js";
+import { HttpError, isHttpError } from "../../shared/http-error.js";
+import { functionName, imageName, secretName } from "../../shared/naming.js";
+import { parseBuildRequest, type BuildRequest } from "../../shared/push.js";
+import { readStack, type Stack, type StackFunction } from "../../shared/stack.js";
+import { cloneAt } from "./clone.js";
+import { buildArgsFor, readTemplate, shrinkwrap } from "./shrinkwrap.js";
+import type { TemplateStore } from "./templates.js";
+
+export interface GitTarDeps {
+  payloadSecret: string;
+  github: Github;
+  gateway: Gateway;
+  templates: TemplateStore;
+  templateUrls: string[];
+  pushRepositoryUrl: string;
+  functionsPerRepoLimit: number;
+  buildConcurrency: number;
+  enableDockerfileLang: boolean;
+  /** Cap on what a clone may fetch and check out. */
+  maxRepoBytes: number;
+  /** Where per-build workspaces are made (each removed afterwards). */
+  workRoot: string;
+  log: Logger;
+  now: () => number;
+}
+
+type Report = (context: string, state: StatusState, description: string, targetUrl?: string) => Promise<void>;
+
+// Build args a repository may set (original-spec §16.10 kept GO111MODULE; ADDITIONAL_PACKAGE carries build_options).
+const ALLOWED_BUILD_ARGS = ["GO111MODULE", "ADDITIONAL_PACKAGE"];
+
+interface Prepared {
+  fn: StackFunction;
+  spec: DeploySpec;
+  tarFile: string;
+}
+
+/** git-tar (original-spec §4): from a queued push to deployed functions, always ending in a terminal status. */
+export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => Promise<Reply> {
+  return async (event) => {
+    if (!verifyPayload(deps.payloadSecret, event.body, event.headers[CLOUD_SIGNATURE_HEADER])) {
+      throw new HttpError(401, "invalid or missing X-Cloud-Signature-256");
+    }
+    const request = parseBuildRequest(event.body);
+    const log = deps.log.child({ repo: request.fullName, sha: request.sha, delivery: request.deliveryId });
+    const report: Report = (context, state, description, targetUrl) =>
+      deps.github
+        .setStatus({
+          installationId: request.installationId,
+          owner: request.owner,
+          repo: request.repo,
+          sha: request.sha,
+          state,
+          context,
+          description,
+          ...(targetUrl ? { targetUrl } : {}),
+        })
+        .catch((error: unknown) => log.warn({ err: error, context, state }, "could not post the commit status"));
+
+    const started = deps.now();
+    const workspace = await mkdtemp(join(deps.workRoot, "git-tar-"));
+    try {
+      const outcome = await buildStack(deps, request, workspace, report, log);
+      return { status: 200, body: `${outcome}, time taken: ${((deps.now() - started) / 1000).toFixed(2)}s` };
+    } catch (error) {
+      // Every accepted push ends in a terminal status: refusals are the user's to fix (failure), faults ours (error).
+      if (isHttpError(error) && error.status < 500) {
+        await report(STACK_CONTEXT, "failure", error.message);
+        return { status: 422, body: error.message };
+      }
+      log.error({ err: error }, "build failed on a fault");
+      const reason = isHttpError(error) ? error.message : "internal error, see the git-tar log";
+      await report(STACK_CONTEXT, "error", `build error: ${reason}`);
+      throw error;
+    } finally {
+      await rm(workspace, { recursive: true, force: true });
+    }
+  };
+}
+
+async function buildStack(
+  deps: GitTarDeps,
+  request: BuildRequest,
+  workspace: string,
+  report: Report,
+  log: Logger,
+): Promise<string> {
+  const repoDir = join(workspace, "repo");
+  const token = request.private ? await deps.github.installationToken(request.installationId) : undefined;
+  const { tip } = await cloneAt({
+    url: request.cloneUrl,
+    sha: request.sha,
+    branch: request.branch,
+    dir: repoDir,
+    token,
+    maxBytes: deps.maxRepoBytes,
+    log,
+  });
+  if (tip !== request.sha) {
+    // A newer push to the branch is on its way through the pipeline and builds instead (DESIGN §10).
+    await report(STACK_CONTEXT, "error", `superseded by a newer push: ${tip.slice(0, 7)}`);
+    return `superseded by ${tip}`;
+  }
+  if (await exists(join(repoDir, "template"))) throw new HttpError(400, 'unsupported custom "templates" folder');
+
+  const vars = {
+    OWNER: request.owner.toLowerCase(),
+    REPO: request.repo.toLowerCase(),
+    SHA: request.sha,
+    BRANCH: request.branch,
+  };
+  const stack = await readStack(repoDir, vars);
+  checkStack(deps, stack);
+  const templatesDir = await deps.templates.pull(deps.templateUrls).catch((error: unknown) => {
+    throw new HttpError(502, `error fetching templates: ${(error as Error).message}`, { cause: error });
+  });
+
+  // Everything that can be refused is checked for every function before the first build starts.
+  const prepared: Prepared[] = [];
+  for (const fn of stack.functions)
+    prepared.push(await prepare(deps, request, workspace, repoDir, templatesDir, stack, fn));
+
+  for (const { fn, spec } of prepared)
+    await report(fn.name, "pending", `${fn.name} function build started, image: ${spec.image}`);
+  const limit = pLimit(deps.buildConcurrency);
+  const results = await Promise.all(prepared.map((p) => limit(() => buildAndDeploy(deps, p, report, log))));
+
+  const failed = results.filter((r) => r.status !== "success").map((r) => r.function);
+  if (failed.length > 0)
+    throw new HttpError(422, `deploy failed: ${failed.join(",")} failed to be deployed via buildshiprun`);
+
+  const garbage = {
+    functions: prepared.map((p) => p.spec.service),
+    repo: request.repo.toLowerCase(),
+    owner: request.owner.toLowerCase(),
+  };
+  try {
+    const gc = await deps.gateway.invoke("garbage-collect", JSON.stringify(garbage), {
+      "content-type": "application/json",
+    });
+    if (gc.status >= 300) log.warn({ status: gc.status, body: gc.body.toString() }, "garbage collection refused");
+  } catch (error) {
+    log.warn({ err: error }, "garbage collection failed");
+  }
+  await report(STACK_CONTEXT, "success", "stack is successfully deployed");
+  return `Deployed: ${results.map((r) => `${r.function} @ ${r.image ?? "?"}`).join(", ")}`;
+}
+
+async function prepare(
+  deps: GitTarDeps,
+  request: BuildRequest,
+  workspace: string,
+  repoDir: string,
+  templatesDir: string,
+  stack: Stack,
+  fn: StackFunction,
+): Promise<Prepared> {
+  const service = functionName(request.owner, fn.name);
+  const image = imageName(deps.pushRepositoryUrl, request.owner, request.repo, fn.name, request.sha);
+  const template = await readTemplate(templatesDir, fn.lang, fn.name);
+  const contextDir = join(workspace, "build", fn.name);
+  await shrinkwrap({ repoDir, templatesDir, fn, copy: stack.configuration.copy, outDir: contextDir });
+  const spec: DeploySpec = {
+    owner: request.owner,
+    ownerId: request.ownerId,
+    repo: request.repo,
+    repoUrl: request.repoUrl,
+    sha: request.sha,
+    branch: request.branch,
+    private: request.private,
+    installationId: request.installationId,
+    function: fn.name,
+    service,
+    image,
+    environment: fn.environment,
+    secrets: fn.secrets.map((s) => secretName(request.owner, s)),
+    labels: fn.labels,
+    annotations: fn.annotations,
+    ...(fn.limits ? { limits: fn.limits } : {}),
+    ...(fn.requests ? { requests: fn.requests } : {}),
+    ...(fn.readonlyRootFilesystem !== undefined ? { readonlyRootFilesystem: fn.readonlyRootFilesystem } : {}),
+    constraints: fn.constraints,
+  };
+  const tarFile = join(workspace, `${fn.name}.tar`);
+  const buildArgs = buildArgsFor(fn, template, ALLOWED_BUILD_ARGS);
+  await packBuildContext(contextDir, { ref: image, buildArgs, deploy: spec }, tarFile);
+  return { fn, spec, tarFile };
+}
+
+function checkStack(deps: GitTarDeps, stack: Stack): void {
+  if (stack.functions.length > deps.functionsPerRepoLimit) {
+    throw new HttpError(
+      400,
+      `too many functions in ${stack.file}: ${stack.functions.length}, the limit is ${deps.functionsPerRepoLimit}`,
+    );
+  }
+  if (!deps.enableDockerfileLang && stack.functions.some((fn) => fn.lang.toLowerCase() === "dockerfile")) {
+    throw new HttpError(400, "detected a dockerfile function but feature is not enabled");
+  }
+  const skipped = stack.functions.filter((fn) => fn.skipBuild).map((fn) => fn.name);
+  if (skipped.length > 0)
+    throw new HttpError(400, `skip_build is not supported: functions are built from source (${skipped.join(", ")})`);
+}
+
+/** Hands one function to buildshiprun, which reports the function's own status; covers for it when it cannot. */
+async function buildAndDeploy(
+  deps: GitTarDeps,
+  { fn, spec, tarFile }: Prepared,
+  report: Report,
+  log: Logger,
+): Promise<DeployResult> {
+  try {
+    const res = await deps.gateway.invoke("buildshiprun", await readFile(tarFile), {
+      "content-type": "application/x-tar",
+    });
+    const parsed = deployResultSchema.safeParse(safeJson(res.body));
+    if (res.status === 200 && parsed.success) return parsed.data;
+    const reason = `buildshiprun answered ${res.status}: ${res.body.toString("utf8").slice(0, 100)}`;
+    await report(fn.name, "failure", reason);
+    return { function: fn.name, status: "failure", description: reason };
+  } catch (error) {
+    log.warn({ err: error, function: fn.name }, "buildshiprun unreachable");
+    const reason = isHttpError(error) ? error.message : "buildshiprun unreachable";
+    await report(fn.name, "failure", reason);
+    return { function: fn.name, status: "failure", description: reason, image: spec.image };
+  }
+}
+
+function safeJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

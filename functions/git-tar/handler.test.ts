@@ -1,0 +1,265 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { unpackBuildContext } from "../../shared/build-tar.js";
+import { startGitTar } from "../../test/support/git-tar-harness.js";
+
+let h: Awaited<ReturnType<typeof startGitTar>>;
+afterEach(() => h.close());
+
+const nodeFn = { "api/handler.js": "module.exports = async () => 'hi';\n", "api/package.json": '{"name":"api"}\n' };
+const pyFn = {
+  "worker/handler.py": "def handle(event, context):\n    return {'statusCode': 200}\n",
+  "worker/requirements.txt": "",
+};
+const stack = (functions: string, extra = "") =>
+  `version: 1.0\nprovider:\n  name: openfaas\n${extra}functions:\n${functions}`;
+const twoFunctions = stack(
+  `  api:\n    lang: node20\n    handler: ./api\n    image: api:latest\n    environment:\n      MODE: prod\n    secrets: [db-password]\n    labels:\n      team: web\n    annotations:\n      topic: orders\n` +
+    `  worker:\n    lang: python3\n    handler: ./worker\n    image: worker:latest\n    build_options: [dev]\n`,
+);
+
+async function pushRepo(
+  owner: string,
+  repo: string,
+  files: Parameters<Awaited<ReturnType<typeof h.git.createRepo>>["commit"]>[0],
+  options: { private?: boolean } = {},
+) {
+  const r = await h.git.createRepo(owner, repo, options);
+  const sha = await r.commit(files);
+  await r.push();
+  return { r, sha };
+}
+
+describe("git-tar: a stack that builds", () => {
+  it("two functions → pending per function, both tars to buildshiprun, garbage-collect, stack success, workspace removed", async () => {
+    h = await startGitTar();
+    const { sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
+    const res = await h.build("alice", "fns", sha);
+    expect(res.status).toBe(200);
+    expect(res.data).toMatch(
+      /^Deployed: api @ 127\.0\.0\.1:5000\/alice\/fns-api:latest-[0-9a-f]{7}, worker @ .*, time taken: [\d.]+s$/,
+    );
+    const sha7 = sha.slice(0, 7);
+    expect(h.statuses()).toEqual([
+      {
+        context: "api",
+        state: "pending",
+        description: `api function build started, image: 127.0.0.1:5000/alice/fns-api:latest-${sha7}`,
+      },
+      {
+        context: "worker",
+        state: "pending",
+        description: `worker function build started, image: 127.0.0.1:5000/alice/fns-worker:latest-${sha7}`,
+      },
+      { context: "stack-deploy", state: "success", description: "stack is successfully deployed" },
+    ]);
+    const api = h.received.find((r) => r.deploy.function === "api")!;
+    expect(api.ref).toBe(`127.0.0.1:5000/alice/fns-api:latest-${sha7}`);
+    expect(api.deploy).toMatchObject({
+      owner: "alice",
+      service: "alice-api",
+      environment: { MODE: "prod" },
+      secrets: ["alice-db-password"],
+      labels: { team: "web" },
+      annotations: { topic: "orders" },
+      sha,
+    });
+    const worker = h.received.find((r) => r.deploy.function === "worker")!;
+    expect(worker.buildArgs).toEqual({ ADDITIONAL_PACKAGE: "make gcc" });
+    expect(h.collected).toEqual([{ functions: ["alice-api", "alice-worker"], repo: "fns", owner: "alice" }]);
+    expect(await readdir(h.workRoot)).toEqual([]);
+
+    // The tar is what of-builder unpacks: the node template with the handler under function/.
+    const dir = await mkdtemp(join(tmpdir(), "unpacked-"));
+    try {
+      const tarFile = join(dir, "api.tar");
+      await import("node:fs/promises").then((fs) => fs.writeFile(tarFile, api.tar));
+      const { contextDir } = await unpackBuildContext(tarFile, join(dir, "out"));
+      expect((await readdir(contextDir)).sort()).toEqual([
+        "Dockerfile",
+        "function",
+        "index.js",
+        "package.json",
+        "template.yml",
+      ]);
+      expect(await readFile(join(contextDir, "function", "handler.js"), "utf8")).toBe(nodeFn["api/handler.js"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("private repo → cloned with the installation token, builds", async () => {
+    h = await startGitTar();
+    const { sha } = await pushRepo(
+      "alice",
+      "secret-fns",
+      { "stack.yml": stack(`  api:\n    lang: node20\n    handler: ./api\n    image: api\n`), ...nodeFn },
+      { private: true },
+    );
+    const res = await h.build("alice", "secret-fns", sha, { private: true });
+    expect(res.status).toBe(200);
+    expect(h.received).toHaveLength(1);
+    expect(h.standin.tokensIssued).toBeGreaterThan(0);
+  });
+
+  it("private repo the installation token cannot read → failure status naming the refusal, nothing built", async () => {
+    h = await startGitTar();
+    // The clone URL points at bob's private repo; alice's installation token is refused by the git host.
+    const { sha } = await pushRepo(
+      "bob",
+      "secret-fns",
+      { "stack.yml": twoFunctions, ...nodeFn, ...pyFn },
+      { private: true },
+    );
+    const res = await h.build("alice", "fns", sha, { private: true, cloneUrl: `${h.git.url}/bob/secret-fns.git` });
+    expect(res.status).toBe(422);
+    expect(h.received).toHaveLength(0);
+    expect(h.statuses()).toEqual([
+      {
+        context: "stack-deploy",
+        state: "failure",
+        description: expect.stringMatching(/^unable to clone .*: authentication refused$/),
+      },
+    ]);
+  });
+
+  it("a push that is no longer the branch tip → superseded (error status), nothing built", async () => {
+    h = await startGitTar();
+    const { r, sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
+    const newer = await r.commit({ "README.md": "newer\n" });
+    await r.push();
+    const res = await h.build("alice", "fns", sha);
+    expect(res.status).toBe(200);
+    expect(h.statuses()).toEqual([
+      { context: "stack-deploy", state: "error", description: `superseded by a newer push: ${newer.slice(0, 7)}` },
+    ]);
+    expect(h.received).toHaveLength(0);
+  });
+
+  it("dockerfile function with enable_dockerfile_lang → handler copied straight into the context", async () => {
+    h = await startGitTar({ enableDockerfileLang: true });
+    const { sha } = await pushRepo("alice", "fns", {
+      "stack.yml": stack(`  box:\n    lang: dockerfile\n    handler: ./box\n    image: box\n`),
+      "box/Dockerfile": "FROM scratch\n",
+    });
+    expect((await h.build("alice", "fns", sha)).status).toBe(200);
+    expect(h.received[0]!.deploy.service).toBe("alice-box");
+  });
+
+  it("buildshiprun reports one function failed → stack failure naming it, no garbage collection", async () => {
+    h = await startGitTar({ failFunctions: ["worker"] });
+    const { sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
+    const res = await h.build("alice", "fns", sha);
+    expect(res.status).toBe(422);
+    expect(h.statuses().at(-1)).toEqual({
+      context: "stack-deploy",
+      state: "failure",
+      description: "deploy failed: worker failed to be deployed via buildshiprun",
+    });
+    expect(h.collected).toHaveLength(0);
+  });
+
+  it("bad signature → 401, no status", async () => {
+    h = await startGitTar();
+    const res = await h.build("alice", "fns", "a".repeat(40), {}, "sha256=00");
+    expect(res.status).toBe(401);
+    expect(h.statuses()).toEqual([]);
+  });
+});
+
+describe("git-tar: refused repositories → failure status on stack-deploy, nothing built, workspace removed", () => {
+  const fn = (name: string, handler: string, lang = "node20") =>
+    `  ${name}:\n    lang: ${lang}\n    handler: ${handler}\n    image: ${name}\n`;
+  const cases: Array<[string, Record<string, string | Buffer | { symlink: string }>, RegExp]> = [
+    ["no stack.yml", { "README.md": "hi\n" }, /^unable to find stack\.yml$/],
+    ["handler ../../etc", { "stack.yml": stack(fn("api", "../../etc")) }, /handler.*leaves the repository/],
+    [
+      "absolute handler",
+      { "stack.yml": stack(fn("api", "/etc")) },
+      /handler.*must be a path relative to the repository/,
+    ],
+    [
+      "symlink to /etc/passwd inside the handler",
+      { "stack.yml": stack(fn("api", "./api")), ...nodeFn, "api/passwd": { symlink: "/etc/passwd" } },
+      /symlink that leaves the repository/,
+    ],
+    [
+      "configuration.copy escaping the repo",
+      { "stack.yml": stack(fn("api", "./api"), "configuration:\n  copy:\n    - ../../\n"), ...nodeFn },
+      /leaves the repository/,
+    ],
+    [
+      "50 functions",
+      { "stack.yml": stack(Array.from({ length: 50 }, (_, i) => fn(`f${i}`, "./api")).join("")), ...nodeFn },
+      /^too many functions in stack\.yml: 50, the limit is 5$/,
+    ],
+    [
+      "a template/ folder",
+      { "stack.yml": stack(fn("api", "./api")), ...nodeFn, "template/x/template.yml": "language: x\n" },
+      /^unsupported custom "templates" folder$/,
+    ],
+    [
+      "dockerfile lang while disabled",
+      { "stack.yml": stack(fn("box", "./box", "dockerfile")), "box/Dockerfile": "FROM scratch\n" },
+      /^detected a dockerfile function but feature is not enabled$/,
+    ],
+    [
+      "an unknown lang",
+      { "stack.yml": stack(fn("api", "./api", "smalltalk")), ...nodeFn },
+      /^missing language template: Not supported language: `smalltalk` for function: `api`/,
+    ],
+    [
+      "provider faas",
+      { "stack.yml": "provider:\n  name: faas\nfunctions:\n" + fn("api", "./api") },
+      /is the only valid "provider.name"/,
+    ],
+    [
+      "a function name that is not DNS-1123",
+      { "stack.yml": stack(fn("My_Fn", "./api")), ...nodeFn },
+      /must be a DNS-1123 label/,
+    ],
+  ];
+
+  it.each(cases)("%s → failure", async (_, files, message) => {
+    h = await startGitTar();
+    const { sha } = await pushRepo("alice", "hostile", files);
+    const res = await h.build("alice", "hostile", sha);
+    expect(res.status).toBe(422);
+    expect(h.statuses()).toEqual([
+      { context: "stack-deploy", state: "failure", description: expect.stringMatching(message) },
+    ]);
+    expect(h.received).toHaveLength(0);
+    expect(await readdir(h.workRoot)).toEqual([]);
+  });
+
+  it("a 200 MB file (over the 100 MB cap) → failure naming the limit, nothing built, workspace removed", async () => {
+    h = await startGitTar();
+    const { sha } = await pushRepo("alice", "big", {
+      "stack.yml": stack(fn("api", "./api")),
+      ...nodeFn,
+      "api/blob.bin": Buffer.alloc(200 * 1024 * 1024),
+    });
+    const res = await h.build("alice", "big", sha);
+    expect(res.status).toBe(422);
+    expect(h.statuses()).toEqual([
+      { context: "stack-deploy", state: "failure", description: "repository is larger than the 100 MB limit" },
+    ]);
+    expect(await readdir(h.workRoot)).toEqual([]);
+  }, 120_000);
+
+  it("a force-pushed branch whose SHA is gone → failure naming the commit", async () => {
+    h = await startGitTar();
+    const { r, sha: first } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
+    const second = await r.commit({ "README.md": "soon gone\n" });
+    await r.push();
+    await r.resetHard(first);
+    await r.commit({ "README.md": "rewritten\n" });
+    await r.push({ force: true });
+    const res = await h.build("alice", "fns", second);
+    expect(res.status).toBe(422);
+    expect(h.statuses().at(-1)?.description).toMatch(
+      new RegExp(`commit ${second.slice(0, 7)} is not on branch master`),
+    );
+  });
+});

@@ -1,0 +1,276 @@
+import { createHash } from "node:crypto";
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { StackFunction } from "../../shared/stack.js";
+import { buildArgsFor, readTemplate, shrinkwrap } from "./shrinkwrap.js";
+
+const TEMPLATES = join(dirname(fileURLToPath(import.meta.url)), "../../test/fixtures/templates/template");
+
+let work: string;
+let repo: string;
+let out: string;
+beforeEach(async () => {
+  work = await mkdtemp(join(tmpdir(), "shrinkwrap-"));
+  repo = join(work, "repo");
+  out = join(repo, "build", "fn");
+  await mkdir(repo);
+});
+afterEach(() => rm(work, { recursive: true, force: true }));
+
+/** Relative path → "dir", "link <target>" or "file <sha256>": what faas-cli's layout is compared on. */
+async function tree(dir: string, prefix = ""): Promise<Record<string, string>> {
+  const result: Record<string, string> = {};
+  for (const name of (await readdir(dir)).sort()) {
+    const path = join(dir, name);
+    const stat = await lstat(path);
+    if (stat.isSymbolicLink()) result[prefix + name] = `link ${await readlink(path)}`;
+    else if (stat.isDirectory())
+      Object.assign(result, { [prefix + name]: "dir" }, await tree(path, `${prefix}${name}/`));
+    else
+      result[prefix + name] = `file ${createHash("sha256")
+        .update(await readFile(path))
+        .digest("hex")}`;
+  }
+  return result;
+}
+
+/** `tree` of `dir`, every key under `under/`. */
+async function treeUnder(dir: string, under: string): Promise<Record<string, string>> {
+  const entries = Object.entries(await tree(dir)).map(([k, v]) => [under ? `${under}/${k}` : k, v]);
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
+async function files(root: string, contents: Record<string, string>): Promise<void> {
+  for (const [path, text] of Object.entries(contents)) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), text);
+  }
+}
+
+function fn(fields: Partial<StackFunction> & { lang: string; handler: string }): StackFunction {
+  return {
+    name: "fn",
+    image: "fn:latest",
+    environment: {},
+    secrets: [],
+    labels: {},
+    annotations: {},
+    buildArgs: {},
+    buildOptions: [],
+    skipBuild: false,
+    constraints: [],
+    ...fields,
+  };
+}
+
+const wrap = (f: StackFunction, copy: string[] = [], extra = {}) =>
+  shrinkwrap({ repoDir: repo, templatesDir: TEMPLATES, fn: f, copy, outDir: out, ...extra });
+
+describe("shrinkwrap: the faas-cli layout", () => {
+  it("node20 → the template at the root, the handler overlaid on function/", async () => {
+    await files(join(repo, "api"), { "handler.js": "module.exports = async () => 'mine';\n", "lib/util.js": "//\n" });
+    await wrap(fn({ lang: "node20", handler: "./api" }));
+    expect(await tree(out)).toEqual({
+      ...(await treeUnder(join(TEMPLATES, "node20"), "")),
+      ...(await treeUnder(join(repo, "api"), "function")),
+    });
+    // The template's own function/package.json stays: faas-cli overlays, it does not replace.
+    expect(await readFile(join(out, "function", "package.json"), "utf8")).toContain('"name": "function"');
+  });
+
+  it("python3 (handler_folder: function) → the handler under function/", async () => {
+    await files(join(repo, "py"), { "handler.py": "def handle(req):\n    return req\n", "requirements.txt": "" });
+    await wrap(fn({ lang: "python3", handler: "py" }));
+    expect(await tree(out)).toEqual({
+      ...(await treeUnder(join(TEMPLATES, "python3"), "")),
+      ...(await treeUnder(join(repo, "py"), "function")),
+    });
+  });
+
+  it("a template with handler_folder: src → the handler under src/", async () => {
+    const templates = join(work, "templates");
+    await files(join(templates, "custom"), {
+      "template.yml": "language: custom\nhandler_folder: src\n",
+      Dockerfile: "",
+    });
+    await files(join(repo, "h"), { "main.txt": "x" });
+    await shrinkwrap({
+      repoDir: repo,
+      templatesDir: templates,
+      fn: fn({ lang: "custom", handler: "h" }),
+      copy: [],
+      outDir: out,
+    });
+    expect(await tree(out)).toEqual({
+      ...(await treeUnder(join(templates, "custom"), "")),
+      src: "dir",
+      "src/main.txt": expect.stringMatching(/^file /),
+    });
+  });
+
+  it("dockerfile → the handler folder is the whole context, no template files", async () => {
+    await files(join(repo, "df"), { Dockerfile: "FROM alpine:3.21\n", "app.sh": "echo hi\n" });
+    await wrap(fn({ lang: "dockerfile", handler: "df" }));
+    expect(await tree(out)).toEqual(await treeUnder(join(repo, "df"), ""));
+  });
+
+  it("dockerfile without a Dockerfile → 400 naming the handler", async () => {
+    await files(join(repo, "df"), { "app.sh": "echo hi\n" });
+    await expect(wrap(fn({ lang: "dockerfile", handler: "df" }))).rejects.toMatchObject({
+      status: 400,
+      message: 'function "fn": lang dockerfile needs a Dockerfile in its handler folder "df"',
+    });
+  });
+
+  it("configuration.copy → each path copied under function/ (or the root for dockerfile)", async () => {
+    await files(repo, { "api/handler.js": "//\n", "common/lib/a.js": "a\n", "df/Dockerfile": "FROM x\n" });
+    await wrap(fn({ lang: "node20", handler: "api" }), ["./common/lib"]);
+    expect(await treeUnder(join(out, "function", "common", "lib"), "")).toEqual(await tree(join(repo, "common/lib")));
+    await wrap(fn({ lang: "dockerfile", handler: "df" }), ["common"]);
+    expect(await tree(out)).toEqual({
+      Dockerfile: expect.any(String),
+      common: "dir",
+      ...(await treeUnder(join(repo, "common"), "common")),
+    });
+  });
+
+  it("top-level build/ and template/ in the handler → skipped; nested ones kept", async () => {
+    await files(join(repo, "api"), { "handler.js": "//\n", "build/x": "", "template/y": "", "lib/build/z": "z" });
+    await wrap(fn({ lang: "node20", handler: "api" }));
+    const got = await tree(join(out, "function"));
+    expect(Object.keys(got).filter((k) => /^(build|template)\b/.test(k))).toEqual([]);
+    expect(got["lib/build/z"]).toMatch(/^file /);
+  });
+
+  it("a symlink that stays in the repo → copied as a symlink, not followed", async () => {
+    await files(repo, { "api/handler.js": "//\n", "shared/x.js": "x\n" });
+    await symlink("../shared/x.js", join(repo, "api", "x.js"));
+    await wrap(fn({ lang: "node20", handler: "api" }));
+    expect(await readlink(join(out, "function", "x.js"))).toBe("../shared/x.js");
+  });
+
+  it("the output folder → wiped first", async () => {
+    await files(join(repo, "api"), { "handler.js": "//\n" });
+    await files(out, { stale: "old" });
+    await wrap(fn({ lang: "node20", handler: "api" }));
+    expect(await lstat(join(out, "stale")).catch(() => undefined)).toBeUndefined();
+  });
+});
+
+describe("shrinkwrap refuses hostile repos with a 400 and writes nothing outside outDir", () => {
+  it.each<[string, StackFunction, string[], RegExp]>([
+    [
+      "handler: ../../etc",
+      fn({ lang: "node20", handler: "../../etc" }),
+      [],
+      /handler "\.\.\/\.\.\/etc" leaves the repository/,
+    ],
+    ["handler: /etc", fn({ lang: "node20", handler: "/etc" }), [], /handler "\/etc" must be a path relative/],
+    ["handler is a file", fn({ lang: "node20", handler: "api/handler.js" }), [], /is not a folder/],
+    [
+      "a symlink to /etc/passwd",
+      fn({ lang: "node20", handler: "evil" }),
+      [],
+      /evil\/passwd is a symlink that leaves the repository/,
+    ],
+    [
+      "configuration.copy ../../",
+      fn({ lang: "node20", handler: "api" }),
+      ["../../"],
+      /configuration\.copy "\.\.\/\.\.\/" leaves/,
+    ],
+    [
+      "configuration.copy /etc",
+      fn({ lang: "node20", handler: "api" }),
+      ["/etc"],
+      /configuration\.copy "\/etc" must be a path relative/,
+    ],
+    [
+      "an unknown lang",
+      fn({ lang: "cobol", handler: "api" }),
+      [],
+      /^missing language template: Not supported language: `cobol` for function: `fn`$/,
+    ],
+    ["lang ../../etc", fn({ lang: "../api", handler: "api" }), [], /Not supported language: `\.\.\/api`/],
+    [
+      "lang Dockerfile (capital D)",
+      fn({ lang: "Dockerfile", handler: "api" }),
+      [],
+      /Not supported language: `Dockerfile`/,
+    ],
+  ])("%s → 400", async (_, f, copy, reason) => {
+    await files(repo, { "api/handler.js": "//\n", "evil/handler.js": "//\n" });
+    await symlink("/etc/passwd", join(repo, "evil", "passwd"));
+    const before = await tree(work);
+    await expect(wrap(f, copy)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(reason) });
+    const after = Object.entries(await tree(work)).filter(([path]) => !path.startsWith("repo/build"));
+    expect(Object.fromEntries(after)).toEqual(before);
+  });
+
+  it("configuration.copy into a folder the handler made a symlink → 400, nothing written through it", async () => {
+    await files(repo, { "api/handler.js": "//\n", "shared/keep": "", "lib/x.js": "x\n" });
+    await symlink("../shared", join(repo, "api", "lib"));
+    await expect(wrap(fn({ lang: "node20", handler: "api" }), ["lib/x.js"])).rejects.toMatchObject({
+      status: 400,
+      message: 'function "fn": configuration.copy "lib/x.js" would be written through "function/lib", not a folder',
+    });
+    expect(await readdir(join(repo, "shared"))).toEqual(["keep"]);
+  });
+
+  it("a committed build -> ../outside symlink → 400 before anything is wiped", async () => {
+    await files(work, { "outside/fn/keep": "x", "repo/api/handler.js": "//\n" });
+    await symlink("../outside", join(repo, "build"));
+    await expect(wrap(fn({ lang: "node20", handler: "api" }))).rejects.toThrow('function "fn": build is not a folder');
+    expect(await readdir(join(work, "outside", "fn"))).toEqual(["keep"]);
+  });
+
+  it("over maxFiles → 400 naming the cap", async () => {
+    await files(join(repo, "api"), { a: "", b: "", c: "" });
+    await expect(wrap(fn({ lang: "dockerfile", handler: "api" }), [], { maxFiles: 2 })).rejects.toThrow(
+      'function "fn": the build context is over 2 files',
+    );
+  });
+
+  it("over maxBytes → 400 naming the cap", async () => {
+    await files(join(repo, "api"), { Dockerfile: "x".repeat(100) });
+    await expect(wrap(fn({ lang: "dockerfile", handler: "api" }), [], { maxBytes: 50 })).rejects.toThrow(
+      "over 50 bytes",
+    );
+  });
+});
+
+describe("readTemplate and buildArgsFor", () => {
+  it("python3 template.yml → language, fprocess, handler_folder and build_options", async () => {
+    expect(await readTemplate(TEMPLATES, "python3")).toEqual({
+      language: "python3",
+      fprocess: "python3 index.py",
+      handler_folder: "function",
+      build_options: [{ name: "dev", packages: ["make", "gcc"] }],
+    });
+  });
+
+  const ALLOWED = ["ADDITIONAL_PACKAGE", "GO111MODULE"];
+  it.each<[string, Record<string, string>, Partial<StackFunction>]>([
+    ["build_options [dev]", { ADDITIONAL_PACKAGE: "make gcc" }, { buildOptions: ["dev"] }],
+    [
+      "dev plus an ADDITIONAL_PACKAGE build arg",
+      { ADDITIONAL_PACKAGE: "make gcc git" },
+      { buildOptions: ["dev"], buildArgs: { ADDITIONAL_PACKAGE: "git gcc" } },
+    ],
+    ["GO111MODULE", { GO111MODULE: "on" }, { buildArgs: { GO111MODULE: "on" } }],
+    ["a key off the allow-list", {}, { buildArgs: { PYTHON_IMAGE: "evil:latest" } }],
+    ["nothing", {}, {}],
+  ])("%s → %j", async (_, expected, fields) => {
+    const template = await readTemplate(TEMPLATES, "python3");
+    expect(buildArgsFor(fn({ lang: "python3", handler: "py", ...fields }), template, ALLOWED)).toEqual(expected);
+  });
+
+  it("an unknown build option → 400 with faas-cli's text", async () => {
+    const template = await readTemplate(TEMPLATES, "node20");
+    expect(() => buildArgsFor(fn({ lang: "node20", handler: "a", buildOptions: ["dev"] }), template, [])).toThrow(
+      "You're using a build option unavailable for node20. Please check /template/node20/template.yml for supported build options",
+    );
+  });
+});

@@ -1,0 +1,42 @@
+import { z } from "zod";
+
+/**
+ * What buildshiprun needs to deploy one function, decided by git-tar. It travels inside the signed build tar, as the
+ * `deploy` key of `com.openfaas.docker.config` (of-builder reads only `ref` and `buildArgs`), so the metadata is
+ * covered by the same signature as the build context and is not limited by header sizes (the original sent it in
+ * unsigned headers).
+ */
+export const deploySpecSchema = z.object({
+  owner: z.string().min(1),
+  ownerId: z.number().int(),
+  repo: z.string().min(1),
+  repoUrl: z.string(),
+  sha: z.string().regex(/^[0-9a-f]{40}$/),
+  branch: z.string().min(1),
+  private: z.boolean(),
+  installationId: z.number().int().positive(),
+  /** The function's name as written in stack.yml: the commit status context. */
+  function: z.string().min(1),
+  /** `<owner>-<fn>`, already validated. */
+  service: z.string().min(1),
+  image: z.string().min(1),
+  environment: z.record(z.string(), z.string()),
+  secrets: z.array(z.string()),
+  labels: z.record(z.string(), z.string()),
+  annotations: z.record(z.string(), z.string()),
+  limits: z.object({ memory: z.string().optional(), cpu: z.string().optional() }).optional(),
+  requests: z.object({ memory: z.string().optional(), cpu: z.string().optional() }).optional(),
+  readonlyRootFilesystem: z.boolean().optional(),
+  constraints: z.array(z.string()),
+});
+export type DeploySpec = z.infer<typeof deploySpecSchema>;
+
+/** buildshiprun's answer to git-tar: the function's outcome, already reported to GitHub by buildshiprun. */
+export const deployResultSchema = z.object({
+  function: z.string(),
+  status: z.enum(["success", "failure"]),
+  description: z.string(),
+  url: z.string().optional(),
+  image: z.string().optional(),
+});
+export type DeployResult = z.infer<typeof deployResultSchema>;

@@ -1,0 +1,172 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import axios from "axios";
+import { pino } from "pino";
+import { readBuildConfig } from "../../shared/build-tar.js";
+import type { DeployResult, DeploySpec } from "../../shared/deploy-spec.js";
+import type { FunctionHandler } from "../../shared/function-handler.js";
+import { createGateway } from "../../shared/gateway.js";
+import { createGithub } from "../../shared/github.js";
+import { signPayload } from "../../shared/hmac.js";
+import type { BuildRequest } from "../../shared/push.js";
+import { createHandler as gitTar } from "../../functions/git-tar/handler.js";
+import { createTemplateStore } from "../../functions/git-tar/templates.js";
+import { startGateway } from "../../local/gateway.js";
+import { startGitServer, type GitFileContent } from "../git-server/git-server.js";
+import { createTestApp } from "../github-standin/app-keys.js";
+import { startGithubStandin } from "../github-standin/server.js";
+
+export const PAYLOAD_SECRET = "payload-secret-for-git-tar";
+const TEMPLATES = fileURLToPath(new URL("../fixtures/templates", import.meta.url));
+let testApp: ReturnType<typeof createTestApp> | undefined;
+
+async function filesUnder(dir: string, base = dir): Promise<Record<string, GitFileContent>> {
+  const out: Record<string, GitFileContent> = {};
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) Object.assign(out, await filesUnder(path, base));
+    else out[relative(base, path)] = await readFile(path);
+  }
+  return out;
+}
+
+/** What the buildshiprun stand-in received: the decoded builder config of each tar. */
+export interface Received {
+  ref: string;
+  buildArgs: Record<string, string>;
+  deploy: DeploySpec;
+  tar: Buffer;
+}
+
+/**
+ * git-tar under the local gateway with real git (smart HTTP), real templates pulled from a template repo, and the
+ * strict GitHub stand-in. buildshiprun and garbage-collect are played by recorders at the hop boundary: they are
+ * exercised for real in their own tests.
+ */
+export async function startGitTar(
+  options: { enableDockerfileLang?: boolean; maxRepoBytes?: number; failFunctions?: string[] } = {},
+) {
+  const app = (testApp ??= createTestApp());
+  const standin = await startGithubStandin({
+    appId: app.appId,
+    publicKeyPem: app.publicKeyPem,
+    installations: [
+      { id: 1, account: "alice" },
+      { id: 2, account: "bob" },
+    ],
+  });
+  const git = await startGitServer({ privateAuth: (owner, password) => standin.checkToken(password, owner) });
+  const templates = await git.createRepo("openfaas", "templates");
+  await templates.commit(await filesUnder(TEMPLATES));
+  await templates.push();
+
+  const log = pino({ level: "silent" });
+  const workRoot = await mkdtemp(join(tmpdir(), "git-tar-work-"));
+  const cacheDir = await mkdtemp(join(tmpdir(), "git-tar-templates-"));
+  const received: Received[] = [];
+  const collected: unknown[] = [];
+  const functions = new Map<string, FunctionHandler>();
+  const gateway = await startGateway({ functions, queue: { enqueue: () => Promise.resolve() }, log });
+  functions.set("buildshiprun", async (event, context) => {
+    const config = await readBuildConfig(event.body);
+    const deploy = config.deploy as DeploySpec;
+    received.push({ ref: config.ref, buildArgs: config.buildArgs, deploy, tar: event.body });
+    const failed = options.failFunctions?.includes(deploy.function);
+    const result: DeployResult = {
+      function: deploy.function,
+      status: failed ? "failure" : "success",
+      description: failed ? "build failed: SyntaxError" : `deployed: ${deploy.service}`,
+      image: config.ref,
+    };
+    context.status(200).succeed(result);
+  });
+  functions.set("garbage-collect", (event, context) => {
+    collected.push(JSON.parse(event.body.toString()));
+    context.status(200).succeed({ deleted: [] });
+    return Promise.resolve();
+  });
+  const client = createGateway({
+    url: gateway.url,
+    payloadSecret: PAYLOAD_SECRET,
+    http: axios.create(),
+    log,
+    sleep: () => Promise.resolve(),
+  });
+  functions.set(
+    "git-tar",
+    gitTar({
+      payloadSecret: PAYLOAD_SECRET,
+      github: createGithub({
+        appId: String(app.appId),
+        privateKey: app.privateKeyPem,
+        apiUrl: standin.url,
+        reportStatus: true,
+        log,
+      }),
+      gateway: client,
+      templates: createTemplateStore({ cacheDir, now: Date.now, log }),
+      templateUrls: [`${git.url}/openfaas/templates.git`],
+      pushRepositoryUrl: "127.0.0.1:5000",
+      functionsPerRepoLimit: 5,
+      buildConcurrency: 2,
+      enableDockerfileLang: options.enableDockerfileLang ?? false,
+      maxRepoBytes: options.maxRepoBytes ?? 100 * 1024 * 1024,
+      workRoot,
+      log,
+      now: Date.now,
+    }),
+  );
+
+  /** Pushes a repo and sends git-tar the build request github-push would queue for it. */
+  async function build(
+    owner: string,
+    repo: string,
+    sha: string,
+    changes: Partial<BuildRequest> = {},
+    signature?: string,
+  ) {
+    const request: BuildRequest = {
+      owner,
+      ownerId: owner === "alice" ? 1001 : 1002,
+      repo,
+      fullName: `${owner}/${repo}`,
+      cloneUrl: `${git.url}/${owner}/${repo}.git`,
+      repoUrl: `https://github.com/${owner}/${repo}`,
+      private: false,
+      sha,
+      ref: "refs/heads/master",
+      branch: "master",
+      installationId: owner === "alice" ? 1 : 2,
+      deliveryId: "delivery-1",
+      ...changes,
+    };
+    const body = JSON.stringify(request);
+    return axios.post<string>(`${gateway.url}function/git-tar`, body, {
+      headers: {
+        "content-type": "application/json",
+        "x-cloud-signature-256": signature ?? signPayload(PAYLOAD_SECRET, body),
+      },
+      responseType: "text",
+      validateStatus: () => true,
+    });
+  }
+
+  return {
+    standin,
+    git,
+    received,
+    collected,
+    workRoot,
+    build,
+    statuses: () => standin.statuses().map((s) => ({ context: s.context, state: s.state, description: s.description })),
+    async close() {
+      await gateway.close();
+      await git.close();
+      await standin.close();
+      await rm(workRoot, { recursive: true, force: true });
+      await rm(cacheDir, { recursive: true, force: true });
+    },
+  };
+}
