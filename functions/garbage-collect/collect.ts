@@ -1,0 +1,75 @@
+import type { Logger } from "pino";
+import { z } from "zod";
+import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
+import type { FunctionStatus, Gateway } from "../../shared/gateway.js";
+import { CLOUD_SIGNATURE_HEADER, verifyPayload } from "../../shared/hmac.js";
+import { HttpError } from "../../shared/http-error.js";
+import { parseJsonBody } from "../../shared/json-body.js";
+
+export interface GarbageCollectDeps {
+  payloadSecret: string;
+  gateway: Gateway;
+  log: Logger;
+}
+
+const OWNER_LABEL = "com.openfaas.cloud.git-owner";
+const REPO_LABEL = "com.openfaas.cloud.git-repo";
+
+/** What git-tar (after a deploy) and github-event (after an uninstall) send (original-spec §9, §16.4). */
+const garbageRequest = z.object({
+  /** The deployed names (`<owner>-<fn>`) to keep. */
+  functions: z.array(z.string()),
+  /** One repository, or `*` for every repository of the owner. */
+  repo: z.string().trim().min(1),
+  owner: z.string().trim().min(1),
+});
+type GarbageRequest = z.infer<typeof garbageRequest>;
+
+/** The garbage-collect answer: what was removed, and what could not be. */
+export interface GarbageReport {
+  owner: string;
+  repo: string;
+  deleted: string[];
+  failed: string[];
+}
+
+/**
+ * Whether a deployed function is garbage for this request (DESIGN §5): labelled with this owner, and with this
+ * repository unless the owner uninstalled (`*`), and no longer in the stack. Compared case-insensitively, since
+ * the original labelled with GitHub's case. Functions without labels (the system's own) are never candidates.
+ */
+function isGarbage(fn: FunctionStatus, request: GarbageRequest, keep: ReadonlySet<string>): boolean {
+  const owner = fn.labels?.[OWNER_LABEL]?.toLowerCase();
+  if (owner === undefined || owner !== request.owner) return false;
+  if (request.repo !== "*" && fn.labels?.[REPO_LABEL]?.toLowerCase() !== request.repo) return false;
+  return !keep.has(fn.name.toLowerCase());
+}
+
+/** garbage-collect (original-spec §9): removes an owner's functions that are no longer in their stack. */
+export function createCollector(deps: GarbageCollectDeps): (event: FunctionEvent) => Promise<Reply> {
+  return async (event) => {
+    if (!verifyPayload(deps.payloadSecret, event.body, event.headers[CLOUD_SIGNATURE_HEADER])) {
+      throw new HttpError(401, "invalid or missing X-Cloud-Signature-256");
+    }
+    const parsed = parseJsonBody(garbageRequest, event.body, "garbage-collect request");
+    const request = { ...parsed, owner: parsed.owner.toLowerCase(), repo: parsed.repo.toLowerCase() };
+    const keep = new Set(request.functions.map((f) => f.toLowerCase()));
+    const log = deps.log.child({ owner: request.owner, repo: request.repo });
+
+    const candidates = (await deps.gateway.listFunctions()).filter((fn) => isGarbage(fn, request, keep));
+    const report: GarbageReport = { owner: request.owner, repo: request.repo, deleted: [], failed: [] };
+    for (const fn of candidates) {
+      try {
+        // `false` means it was already gone: removed either way.
+        if (!(await deps.gateway.remove(fn.name))) log.info({ function: fn.name }, "already removed");
+        report.deleted.push(fn.name);
+      } catch (error) {
+        // One function that cannot be removed must not keep the others (original-spec §9 step 4).
+        log.warn({ err: error, function: fn.name }, "unable to delete function");
+        report.failed.push(fn.name);
+      }
+    }
+    log.info({ deleted: report.deleted, failed: report.failed }, "garbage collection ran");
+    return { status: 200, body: report };
+  };
+}

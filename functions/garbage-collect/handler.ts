@@ -1,0 +1,31 @@
+import axios from "axios";
+import { pino } from "pino";
+import { loadConfig } from "../../shared/config.js";
+import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
+import { createGateway } from "../../shared/gateway.js";
+import { createCollector, type GarbageCollectDeps } from "./collect.js";
+
+/** garbage-collect: removes an owner's functions that left their stack (original-spec §9, DESIGN §5). */
+export function createHandler(deps: GarbageCollectDeps): FunctionHandler {
+  const collect = createCollector(deps);
+  return (event, context) => respond(context, deps.log, () => collect(event));
+}
+
+/** The composition root: configuration and the gateway client from the environment and secret files, built once. */
+export function depsFromEnv(env: Record<string, string | undefined>): GarbageCollectDeps {
+  const config = loadConfig(env, { secrets: ["payload-secret", "basic-auth-user", "basic-auth-password"] });
+  const log = pino({ name: "garbage-collect" });
+  return {
+    payloadSecret: config.secrets["payload-secret"],
+    gateway: createGateway({
+      url: config.gateway_url,
+      payloadSecret: config.secrets["payload-secret"],
+      auth: { user: config.secrets["basic-auth-user"], password: config.secrets["basic-auth-password"] },
+      http: axios.create(),
+      log,
+    }),
+    log,
+  };
+}
+
+export default lazyHandler(() => createHandler(depsFromEnv(process.env)));

@@ -1,0 +1,35 @@
+import { pino } from "pino";
+import { loadConfig } from "../../shared/config.js";
+import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
+import { createLogStore } from "../../shared/log-store.js";
+import { createLogService, type PipelineLogDeps } from "./serve-log.js";
+
+/** pipeline-log: stores and serves build logs (original-spec §7). */
+export function createHandler(deps: PipelineLogDeps): FunctionHandler {
+  const service = createLogService(deps);
+  return (event, context) => respond(context, deps.log, () => service(event));
+}
+
+/** The composition root: configuration and the S3 client from the environment and secret files, built once. */
+export function depsFromEnv(env: Record<string, string | undefined>): PipelineLogDeps {
+  const config = loadConfig(env, {
+    settings: ["s3_url"],
+    secrets: ["s3-access-key", "s3-secret-key", "payload-secret"],
+  });
+  const log = pino({ name: "pipeline-log" });
+  return {
+    payloadSecret: config.secrets["payload-secret"],
+    store: createLogStore({
+      endpoint: config.s3_url,
+      useSSL: config.s3_tls,
+      region: config.s3_region,
+      bucket: config.s3_bucket,
+      accessKey: config.secrets["s3-access-key"],
+      secretKey: config.secrets["s3-secret-key"],
+      log,
+    }),
+    log,
+  };
+}
+
+export default lazyHandler(() => createHandler(depsFromEnv(process.env)));
