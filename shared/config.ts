@@ -43,6 +43,7 @@ const settings = {
     .regex(/^[1-9][0-9]*$/, "expected the numeric GitHub App id")
     .optional(),
   report_status: flag.default(true), // post commit statuses to GitHub
+  use_checks: flag.default(false), // also post a check run per function with the build log's tail (needs the checks permission)
   secret_mount_path: text.default("/var/openfaas/secrets"),
   function_memory_limit_mb: count.default(128),
   function_cpu_requests_milli: milli.optional(),

@@ -18,7 +18,23 @@ export interface CommitStatus {
   targetUrl?: string;
 }
 
+/** A completed check run carrying a build log (original-spec §8 step 4, Checks API). */
+export interface CheckRun {
+  installationId: number;
+  owner: string;
+  repo: string;
+  sha: string;
+  name: string;
+  conclusion: "success" | "failure";
+  title: string;
+  summary: string;
+  log: string[];
+  detailsUrl?: string;
+}
+
 export interface Github {
+  /** Creates a completed check run with the log's tail as its text, unless report_status is off. */
+  createCheckRun(run: CheckRun): Promise<void>;
   /** Posts a commit status, unless report_status is off. Throws HttpError 502 when GitHub refuses or is unreachable. */
   setStatus(status: CommitStatus): Promise<void>;
   /** An installation access token (for cloning private repos); cached by auth-app until shortly before it expires. */
@@ -28,6 +44,21 @@ export interface Github {
 /** The stack-wide status context (original-spec §1.1). */
 export const STACK_CONTEXT = "stack-deploy";
 const MAX_DESCRIPTION = 140;
+const MAX_CHECK_TEXT = 65535;
+
+/**
+ * A log as check-run text: a shell block holding the tail that fits GitHub's 65535 characters, with a note of what
+ * was cut. The tail is kept because build errors come last.
+ */
+export function formatLogTail(log: string[], max = MAX_CHECK_TEXT): string {
+  if (log.length === 0) return "";
+  const frame = (body: string) => "\n```shell\n" + body + "\n```\n";
+  const all = log.join("\n");
+  if (frame(all).length <= max) return frame(all);
+  const note = `Warning: log size (${all.length}) exceeded (${max}) characters and was truncated; the full log is linked.\n\n`;
+  const room = max - frame("").length - note.length;
+  return note + frame(all.slice(all.length - Math.max(room, 0)));
+}
 
 /** GitHub refuses descriptions over 140 characters; cut them instead of losing the status. */
 export function fitDescription(text: string): string {
@@ -65,6 +96,29 @@ export function createGithub(deps: {
   };
 
   return {
+    async createCheckRun(run) {
+      if (!deps.reportStatus) return;
+      try {
+        await client(run.installationId).rest.checks.create({
+          owner: run.owner,
+          repo: run.repo,
+          name: run.name,
+          head_sha: run.sha,
+          status: "completed",
+          conclusion: run.conclusion,
+          ...(run.detailsUrl ? { details_url: run.detailsUrl } : {}),
+          output: { title: run.title, summary: run.summary, text: formatLogTail(run.log) },
+        });
+      } catch (error) {
+        const code = (error as { status?: number }).status;
+        throw new HttpError(
+          502,
+          `github: check run ${run.name} refused${code ? ` (${code})` : ""}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    },
+
     async setStatus(status) {
       if (!deps.reportStatus) {
         deps.log.debug({ status }, "report_status is off: status not posted");

@@ -1,0 +1,96 @@
+import type { DeploySpec } from "../../shared/deploy-spec.js";
+import type { FunctionDeployment } from "../../shared/gateway.js";
+import { deployImage } from "../../shared/naming.js";
+
+/** The operator's deployment policy (original-spec §5 step 8, buildshiprun_limits.yml). */
+export interface DeployPolicy {
+  repositoryUrl: string;
+  pushRepositoryUrl: string;
+  scalingMin: number;
+  scalingMax: number;
+  memoryLimitMb: number;
+  cpuLimitMilli?: number;
+  cpuRequestsMilli?: number;
+  readonlyRootFilesystem: boolean;
+}
+
+const LABEL_PREFIX = "com.openfaas.cloud.";
+// User annotations the platform honours (original-spec §16.7); everything else is dropped.
+const ANNOTATIONS_ALLOWED = new Set([
+  "topic",
+  "schedule",
+  "com.openfaas.health.http.path",
+  "com.openfaas.health.http.initialDelay",
+]);
+// Labels only the platform sets: identity and ownership (garbage-collect trusts git-owner), scaling policy, and the
+// role labels NetworkPolicies select system functions by.
+const RESERVED_LABEL = (key: string) =>
+  key === "faas_function" ||
+  key === "app" ||
+  key === "role" ||
+  key === "openfaas-cloud" ||
+  (key.startsWith("com.openfaas.") && key !== "com.openfaas.scale.zero");
+
+/** Builds the FunctionDeployment the gateway receives for one built function. */
+export function toDeployment(
+  spec: DeploySpec,
+  builtImage: string,
+  policy: DeployPolicy,
+  now: Date,
+): FunctionDeployment {
+  const userLabels = Object.fromEntries(Object.entries(spec.labels).filter(([key]) => !RESERVED_LABEL(key)));
+  const scaleZero = /^(true|1)$/i.test(spec.labels["com.openfaas.scale.zero"] ?? "true") ? "true" : "false";
+  const labels: Record<string, string> = {
+    ...userLabels,
+    faas_function: spec.service,
+    app: spec.service,
+    "com.openfaas.scale.min": String(policy.scalingMin),
+    "com.openfaas.scale.max": String(policy.scalingMax),
+    "com.openfaas.scale.factor": "20",
+    "com.openfaas.scale.zero": scaleZero,
+    [`${LABEL_PREFIX}git-cloud`]: "1",
+    [`${LABEL_PREFIX}git-owner`]: spec.owner.toLowerCase(),
+    [`${LABEL_PREFIX}git-owner-id`]: String(spec.ownerId),
+    [`${LABEL_PREFIX}git-repo`]: spec.repo.toLowerCase(),
+    [`${LABEL_PREFIX}git-deploytime`]: String(Math.floor(now.getTime() / 1000)),
+    [`${LABEL_PREFIX}git-sha`]: spec.sha,
+    [`${LABEL_PREFIX}git-private`]: spec.private ? "1" : "0",
+    [`${LABEL_PREFIX}git-scm`]: "github",
+    [`${LABEL_PREFIX}git-branch`]: spec.branch,
+  };
+  const annotations: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(spec.annotations).filter(([key]) => ANNOTATIONS_ALLOWED.has(key))),
+    [`${LABEL_PREFIX}git-repo-url`]: spec.repoUrl,
+  };
+  // The operator's limits apply, not the stack's (original-spec §16.8): users cannot raise their own.
+  const limits = {
+    memory: `${policy.memoryLimitMb}Mi`,
+    ...(policy.cpuLimitMilli !== undefined ? { cpu: `${policy.cpuLimitMilli}m` } : {}),
+  };
+  return {
+    service: spec.service,
+    image: deployImage(builtImage.toLowerCase(), policy.pushRepositoryUrl, policy.repositoryUrl),
+    envVars: spec.environment,
+    secrets: spec.secrets,
+    labels,
+    annotations,
+    limits,
+    ...(policy.cpuRequestsMilli !== undefined ? { requests: { cpu: `${policy.cpuRequestsMilli}m` } } : {}),
+    // The operator's setting wins; a stack can only make its own function stricter.
+    readOnlyRootFilesystem: policy.readonlyRootFilesystem || spec.readonlyRootFilesystem === true,
+  };
+}
+
+/**
+ * The public URL of a deployed function (original-spec §8 step 5): the pretty form `https://<owner>.<domain>/<fn>`
+ * when gateway_pretty_url (`https://user.<domain>/function`) is set, else `<gateway_public_url>function/<owner>-<fn>`.
+ */
+export function functionUrl(spec: DeploySpec, publicUrl: string, prettyUrl?: string): string {
+  if (prettyUrl) {
+    const url = new URL(prettyUrl);
+    url.hostname = url.hostname.replace(/^user\./, `${spec.owner.toLowerCase()}.`);
+    url.pathname = url.pathname.replace(/\/?function\/?$/, `/${spec.function.toLowerCase()}`);
+    return url.toString();
+  }
+  return `${publicUrl.endsWith("/") ? publicUrl : `${publicUrl}/`}function/${spec.service}`;
+}

@@ -1,0 +1,77 @@
+import axios from "axios";
+import { pino } from "pino";
+import { loadConfig } from "../../shared/config.js";
+import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
+import { createGateway } from "../../shared/gateway.js";
+import { createGithub } from "../../shared/github.js";
+import { createLogStore } from "../../shared/log-store.js";
+import { createBuilderClient } from "./builder-client.js";
+import { createShipper, type BuildshiprunDeps } from "./ship.js";
+
+/** buildshiprun: build, store the log, deploy, report (original-spec §5). */
+export function createHandler(deps: BuildshiprunDeps): FunctionHandler {
+  const ship = createShipper(deps);
+  return (event, context) => respond(context, deps.log, () => ship(event));
+}
+
+/** The composition root: configuration and clients from the environment and secret files, built once. */
+export function depsFromEnv(env: Record<string, string | undefined>): BuildshiprunDeps {
+  const config = loadConfig(env, {
+    settings: ["github_app_id", "repository_url", "push_repository_url", "gateway_public_url", "s3_url"],
+    secrets: [
+      "payload-secret",
+      "private-key",
+      "basic-auth-user",
+      "basic-auth-password",
+      "s3-access-key",
+      "s3-secret-key",
+    ],
+  });
+  const log = pino({ name: "buildshiprun" });
+  const http = axios.create();
+  const payloadSecret = config.secrets["payload-secret"];
+  return {
+    payloadSecret,
+    builder: createBuilderClient({ url: config.builder_url, payloadSecret, http }),
+    logs: createLogStore({
+      endpoint: config.s3_url,
+      useSSL: config.s3_tls,
+      region: config.s3_region,
+      bucket: config.s3_bucket,
+      accessKey: config.secrets["s3-access-key"],
+      secretKey: config.secrets["s3-secret-key"],
+      log,
+    }),
+    gateway: createGateway({
+      url: config.gateway_url,
+      payloadSecret,
+      auth: { user: config.secrets["basic-auth-user"], password: config.secrets["basic-auth-password"] },
+      http,
+      log,
+    }),
+    github: createGithub({
+      appId: config.github_app_id,
+      privateKey: config.secrets["private-key"],
+      apiUrl: config.github_api_url,
+      reportStatus: config.report_status,
+      log,
+    }),
+    useChecks: config.use_checks,
+    policy: {
+      repositoryUrl: config.repository_url,
+      pushRepositoryUrl: config.push_repository_url,
+      scalingMin: config.scaling_min_limit,
+      scalingMax: config.scaling_max_limit,
+      memoryLimitMb: config.function_memory_limit_mb,
+      cpuLimitMilli: config.function_cpu_limit_milli,
+      cpuRequestsMilli: config.function_cpu_requests_milli,
+      readonlyRootFilesystem: config.readonly_root_filesystem,
+    },
+    publicUrl: config.gateway_public_url,
+    prettyUrl: config.gateway_pretty_url,
+    log,
+    now: () => new Date(),
+  };
+}
+
+export default lazyHandler(() => createHandler(depsFromEnv(process.env)));
