@@ -1,9 +1,8 @@
 import axios from "axios";
 import { pino } from "pino";
+import { gatewayFromConfig, githubFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
-import { createGateway } from "../../shared/gateway.js";
-import { createGithub } from "../../shared/github.js";
 import { createLogStore } from "../../shared/log-store.js";
 import { createBuilderClient } from "./builder-client.js";
 import { createShipper, type BuildshiprunDeps } from "./ship.js";
@@ -42,20 +41,8 @@ export function depsFromEnv(env: Record<string, string | undefined>): Buildshipr
       secretKey: config.secrets["s3-secret-key"],
       log,
     }),
-    gateway: createGateway({
-      url: config.gateway_url,
-      payloadSecret,
-      auth: { user: config.secrets["basic-auth-user"], password: config.secrets["basic-auth-password"] },
-      http,
-      log,
-    }),
-    github: createGithub({
-      appId: config.github_app_id,
-      privateKey: config.secrets["private-key"],
-      apiUrl: config.github_api_url,
-      reportStatus: config.report_status,
-      log,
-    }),
+    gateway: gatewayFromConfig(config, log, http),
+    github: githubFromConfig(config, log),
     useChecks: config.use_checks,
     policy: {
       repositoryUrl: config.repository_url,

@@ -1,8 +1,7 @@
-import axios from "axios";
 import { pino } from "pino";
+import { gatewayFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
-import { createGateway } from "../../shared/gateway.js";
 import { createCollector, type GarbageCollectDeps } from "./collect.js";
 
 /** garbage-collect: removes an owner's functions that left their stack (original-spec §9, DESIGN §5). */
@@ -17,13 +16,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): GarbageCol
   const log = pino({ name: "garbage-collect" });
   return {
     payloadSecret: config.secrets["payload-secret"],
-    gateway: createGateway({
-      url: config.gateway_url,
-      payloadSecret: config.secrets["payload-secret"],
-      auth: { user: config.secrets["basic-auth-user"], password: config.secrets["basic-auth-password"] },
-      http: axios.create(),
-      log,
-    }),
+    gateway: gatewayFromConfig(config, log),
     log,
   };
 }

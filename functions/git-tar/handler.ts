@@ -1,11 +1,9 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import axios from "axios";
 import { pino } from "pino";
+import { gatewayFromConfig, githubFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
-import { createGateway } from "../../shared/gateway.js";
-import { createGithub } from "../../shared/github.js";
 import { createStackBuilder, type GitTarDeps } from "./build-stack.js";
 import { createTemplateStore, parseTemplateUrls } from "./templates.js";
 
@@ -24,19 +22,8 @@ export function depsFromEnv(env: Record<string, string | undefined>): GitTarDeps
   const log = pino({ name: "git-tar" });
   return {
     payloadSecret: config.secrets["payload-secret"],
-    github: createGithub({
-      appId: config.github_app_id,
-      privateKey: config.secrets["private-key"],
-      apiUrl: config.github_api_url,
-      reportStatus: config.report_status,
-      log,
-    }),
-    gateway: createGateway({
-      url: config.gateway_url,
-      payloadSecret: config.secrets["payload-secret"],
-      http: axios.create(),
-      log,
-    }),
+    github: githubFromConfig(config, log),
+    gateway: gatewayFromConfig(config, log),
     templates: createTemplateStore({ cacheDir: join(tmpdir(), "ofc-templates"), now: Date.now, log }),
     templateUrls: parseTemplateUrls(config.templates_url, config.custom_templates),
     pushRepositoryUrl: config.push_repository_url,

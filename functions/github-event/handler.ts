@@ -1,9 +1,9 @@
 import axios from "axios";
 import { pino } from "pino";
+import { gatewayFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { createCustomers } from "../../shared/customers.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
-import { createGateway } from "../../shared/gateway.js";
 import { createDeliveries } from "./deliveries.js";
 import { createEventRouter, type GithubEventDeps } from "./route-event.js";
 
@@ -27,12 +27,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): GithubEven
     customers: config.validate_customers
       ? createCustomers({ list: config.secrets.customers, url: config.customers_url, http, now: Date.now })
       : undefined,
-    gateway: createGateway({
-      url: config.gateway_url,
-      payloadSecret: config.secrets["payload-secret"],
-      http,
-      log,
-    }),
+    gateway: gatewayFromConfig(config, log, http),
     deliveries: createDeliveries({ now: Date.now }),
     log,
   };

@@ -1,9 +1,7 @@
-import axios from "axios";
 import { pino } from "pino";
+import { gatewayFromConfig, githubFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
-import { createGateway } from "../../shared/gateway.js";
-import { createGithub } from "../../shared/github.js";
 import { createBuildStarter, type GithubPushDeps } from "./start-build.js";
 
 /** github-push: from a push to a queued build (original-spec §3). */
@@ -19,19 +17,8 @@ export function depsFromEnv(env: Record<string, string | undefined>): GithubPush
   return {
     payloadSecret: config.secrets["payload-secret"],
     buildBranch: config.build_branch,
-    github: createGithub({
-      appId: config.github_app_id,
-      privateKey: config.secrets["private-key"],
-      apiUrl: config.github_api_url,
-      reportStatus: config.report_status,
-      log,
-    }),
-    gateway: createGateway({
-      url: config.gateway_url,
-      payloadSecret: config.secrets["payload-secret"],
-      http: axios.create(),
-      log,
-    }),
+    github: githubFromConfig(config, log),
+    gateway: gatewayFromConfig(config, log),
     log,
   };
 }

@@ -1,0 +1,36 @@
+import axios, { type AxiosInstance } from "axios";
+import type { Logger } from "pino";
+import type { Config } from "./config.js";
+import { createGateway, type Gateway } from "./gateway.js";
+import { createGithub, type Github } from "./github.js";
+
+/**
+ * The clients every composition root builds from its configuration, written once. The gateway client signs with
+ * the payload secret, and carries basic auth when the function was given the gateway's credentials.
+ */
+export function gatewayFromConfig(
+  config: Config<"payload-secret">,
+  log: Logger,
+  http: AxiosInstance = axios.create(),
+): Gateway {
+  const user = config.secrets["basic-auth-user"];
+  const password = config.secrets["basic-auth-password"];
+  return createGateway({
+    url: config.gateway_url,
+    payloadSecret: config.secrets["payload-secret"],
+    ...(user && password ? { auth: { user, password } } : {}),
+    http,
+    log,
+  });
+}
+
+/** The GitHub App client for this configuration (github_app_id, private-key, github_api_url, report_status). */
+export function githubFromConfig(config: Config<"private-key", "github_app_id">, log: Logger): Github {
+  return createGithub({
+    appId: config.github_app_id,
+    privateKey: config.secrets["private-key"],
+    apiUrl: config.github_api_url,
+    reportStatus: config.report_status,
+    log,
+  });
+}
