@@ -3,7 +3,7 @@
 export default {
   preset: "ts-jest/presets/default-esm",
   testEnvironment: "node",
-  roots: ["<rootDir>/shared", "<rootDir>/functions", "<rootDir>/local", "<rootDir>/test"],
+  roots: ["<rootDir>/shared", "<rootDir>/functions", "<rootDir>/local", "<rootDir>/of-builder", "<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   transform: {

@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { delimiter, dirname, join, resolve } from "node:path";
-import { createDockerClient } from "./docker-api.js";
+import { createDockerClient } from "../../of-builder/docker-engine.js";
 
 /** Where to build and publish the base image. */
 export interface BaseImageOptions {

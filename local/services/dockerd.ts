@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { spawnDaemon, stopDaemon, waitReady } from "./daemon-process.js";
-import { createDockerClient } from "./docker-api.js";
+import { createDockerClient } from "../../of-builder/docker-engine.js";
 
 /** Where a private Docker daemon keeps its state (DESIGN §8). */
 export interface DockerdOptions {

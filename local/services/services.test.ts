@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { create as createTar } from "tar";
 import { ensureBaseImage } from "./base-image.js";
-import { createDockerClient, type DockerClient } from "./docker-api.js";
+import { createDockerClient, type DockerClient } from "../../of-builder/docker-engine.js";
 import { startDockerd, type Dockerd } from "./dockerd.js";
 import { startRegistry, type Registry } from "./registry.js";
 

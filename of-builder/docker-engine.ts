@@ -41,15 +41,21 @@ export interface ContainerSpec {
   HostConfig?: { NetworkMode?: string; AutoRemove?: boolean; Binds?: string[] } & Record<string, unknown>;
 }
 
+/** For stream calls: each ndjson message as it arrives, and cancellation (the Engine stops a build whose client left). */
+export interface StreamOptions {
+  onMessage?: (message: JsonMessage) => void;
+  signal?: AbortSignal;
+}
+
 type Body = Buffer | string | NodeJS.ReadableStream;
 
 /** A small Docker Engine API client over a unix socket. `string` bodies are tar file paths. */
 export function createDockerClient(options: { socketPath: string }) {
   const { socketPath } = options;
 
-  function send(method: string, path: string, body?: Body, headers: Record<string, string> = {}) {
+  function send(method: string, path: string, body?: Body, headers: Record<string, string> = {}, signal?: AbortSignal) {
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request({ socketPath, method, path: API + path, headers }, resolve);
+      const req = request({ socketPath, method, path: API + path, headers, signal }, resolve);
       req.on("error", reject);
       if (body === undefined) req.end();
       else if (Buffer.isBuffer(body)) req.end(body);
@@ -69,7 +75,10 @@ export function createDockerClient(options: { socketPath: string }) {
 
   async function call(method: string, path: string, body?: Body, headers?: Record<string, string>) {
     const res = await send(method, path, body, headers);
-    const payload = await text(res);
+    return checked(method, path, res, await text(res));
+  }
+
+  function checked(method: string, path: string, res: IncomingMessage, payload: string): string {
     const status = res.statusCode ?? 0;
     if (status >= 300) {
       let message = payload.trim();
@@ -89,12 +98,35 @@ export function createDockerClient(options: { socketPath: string }) {
     return (out ? JSON.parse(out) : {}) as T;
   }
 
-  async function stream(method: string, path: string, body?: Body, headers?: Record<string, string>) {
-    const lines = (await call(method, path, body, headers)).split("\n").filter((l) => l.trim() !== "");
-    const messages = lines.map((l) => JSON.parse(l) as JsonMessage);
-    const failed = messages.find((m) => m.error !== undefined || m.errorDetail !== undefined);
-    const result: StreamResult = { lines, messages };
-    if (failed) result.error = failed.errorDetail?.message ?? failed.error ?? "unknown error";
+  /** Reads an ndjson answer line by line as it arrives (a build's progress comes over minutes). */
+  async function stream(
+    method: string,
+    path: string,
+    body?: Body,
+    headers?: Record<string, string>,
+    { onMessage, signal }: StreamOptions = {},
+  ) {
+    const res = await send(method, path, body, headers, signal);
+    if ((res.statusCode ?? 0) >= 300) checked(method, path, res, await text(res));
+    const result: StreamResult = { lines: [], messages: [] };
+    const take = (line: string) => {
+      if (line.trim() === "") return;
+      const message = JSON.parse(line) as JsonMessage;
+      result.lines.push(line);
+      result.messages.push(message);
+      if (result.error === undefined && (message.error !== undefined || message.errorDetail !== undefined)) {
+        result.error = message.errorDetail?.message ?? message.error ?? "unknown error";
+      }
+      onMessage?.(message);
+    };
+    res.setEncoding("utf8"); // decodes multi-byte characters split across chunks
+    let rest = "";
+    for await (const chunk of res as AsyncIterable<string>) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop() ?? "";
+      parts.forEach(take);
+    }
+    take(rest);
     return result;
   }
 
@@ -111,7 +143,7 @@ export function createDockerClient(options: { socketPath: string }) {
     },
 
     /** `POST /build` with a tar context; returns the raw ndjson, BuildKit traces still encoded (anchors §F). */
-    build(context: Body, opts: BuildOptions): Promise<StreamResult> {
+    build(context: Body, opts: BuildOptions, streamOpts: StreamOptions = {}): Promise<StreamResult> {
       const query = q({
         t: opts.tag,
         dockerfile: opts.dockerfile,
@@ -120,13 +152,14 @@ export function createDockerClient(options: { socketPath: string }) {
         version: opts.version ?? "2",
         nocache: opts.nocache ? "1" : undefined,
       });
-      return stream("POST", `/build?${query}`, context, { "Content-Type": "application/x-tar" });
+      return stream("POST", `/build?${query}`, context, { "Content-Type": "application/x-tar" }, streamOpts);
     },
 
-    /** `POST /images/{name}/push`; `image` is `registry/name:tag`. */
-    push(image: string): Promise<StreamResult> {
+    /** `POST /images/{name}/push`; `image` is `registry/name:tag`; `registryAuth` is the X-Registry-Auth value. */
+    push(image: string, opts: StreamOptions & { registryAuth?: string } = {}): Promise<StreamResult> {
       const { name, tag } = splitTag(image);
-      return stream("POST", `/images/${name}/push?${q({ tag })}`, undefined, anonymous);
+      const auth = opts.registryAuth ? { "X-Registry-Auth": opts.registryAuth } : anonymous;
+      return stream("POST", `/images/${name}/push?${q({ tag })}`, undefined, auth, opts);
     },
 
     /** `POST /images/create?fromImage=` (docker pull). */

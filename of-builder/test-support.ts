@@ -1,0 +1,124 @@
+// Test helpers for of-builder's server tests: the real local services (DESIGN §8) and signed build tars.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { dirname, join } from "node:path";
+import { pino } from "pino";
+import { Header } from "tar";
+import { ensureBaseImage } from "../local/services/base-image.js";
+import { startDockerd, type Dockerd } from "../local/services/dockerd.js";
+import { startRegistry, type Registry } from "../local/services/registry.js";
+import { packBuildContext } from "../shared/build-tar.js";
+import { signPayload } from "../shared/hmac.js";
+import { createDockerBackend } from "./docker-backend.js";
+import { createDockerClient } from "./docker-engine.js";
+import { createBuilderServer, type BuilderServer } from "./server.js";
+
+const BINARIES = ["/usr/sbin/dockerd", "/usr/bin/containerd", "/usr/sbin/runc", "/usr/bin/docker-registry"];
+
+/** dockerd + registry + the base image, all under `dir` (keep it short: unix socket paths are capped). */
+export interface Infra {
+  dockerd: Dockerd;
+  registry: Registry;
+  baseImage: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the private dockerd, the registry and makes the base image, as local/services/services.test.ts does. */
+export async function startInfra(dir: string): Promise<Infra> {
+  const missing = BINARIES.filter((b) => !existsSync(b));
+  if (missing.length > 0) throw new Error(`missing ${missing.join(", ")}: run scripts/install-system-deps.sh as root`);
+  if (process.getuid?.() !== 0) throw new Error("these tests start dockerd and must run as root");
+  const dockerd = await startDockerd({ dataDir: join(dir, "d") });
+  const registry = await startRegistry({ dataDir: join(dir, "r") });
+  const baseImage = await ensureBaseImage({
+    socketPath: dockerd.socketPath,
+    registry: registry.url,
+    workDir: join(dir, "base"),
+  });
+  return {
+    dockerd,
+    registry,
+    baseImage,
+    async stop() {
+      await registry.stop();
+      await dockerd.stop();
+    },
+  };
+}
+
+/** A signed of-builder request body for `files` (the shrinkwrapped context) and `config`, as git-tar sends it. */
+export async function signedBuild(
+  dir: string,
+  secret: string,
+  files: Record<string, string>,
+  config: { ref: string; buildArgs?: Record<string, string> },
+): Promise<{ body: Buffer; signature: string }> {
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, "context", name)), { recursive: true });
+    writeFileSync(join(dir, "context", name), text);
+  }
+  await packBuildContext(join(dir, "context"), config, join(dir, "build.tar"));
+  const body = await readFile(join(dir, "build.tar"));
+  return { body, signature: signPayload(secret, body) };
+}
+
+/** One entry of a hand-made tar: whatever a hostile client could send. */
+export interface RawEntry {
+  path: string;
+  type?: "File" | "Directory" | "SymbolicLink";
+  size?: number;
+  body?: string;
+  linkpath?: string;
+}
+
+/** A tar written header by header (`size` may lie), signed, so it reaches the unpacker. */
+export function signedRawTar(secret: string, entries: RawEntry[]): { body: Buffer; signature: string } {
+  const blocks: Buffer[] = [];
+  for (const entry of entries) {
+    const data = Buffer.from(entry.body ?? "");
+    const header = new Header({
+      path: entry.path,
+      type: entry.type ?? "File",
+      size: entry.size ?? data.length,
+      linkpath: entry.linkpath ?? "",
+      mode: entry.type === "Directory" ? 0o755 : 0o644,
+      mtime: new Date(0),
+    });
+    header.encode();
+    blocks.push(header.block!, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  const body = Buffer.concat([...blocks, Buffer.alloc(1024)]);
+  return { body, signature: signPayload(secret, body) };
+}
+
+/** An of-builder listening on 127.0.0.1, with the docker backend on `socketPath`. */
+export async function startBuilder(options: {
+  socketPath: string;
+  secret: string;
+  tmpDir: string;
+  maxBuildBytes: number;
+}): Promise<{ builder: BuilderServer; url: string }> {
+  const docker = createDockerClient({ socketPath: options.socketPath });
+  const builder = createBuilderServer({
+    backend: createDockerBackend({ docker, readDockerConfig: () => Promise.resolve(undefined) }),
+    payloadSecret: options.secret,
+    maxInflight: 2,
+    maxBuildBytes: options.maxBuildBytes,
+    maxBuildFiles: 10_000,
+    baseBuildArgs: {},
+    tmpDir: options.tmpDir,
+    log: pino({ level: "silent" }),
+  });
+  await new Promise<void>((resolve) => builder.server.listen(0, "127.0.0.1", resolve));
+  return { builder, url: `http://127.0.0.1:${(builder.server.address() as AddressInfo).port}` };
+}
+
+/** POST /build with a signed body. */
+export function postBuild(url: string, request: { body: Buffer; signature: string }, accept = "application/json") {
+  return fetch(`${url}/build`, {
+    method: "POST",
+    body: request.body,
+    headers: { "Content-Type": "application/x-tar", "X-Cloud-Signature-256": request.signature, Accept: accept },
+  });
+}
