@@ -15,10 +15,10 @@ import { packBuildContext } from "../shared/build-tar.js";
 import { readStack } from "../shared/stack.js";
 import { cloneAt } from "../functions/git-tar/clone.js";
 import { buildArgsFor, readTemplate, shrinkwrap } from "../functions/git-tar/shrinkwrap.js";
-import { startGitServer } from "../test/git-server/git-server.js";
+import { startGitServer } from "../local/git-server/git-server.js";
 
 const execFileAsync = promisify(execFile);
-const TEMPLATES = fileURLToPath(new URL("../test/fixtures/templates/template", import.meta.url));
+const TEMPLATES = fileURLToPath(new URL("../local/templates/template", import.meta.url));
 const MB = 1024 * 1024;
 const SEED = 3;
 const WRAPS = 10;

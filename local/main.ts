@@ -13,7 +13,7 @@ import type { FunctionHandler } from "../shared/function-handler.js";
 import { signPayload } from "../shared/hmac.js";
 import * as githubEvent from "../functions/github-event/handler.js";
 import * as githubPush from "../functions/github-push/handler.js";
-import { startGithubStandin } from "../test/github-standin/server.js";
+import { startGithubStandin } from "./github-standin/server.js";
 import { startGateway, type QueuedRequest } from "./gateway.js";
 import { prepareWorkspace } from "./workspace.js";
 

@@ -1,6 +1,6 @@
 import { pino } from "pino";
-import { createTestApp } from "../test/github-standin/app-keys.js";
-import { startGithubStandin } from "../test/github-standin/server.js";
+import { createTestApp } from "../local/github-standin/app-keys.js";
+import { startGithubStandin } from "../local/github-standin/server.js";
 import { createGithub, fitDescription, type CommitStatus } from "./github.js";
 
 const app = createTestApp();

@@ -10,11 +10,11 @@ import { createGithub } from "../../shared/github.js";
 import { signPayload } from "../../shared/hmac.js";
 import { createLogStore } from "../../shared/log-store.js";
 import { invokeHandler } from "../../shared/function-server.js";
-import { createTestApp } from "../../test/github-standin/app-keys.js";
-import { startGithubStandin } from "../../test/github-standin/server.js";
+import { createTestApp } from "../../local/github-standin/app-keys.js";
+import { startGithubStandin } from "../../local/github-standin/server.js";
 import { startRecorder, type Answer, type RecordedRequest } from "../../test/support/http-recorder.js";
 import { gatewaySchema } from "../../test/support/openapi.js";
-import { startS3Server } from "../../test/support/s3-server.js";
+import { startS3Server } from "../../local/services/s3.js";
 import { createBuilderClient } from "./builder-client.js";
 import { createHandler } from "./handler.js";
 

@@ -4,7 +4,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm } from "node:fs/
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startGitServer, type GitRepo, type GitServer } from "../../test/git-server/git-server.js";
+import { startGitServer, type GitRepo, type GitServer } from "../../local/git-server/git-server.js";
 import { cloneAt } from "./clone.js";
 
 const MIB = 1024 * 1024;

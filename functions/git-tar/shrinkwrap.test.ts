@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { StackFunction } from "../../shared/stack.js";
 import { buildArgsFor, readTemplate, shrinkwrap } from "./shrinkwrap.js";
 
-const TEMPLATES = join(dirname(fileURLToPath(import.meta.url)), "../../test/fixtures/templates/template");
+const TEMPLATES = join(dirname(fileURLToPath(import.meta.url)), "../../local/templates/template");
 
 let work: string;
 let repo: string;

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { HttpClient } from "isomorphic-git";
 import nodeHttp from "isomorphic-git/http/node";
 import { pino } from "pino";
-import { startGitServer, type GitServer } from "../../test/git-server/git-server.js";
+import { startGitServer, type GitServer } from "../../local/git-server/git-server.js";
 import { createTemplateStore, parseTemplateUrls } from "./templates.js";
 
 const REFRESH = 60_000;
@@ -109,7 +109,7 @@ describe("createTemplateStore", () => {
   });
 
   it("the test fixtures pushed as a repo → node20, python3 and dockerfile, byte for byte", async () => {
-    const fixtures = join(dirname(fileURLToPath(import.meta.url)), "../../test/fixtures/templates");
+    const fixtures = join(dirname(fileURLToPath(import.meta.url)), "../../local/templates");
     const paths = (await readdir(fixtures, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
     const files: Record<string, Buffer> = {};
     for (const entry of paths) {

@@ -9,7 +9,7 @@ import { serveFunction } from "../../shared/function-server.js";
 import { signPayload } from "../../shared/hmac.js";
 import { buildLogUrl } from "../../shared/log-link.js";
 import { createLogStore, logLinkSignature, logObjectKey, type LogKey } from "../../shared/log-store.js";
-import { startS3Server } from "../../test/support/s3-server.js";
+import { startS3Server } from "../../local/services/s3.js";
 import { createHandler, depsFromEnv } from "./handler.js";
 
 const SECRET = "payload-secret-for-tests";

@@ -9,8 +9,8 @@ import { createDeliveries } from "../../functions/github-event/deliveries.js";
 import { createHandler as githubEvent } from "../../functions/github-event/handler.js";
 import { createHandler as githubPush } from "../../functions/github-push/handler.js";
 import { startGateway, type AsyncQueue, type QueuedRequest } from "../../local/gateway.js";
-import { createTestApp } from "../github-standin/app-keys.js";
-import { startGithubStandin } from "../github-standin/server.js";
+import { createTestApp } from "../../local/github-standin/app-keys.js";
+import { startGithubStandin } from "../../local/github-standin/server.js";
 
 // One RSA key pair per test process: generating one takes longer than a test.
 let testApp: ReturnType<typeof createTestApp> | undefined;

@@ -14,12 +14,12 @@ import type { BuildRequest } from "../../shared/push.js";
 import { createHandler as gitTar } from "../../functions/git-tar/handler.js";
 import { createTemplateStore } from "../../functions/git-tar/templates.js";
 import { startGateway } from "../../local/gateway.js";
-import { startGitServer, type GitFileContent } from "../git-server/git-server.js";
-import { createTestApp } from "../github-standin/app-keys.js";
-import { startGithubStandin } from "../github-standin/server.js";
+import { startGitServer, type GitFileContent } from "../../local/git-server/git-server.js";
+import { createTestApp } from "../../local/github-standin/app-keys.js";
+import { startGithubStandin } from "../../local/github-standin/server.js";
 
 export const PAYLOAD_SECRET = "payload-secret-for-git-tar";
-const TEMPLATES = fileURLToPath(new URL("../fixtures/templates", import.meta.url));
+const TEMPLATES = fileURLToPath(new URL("../../local/templates", import.meta.url));
 let testApp: ReturnType<typeof createTestApp> | undefined;
 
 async function filesUnder(dir: string, base = dir): Promise<Record<string, GitFileContent>> {

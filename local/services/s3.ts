@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -22,17 +22,20 @@ const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
 const CREDENTIALS = { accessKey: "S3RVER", secretKey: "S3RVER" };
 
 /**
- * A real S3-compatible server (s3rver) on 127.0.0.1 over a temporary folder, for the minio client (DESIGN §8).
- * `port` 0 (the default) picks a free one; the folder is removed on close.
+ * A real S3-compatible server (s3rver) on 127.0.0.1, for the minio client (DESIGN §8). `port` 0 (the default) picks a
+ * free one. Without `directory` it works in a temporary folder removed on close; with one (the local runtime), the
+ * objects stay there across restarts.
  */
-export async function startS3Server(options: { port?: number } = {}) {
-  const directory = await mkdtemp(join(tmpdir(), "ofc-s3-"));
+export async function startS3Server(options: { port?: number; directory?: string } = {}) {
+  const owned = options.directory === undefined;
+  const directory = options.directory ?? (await mkdtemp(join(tmpdir(), "ofc-s3-")));
+  await mkdir(directory, { recursive: true });
   const server = new S3rver({ address: "127.0.0.1", port: options.port ?? 0, directory, silent: true });
   let address: AddressInfo;
   try {
     address = await server.run();
   } catch (error) {
-    await rm(directory, { recursive: true, force: true });
+    if (owned) await rm(directory, { recursive: true, force: true });
     throw error;
   }
   return {
@@ -41,7 +44,7 @@ export async function startS3Server(options: { port?: number } = {}) {
     directory,
     async close() {
       await server.close();
-      await rm(directory, { recursive: true, force: true });
+      if (owned) await rm(directory, { recursive: true, force: true });
     },
   };
 }

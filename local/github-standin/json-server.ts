@@ -20,6 +20,7 @@ export type JsonReply = { status: number; body: unknown };
 export async function startJsonServer(
   handle: (req: JsonRequest) => Promise<JsonReply>,
   now: () => number,
+  port = 0,
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     readBody(req)
@@ -41,7 +42,7 @@ export async function startJsonServer(
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
+    server.listen(port, "127.0.0.1", resolve);
   });
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

@@ -63,6 +63,8 @@ export function createGitHandler(root: string, auth: GitAuth): GitHandler {
 export async function startGitServer(
   options: {
     root?: string;
+    /** Port on 127.0.0.1; 0 (the default) picks a free one. */
+    port?: number;
     /** Decides private repos' credentials instead of per-repo tokens, e.g. the GitHub stand-in's installation tokens. */
     privateAuth?: (owner: string, password: string | undefined) => boolean;
   } = {},
@@ -81,7 +83,7 @@ export async function startGitServer(
   const server = createServer((req, res) => {
     if (!handler(req, res)) res.writeHead(404, { "Content-Type": "text/plain" }).end("Not Found\n");
   });
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  await new Promise<void>((done) => server.listen(options.port ?? 0, "127.0.0.1", done));
   const { port } = server.address() as AddressInfo;
 
   return {

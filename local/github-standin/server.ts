@@ -1,4 +1,5 @@
 import { randomInt } from "node:crypto";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { STATUS_CODES } from "node:http";
 import { importSPKI } from "jose";
 import { verifyAppJwt } from "./app-jwt.js";
@@ -17,6 +18,13 @@ export type GithubStandinOptions = {
   publicKeyPem: string;
   installations: Array<{ id: number; account: string }>;
   now?: () => number;
+  /** Port on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
+  /**
+   * A JSON-lines file the accepted commit statuses are appended to and read back from on start, so the local
+   * runtime's record of what "GitHub" was told survives a restart.
+   */
+  recordFile?: string;
 };
 /** One request as the stand-in saw it, accepted or not. `body` is parsed JSON, else the raw text. */
 export type RecordedCall = {
@@ -75,12 +83,12 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
   const now = options.now ?? Date.now;
   const app = { appId: options.appId, publicKey: await importSPKI(options.publicKeyPem, "RS256") };
   const calls: RecordedCall[] = [];
-  const statuses: RecordedStatus[] = [];
+  const statuses: RecordedStatus[] = options.recordFile ? readRecord(options.recordFile) : [];
   const checkRuns = new Map<number, RecordedCheckRun>();
   const tokens = new Map<string, { installation: Installation; expiresAt: number }>();
   const failures: Record<FailableRoute, number[]> = { statuses: [], access_tokens: [] };
   let tokensIssued = 0;
-  let nextId = 1;
+  let nextId = Math.max(1, ...statuses.map((s) => s.id + 1));
 
   const asApp = async (req: Request, then: () => JsonReply): Promise<JsonReply> => {
     const verdict = await verifyAppJwt(req.headers.authorization, app, now());
@@ -118,6 +126,7 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
       if (!result.ok) return invalid(result.errors);
       const status = { id: nextId++, owner, repo, sha, ...result.value, created_at: new Date(now()).toISOString() };
       statuses.push(status);
+      if (options.recordFile) appendFileSync(options.recordFile, `${JSON.stringify(status)}\n`);
       return { status: 201, body: statusBody(status) };
     });
 
@@ -162,16 +171,20 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
   };
 
   // Every call is recorded with the status it got, refused ones included: tests assert on both.
-  const server = await startJsonServer(async (req) => {
-    let reply: JsonReply;
-    try {
-      reply = await dispatch(req);
-    } catch (error) {
-      reply = { status: 500, body: { message: `github stand-in fault: ${String(error)}` } };
-    }
-    calls.push({ method: req.method, path: req.path, headers: req.headers, body: req.body, status: reply.status });
-    return reply;
-  }, now);
+  const server = await startJsonServer(
+    async (req) => {
+      let reply: JsonReply;
+      try {
+        reply = await dispatch(req);
+      } catch (error) {
+        reply = { status: 500, body: { message: `github stand-in fault: ${String(error)}` } };
+      }
+      calls.push({ method: req.method, path: req.path, headers: req.headers, body: req.body, status: reply.status });
+      return reply;
+    },
+    now,
+    options.port,
+  );
 
   function filterStatuses(filter: { owner?: string; repo?: string; sha?: string; context?: string } = {}) {
     return statuses.filter(
@@ -254,4 +267,12 @@ function checkRunBody(r: RecordedCheckRun) {
 
 function installationBody(i: Installation) {
   return { id: i.id, account: { login: i.account }, repository_selection: "all" };
+}
+
+function readRecord(file: string): RecordedStatus[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as RecordedStatus);
 }
