@@ -1,9 +1,15 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { FunctionHandler } from "../shared/function-handler.js";
 import { invokeHandler, readEvent } from "../shared/function-server.js";
+import { isHttpError } from "../shared/http-error.js";
+import { createBasicAuth, type Credentials } from "./provider/basic-auth.js";
+import { NAMESPACE } from "./provider/deployment.js";
+import { createSystemHandlers, type SystemHandlers, type SystemReply } from "./provider/handlers.js";
+import type { LocalProvider } from "./provider/provider.js";
+import { createProxy } from "./provider/proxy.js";
 
 /** What `/async-function/<name>` hands to the queue (the gateway's QueueRequest, anchors §A). */
 export interface QueuedRequest {
@@ -22,10 +28,27 @@ export interface AsyncQueue {
 }
 
 const ROUTE = /^\/(function|async-function)\/([-a-zA-Z_0-9.]+)(\/.*)?$/;
+const FUNCTIONS = /^\/system\/functions$/;
+const SECRETS = /^\/system\/secrets$/;
+// The gateway's routes (anchors §A), each to its handler in local/provider/handlers.ts.
+const SYSTEM: Array<[method: string, path: RegExp, handler: keyof SystemHandlers]> = [
+  ["GET", FUNCTIONS, "listFunctions"],
+  ["POST", FUNCTIONS, "deployFunction"],
+  ["PUT", FUNCTIONS, "updateFunction"],
+  ["DELETE", FUNCTIONS, "deleteFunction"],
+  ["GET", /^\/system\/function\/([-a-zA-Z_0-9.]+)$/, "getFunction"],
+  ["GET", SECRETS, "listSecrets"],
+  ["POST", SECRETS, "createSecret"],
+  ["PUT", SECRETS, "updateSecret"],
+  ["DELETE", SECRETS, "deleteSecret"],
+  ["GET", /^\/system\/info$/, "info"],
+  ["GET", /^\/system\/namespaces$/, "listNamespaces"],
+];
 
 /**
- * The local OpenFaaS-compatible gateway (DESIGN §7): `/function/<name>` runs a system function in-process,
- * `/async-function/<name>` queues the call and answers 202 with its X-Call-Id, like the real gateway.
+ * The local OpenFaaS-compatible gateway (DESIGN §7): `/function/<name>` runs a system function in-process, else
+ * proxies to the provider's container for it; `/async-function/<name>` queues the call and answers 202 with its
+ * X-Call-Id; `/system/*` is the provider API behind basic auth (501 without a provider); `/healthz`.
  */
 export async function startGateway(deps: {
   functions: ReadonlyMap<string, FunctionHandler>;
@@ -33,46 +56,94 @@ export async function startGateway(deps: {
   log: Logger;
   port?: number;
   maxBodyBytes?: number;
+  /** Runs user functions and answers /system/*. */
+  provider?: LocalProvider;
+  /** Basic auth on /system/* only, as the real gateway (anchors §A); none when absent. */
+  auth?: Credentials;
 }): Promise<{ url: string; server: Server; close(): Promise<void> }> {
   const maxBytes = deps.maxBodyBytes ?? 100 * 1024 * 1024;
-  const server = createServer((req, res) => {
-    void (async () => {
-      const match = ROUTE.exec(new URL(req.url ?? "/", "http://gateway.local").pathname);
-      if (!match) return res.writeHead(404, { "content-type": "text/plain" }).end("not found");
-      const [, kind, name = "", rest = "/"] = match;
+  const system = deps.provider && createSystemHandlers(deps.provider);
+  const authorized = deps.auth ? createBasicAuth(deps.auth) : () => true;
+  const proxy = createProxy();
+  const text = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) =>
+    void res.writeHead(status, { "content-type": "text/plain", ...headers }).end(body);
+
+  async function systemCall(req: IncomingMessage, res: ServerResponse, url: URL) {
+    if (!authorized(req.headers.authorization)) {
+      return text(res, 401, "invalid credentials", { "www-authenticate": 'Basic realm="Restricted"' });
+    }
+    if (!system) return text(res, 501, "no provider configured");
+    const routes = SYSTEM.filter(([, path]) => path.test(url.pathname));
+    const route = routes.find(([method]) => method === req.method);
+    if (!route) return routes.length ? text(res, 405, "method not allowed") : text(res, 404, "not found");
+    const event = await readEvent(req, maxBytes);
+    if (!event) return text(res, 413, `request body over ${maxBytes} bytes`);
+    const name = route[1].exec(url.pathname)?.[1];
+    const reply: SystemReply = await system[route[2]]({
+      body: event.body,
+      query: url.searchParams,
+      ...(name ? { name } : {}),
+    });
+    if (reply.json === undefined) return void res.writeHead(reply.status).end();
+    res.writeHead(reply.status, { "content-type": "application/json" }).end(JSON.stringify(reply.json));
+  }
+
+  async function invoke(req: IncomingMessage, res: ServerResponse, name: string, rest: string, url: URL) {
+    const callId = (req.headers["x-call-id"] as string | undefined) ?? randomUUID();
+    const handler = deps.functions.get(name);
+    if (handler) {
       const event = await readEvent(req, maxBytes);
-      if (!event)
-        return res.writeHead(413, { "content-type": "text/plain" }).end(`request body over ${maxBytes} bytes`);
-      const callId = event.headers["x-call-id"] ?? randomUUID();
-      if (kind === "async-function") {
-        if (event.method !== "POST") return res.writeHead(405, { "content-type": "text/plain" }).end("POST only");
-        const callbackUrl = event.headers["x-callback-url"];
-        const headers = Object.fromEntries(Object.entries(event.headers).filter(([, v]) => v !== undefined)) as Record<
-          string,
-          string
-        >;
-        const query = Object.fromEntries(Object.entries(event.query).filter(([, v]) => v !== undefined)) as Record<
-          string,
-          string
-        >;
-        await deps.queue.enqueue({
-          callId,
-          function: name,
-          path: rest,
-          query,
-          headers,
-          body: event.body,
-          ...(callbackUrl ? { callbackUrl } : {}),
-        });
-        return res.writeHead(202, { "x-call-id": callId }).end();
-      }
-      const handler = deps.functions.get(name);
-      if (!handler) return res.writeHead(404, { "content-type": "text/plain" }).end(`function ${name} not found`);
+      if (!event) return text(res, 413, `request body over ${maxBytes} bytes`);
       const result = await invokeHandler(handler, { ...event, path: rest });
-      res.writeHead(result.status, { ...result.headers, "x-call-id": callId }).end(result.body);
-    })().catch((error: unknown) => {
+      return void res.writeHead(result.status, { ...result.headers, "x-call-id": callId }).end(result.body);
+    }
+    const target = await deps.provider?.functions.target(name.replace(new RegExp(`\\.${NAMESPACE}$`), ""));
+    if (!target) return text(res, 404, `function ${name} not found`);
+    if (target === "not-ready") return text(res, 503, `function ${name} is not ready`);
+    try {
+      const headers = { "x-call-id": callId };
+      await proxy.forward(req, res, { name, port: target.port, path: rest + url.search, headers });
+    } finally {
+      target.release();
+    }
+  }
+
+  async function enqueue(req: IncomingMessage, res: ServerResponse, name: string, rest: string) {
+    const event = await readEvent(req, maxBytes);
+    if (!event) return text(res, 413, `request body over ${maxBytes} bytes`);
+    if (event.method !== "POST") return text(res, 405, "POST only");
+    const callId = event.headers["x-call-id"] ?? randomUUID();
+    const callbackUrl = event.headers["x-callback-url"];
+    const defined = (record: Readonly<Record<string, string | undefined>>) =>
+      Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    await deps.queue.enqueue({
+      callId,
+      function: name,
+      path: rest,
+      query: defined(event.query),
+      headers: defined(event.headers),
+      body: event.body,
+      ...(callbackUrl ? { callbackUrl } : {}),
+    });
+    res.writeHead(202, { "x-call-id": callId }).end();
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? "/", "http://gateway.local");
+    if (url.pathname === "/healthz") return text(res, 200, "OK");
+    if (url.pathname.startsWith("/system/")) return systemCall(req, res, url);
+    const match = ROUTE.exec(url.pathname);
+    if (!match) return text(res, 404, "not found");
+    const [, kind, name = "", rest = "/"] = match;
+    if (kind === "async-function") return enqueue(req, res, name, rest);
+    return invoke(req, res, name, rest, url);
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      if (isHttpError(error) && !res.headersSent) return text(res, error.status, error.message);
       deps.log.error({ err: error }, "gateway request failed");
-      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" }).end("internal error");
+      if (!res.headersSent) text(res, 500, "internal error");
       else res.destroy();
     });
   });
@@ -83,6 +154,7 @@ export async function startGateway(deps: {
     server,
     close: () =>
       new Promise<void>((resolve) => {
+        proxy.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -1,83 +1,71 @@
 /**
- * `npm start`: the system on one machine (DESIGN §7). What runs today: the local gateway on 127.0.0.1 hosting
- * github-event and github-push with configuration and secrets from `.local/`, and a local GitHub record (the
- * stand-in) that plays GitHub's API, since GitHub is not reachable here. It then sends one signed push webhook
- * through the real front door and prints the commit statuses and the build queued for git-tar.
+ * `npm start`: OpenFaaS Cloud on one machine (DESIGN §7), then the main job shown: the sample repository in
+ * examples/hello-stack is pushed to the local git host, a signed push webhook goes to github-event, and once the
+ * commit's statuses say deployed, its functions are called through the gateway. Runs until Ctrl-C.
+ *
+ *   OFC_PORT (8080)  OFC_LOCAL_DIR (.local)  OFC_DEMO=0 skips the demo  LOG_LEVEL (warn)
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import axios from "axios";
-import examples from "@octokit/webhooks-examples/api.github.com/index.json" with { type: "json" };
 import { pino } from "pino";
-import type { FunctionHandler } from "../shared/function-handler.js";
-import { signPayload } from "../shared/hmac.js";
-import * as githubEvent from "../functions/github-event/handler.js";
-import * as githubPush from "../functions/github-push/handler.js";
-import { startGithubStandin } from "./github-standin/server.js";
-import { startGateway, type QueuedRequest } from "./gateway.js";
-import { prepareWorkspace } from "./workspace.js";
+import { startLocalCloud } from "./runtime.js";
+import { preflight } from "./preflight.js";
 
 const log = pino({ name: "local", level: process.env.LOG_LEVEL ?? "warn" });
-const port = Number(process.env.OFC_PORT ?? 8080);
-const workspace = prepareWorkspace(resolve(process.env.OFC_LOCAL_DIR ?? ".local"));
-const demoOwner = "Codertocat";
-writeFileSync(join(workspace.secretsDir, "customers"), `${demoOwner}\n`);
+const problems = preflight();
+if (problems.length > 0) {
+  console.error(`npm start cannot run here:\n  - ${problems.join("\n  - ")}`);
+  process.exit(1);
+}
 
-const github = await startGithubStandin({
-  appId: workspace.appId,
-  publicKeyPem: workspace.publicKeyPem,
-  installations: [{ id: 1, account: demoOwner }],
-});
-// The async queue: held here until the stages that consume it exist (git-tar, issue #3; NATS JetStream, issue #5).
-const queued: QueuedRequest[] = [];
-const functions = new Map<string, FunctionHandler>();
-const gateway = await startGateway({
-  functions,
-  queue: { enqueue: (r) => Promise.resolve(void queued.push(r)) },
+const demoOwner = "demo";
+const started = Date.now();
+console.log("Starting OpenFaaS Cloud on 127.0.0.1 (first run: ~30 s to prepare the base image)…");
+const cloud = await startLocalCloud({
+  dir: resolve(process.env.OFC_LOCAL_DIR ?? ".local"),
+  owners: [demoOwner, ...(process.env.OFC_OWNERS?.split(",").filter(Boolean) ?? [])],
   log,
-  port,
+  gatewayPort: Number(process.env.OFC_PORT ?? 8080),
+  ackWaitMs: 30_000,
 });
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("\nStopping…");
+    void cloud.close().then(() => process.exit(0));
+  });
+}
 
-const env = {
-  ...process.env,
-  gateway_url: gateway.url,
-  github_api_url: github.url,
-  github_app_id: String(workspace.appId),
-  secret_mount_path: workspace.secretsDir,
-};
-functions.set("github-event", githubEvent.createHandler(githubEvent.depsFromEnv(env)));
-functions.set("github-push", githubPush.createHandler(githubPush.depsFromEnv(env)));
+console.log(`
+OpenFaaS Cloud (local) is up in ${((Date.now() - started) / 1000).toFixed(1)} s
+  gateway          ${cloud.gatewayUrl}   (/system/* user "${cloud.auth.user}", password in .local/secrets/basic-auth-password)
+  GitHub webhooks  ${cloud.gatewayUrl}function/github-event
+  build logs       ${cloud.gatewayUrl}function/pipeline-log
+  local git host   ${cloud.git.url}/<owner>/<repo>.git
+  local GitHub API ${cloud.github.url}   (records commit statuses; .local/github-statuses.jsonl)
+  registry         ${cloud.registry}`);
+process.send?.({ ready: true, gatewayUrl: cloud.gatewayUrl });
 
-// The main job, shown: a signed push webhook, as GitHub would send it, through the real front door.
-const push = (examples as Array<{ name: string; examples: Array<{ ref?: string; installation?: unknown }> }>)
-  .find((e) => e.name === "push")!
-  .examples.find((p) => p.ref === "refs/heads/master" && p.installation)!;
-const body = JSON.stringify(push)
-  .replaceAll("https://github.com", github.url)
-  .replaceAll("https://api.github.com", github.url);
-const webhookSecret = readFileSync(join(workspace.secretsDir, "github-webhook-secret"), "utf8");
-const res = await axios.post<string>(`${gateway.url}function/github-event`, body, {
-  headers: {
-    "content-type": "application/json",
-    "x-github-event": "push",
-    "x-github-delivery": `npm-start-${Date.now()}`,
-    "x-hub-signature-256": signPayload(webhookSecret, body),
-  },
-  responseType: "text",
-  validateStatus: () => true,
-});
-
-console.log(`\nOpenFaaS Cloud (local)\n`);
-console.log(`  gateway            ${gateway.url}  (POST webhooks to ${gateway.url}function/github-event)`);
-console.log(`  local GitHub API   ${github.url}  (records commit statuses)`);
-console.log(`  config and secrets ${workspace.dir}`);
-console.log(`\nDemo push of ${demoOwner}/Hello-World → github-event answered ${res.status}: ${res.data}`);
-for (const s of github.statuses()) console.log(`  status ${s.context}: ${s.state}, "${s.description}"`);
-for (const q of queued) console.log(`  queued for ${q.function}: ${q.body.toString().slice(0, 120)}…`);
-console.log(
-  `\ngit-tar, buildshiprun and the builder are not in this build yet; queued builds wait here. Ctrl-C stops.\n`,
-);
-
-process.once("SIGINT", () => {
-  void Promise.all([gateway.close(), github.close()]).then(() => process.exit(0));
-});
+if (process.env.OFC_DEMO !== "0") {
+  const sample = fileURLToPath(new URL("../examples/hello-stack", import.meta.url));
+  const sha = await cloud.publish(demoOwner, "hello-stack", sample, "sample stack");
+  const pushed = Date.now();
+  const res = await cloud.sendPush(demoOwner, "hello-stack", sha);
+  console.log(`\nDemo: pushed ${demoOwner}/hello-stack@${sha.slice(0, 7)}; github-event answered ${res.status}`);
+  const stack = await cloud.waitForStatus(demoOwner, "hello-stack", sha, "stack-deploy", 300_000);
+  console.log(`Commit statuses (${((Date.now() - pushed) / 1000).toFixed(1)} s after the webhook):`);
+  for (const s of cloud.github.statuses({ owner: demoOwner, repo: "hello-stack", sha })) {
+    console.log(
+      `  ${s.context.padEnd(13)} ${s.state.padEnd(8)} ${s.description ?? ""}${s.target_url ? `  ${s.target_url}` : ""}`,
+    );
+  }
+  if (stack.state === "success") {
+    const url = `${cloud.gatewayUrl}function/${demoOwner}-hello?name=OpenFaaS`;
+    const answer = await axios.get<string>(url, { responseType: "text", validateStatus: () => true });
+    console.log(`\nGET ${url}\n  ${answer.status} ${answer.data.trim()}`);
+  }
+}
+console.log("\nRunning. Ctrl-C stops.");

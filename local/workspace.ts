@@ -21,8 +21,14 @@ export function prepareWorkspace(dir: string): Workspace {
     const path = join(secretsDir, name);
     if (!existsSync(path)) writeFileSync(path, randomBytes(24).toString("hex"), { mode: 0o600 });
   }
-  const userFile = join(secretsDir, "basic-auth-user");
-  if (!existsSync(userFile)) writeFileSync(userFile, "admin", { mode: 0o600 });
+  // Fixed values: the local user name, and s3rver's built-in account (local/services/s3.ts).
+  for (const [name, value] of [
+    ["basic-auth-user", "admin"],
+    ["s3-access-key", "S3RVER"],
+    ["s3-secret-key", "S3RVER"],
+  ] as const) {
+    if (!existsSync(join(secretsDir, name))) writeFileSync(join(secretsDir, name), value, { mode: 0o600 });
+  }
   if (!existsSync(appFile)) {
     const { privateKey, publicKey } = generateKeyPairSync("rsa", {
       modulusLength: 2048,

@@ -55,6 +55,11 @@ const settings = {
   functions_per_repo_limit: count.default(5),
   build_concurrency: count.default(2),
   max_repo_size_mb: count.default(100), // most a clone may fetch and check out
+  log_level: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace"], {
+      message: "expected fatal, error, warn, info, debug or trace",
+    })
+    .default("info"),
 } as const;
 
 const envSchema = z.object(settings);

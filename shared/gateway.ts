@@ -44,6 +44,8 @@ export interface Gateway {
   /** `/async-function/<name>`: resolves once the gateway queued it (202), else throws HttpError 502. */
   invokeAsync(name: string, body: Buffer | string, headers?: Record<string, string>): Promise<{ callId?: string }>;
   listFunctions(namespace?: string): Promise<FunctionStatus[]>;
+  /** GET /system/function/<name>; undefined when the function does not exist. */
+  getFunction(name: string, namespace?: string): Promise<FunctionStatus | undefined>;
   /** faas-cli's deploy: PUT, then POST when the function does not exist yet (anchors §A). */
   deploy(deployment: FunctionDeployment): Promise<"updated" | "created">;
   /** DELETE /system/functions; `false` when the function was already gone. */
@@ -153,6 +155,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const res = await send("GET", "system/functions", anyServerError, { headers: authHeader, params });
       if (res.status !== 200) throw failed("GET /system/functions", res);
       return JSON.parse(res.data.toString("utf8")) as FunctionStatus[];
+    },
+
+    async getFunction(name, namespace) {
+      const params: Record<string, string> = namespace ? { namespace } : {};
+      const res = await send("GET", `system/function/${encodeURIComponent(name)}`, anyServerError, {
+        headers: authHeader,
+        params,
+      });
+      if (res.status === 404) return undefined;
+      if (res.status !== 200) throw failed(`GET /system/function/${name}`, res);
+      return JSON.parse(res.data.toString("utf8")) as FunctionStatus;
     },
 
     async deploy(deployment) {

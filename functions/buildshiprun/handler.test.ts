@@ -109,6 +109,8 @@ async function start(
       readonlyRootFilesystem: true,
     },
     publicUrl: "http://127.0.0.1:8080/",
+    readyTimeoutMs: 1000,
+    sleep: () => Promise.resolve(),
     log,
     now: () => new Date("2026-11-25T12:00:00Z"),
   });
@@ -155,7 +157,12 @@ describe("buildshiprun", () => {
   it("build succeeds, function new (PUT 404 → POST) → deployed, success status with the function URL, log stored", async () => {
     world = await start(
       () => built,
-      (req) => (req.method === "PUT" ? { status: 404 } : { status: 202 }),
+      (req) =>
+        req.method === "PUT"
+          ? { status: 404 }
+          : req.method === "GET"
+            ? { status: 200, body: { name: "alice-api", image: spec.image, availableReplicas: 1 } }
+            : { status: 202 },
     );
     const res = await world.call();
     expect(res.status).toBe(200);
@@ -178,6 +185,7 @@ describe("buildshiprun", () => {
     expect(world.gateway.map((r) => `${r.method} ${r.path}`)).toEqual([
       "PUT /system/functions",
       "POST /system/functions",
+      "GET /system/function/alice-api",
     ]);
     const deployment = JSON.parse(world.gateway[1]!.body.toString()) as unknown;
     expect(gatewaySchema("FunctionDeployment")(deployment)).toEqual([]);
@@ -230,6 +238,21 @@ describe("buildshiprun", () => {
     expect(world.statuses()[0]).toMatchObject({
       state: "failure",
       description: "deploy failed: gateway: PUT /system/functions answered 400: image is not allowed",
+    });
+  });
+
+  it("deployed but the function never reports a ready replica → success, saying it is not answering yet", async () => {
+    world = await start(
+      () => built,
+      (req) =>
+        req.method === "GET"
+          ? { status: 200, body: { name: "alice-api", image: spec.image, availableReplicas: 0 } }
+          : { status: 200 },
+    );
+    await world.call();
+    expect(world.statuses()[0]).toMatchObject({
+      state: "success",
+      description: "deployed: alice-api (not answering yet)",
     });
   });
 

@@ -26,7 +26,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): Buildshipr
       "s3-secret-key",
     ],
   });
-  const log = pino({ name: "buildshiprun" });
+  const log = pino({ name: "buildshiprun", level: config.log_level });
   const http = axios.create();
   const payloadSecret = config.secrets["payload-secret"];
   return {
@@ -56,6 +56,8 @@ export function depsFromEnv(env: Record<string, string | undefined>): Buildshipr
     },
     publicUrl: config.gateway_public_url,
     prettyUrl: config.gateway_pretty_url,
+    readyTimeoutMs: 60_000,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     log,
     now: () => new Date(),
   };

@@ -22,6 +22,9 @@ export interface BuildshiprunDeps {
   policy: DeployPolicy;
   publicUrl: string;
   prettyUrl?: string;
+  /** How long to wait for a deployed function to answer before reporting it (it is reported either way). */
+  readyTimeoutMs: number;
+  sleep: (ms: number) => Promise<void>;
   log: Logger;
   now: () => Date;
 }
@@ -96,11 +99,23 @@ async function ship(deps: BuildshiprunDeps, spec: DeploySpec, tar: Buffer, log: 
   try {
     const deployment = toDeployment(spec, outcome.imageName || spec.image, deps.policy, deps.now());
     const how = await deps.gateway.deploy(deployment);
-    return finish("success", `deployed: ${spec.service}`, functionUrl(spec, deps.publicUrl, deps.prettyUrl), [
-      `buildshiprun: ${how} ${deployment.image}`,
-    ]);
+    // "success" should mean the link answers: wait for the gateway to report a ready replica (the original did not).
+    const ready = await waitUntilReady(deps, spec.service);
+    const description = `deployed: ${spec.service}${ready ? "" : " (not answering yet)"}`;
+    const url = functionUrl(spec, deps.publicUrl, deps.prettyUrl);
+    return finish("success", description, url, [`buildshiprun: ${how} ${deployment.image}${ready ? ", ready" : ""}`]);
   } catch (error) {
     if (!isHttpError(error)) throw error;
     return finish("failure", `deploy failed: ${error.message}`, logUrl, [`buildshiprun: ${error.message}`]);
+  }
+}
+
+async function waitUntilReady(deps: BuildshiprunDeps, service: string): Promise<boolean> {
+  const deadline = deps.now().getTime() + deps.readyTimeoutMs;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+    const status = await deps.gateway.getFunction(service).catch(() => undefined);
+    if ((status?.availableReplicas ?? 0) > 0) return true;
+    if (deps.now().getTime() + wait > deadline) return false;
+    await deps.sleep(wait);
   }
 }

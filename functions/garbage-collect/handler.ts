@@ -13,7 +13,7 @@ export function createHandler(deps: GarbageCollectDeps): FunctionHandler {
 /** The composition root: configuration and the gateway client from the environment and secret files, built once. */
 export function depsFromEnv(env: Record<string, string | undefined>): GarbageCollectDeps {
   const config = loadConfig(env, { secrets: ["payload-secret", "basic-auth-user", "basic-auth-password"] });
-  const log = pino({ name: "garbage-collect" });
+  const log = pino({ name: "garbage-collect", level: config.log_level });
   return {
     payloadSecret: config.secrets["payload-secret"],
     gateway: gatewayFromConfig(config, log),

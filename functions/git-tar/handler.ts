@@ -19,7 +19,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): GitTarDeps
     settings: ["github_app_id", "push_repository_url"],
     secrets: ["payload-secret", "private-key"],
   });
-  const log = pino({ name: "git-tar" });
+  const log = pino({ name: "git-tar", level: config.log_level });
   return {
     payloadSecret: config.secrets["payload-secret"],
     github: githubFromConfig(config, log),

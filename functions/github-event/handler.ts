@@ -19,7 +19,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): GithubEven
     secrets: ["github-webhook-secret", "payload-secret"],
     optionalSecrets: ["customers"],
   });
-  const log = pino({ name: "github-event" });
+  const log = pino({ name: "github-event", level: config.log_level });
   const http = axios.create();
   return {
     webhookSecret: config.secrets["github-webhook-secret"],

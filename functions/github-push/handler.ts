@@ -13,7 +13,7 @@ export function createHandler(deps: GithubPushDeps): FunctionHandler {
 /** The composition root: configuration and clients from the environment and secret files, built once. */
 export function depsFromEnv(env: Record<string, string | undefined>): GithubPushDeps {
   const config = loadConfig(env, { settings: ["github_app_id"], secrets: ["payload-secret", "private-key"] });
-  const log = pino({ name: "github-push" });
+  const log = pino({ name: "github-push", level: config.log_level });
   return {
     payloadSecret: config.secrets["payload-secret"],
     buildBranch: config.build_branch,

@@ -16,7 +16,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): PipelineLo
     settings: ["s3_url"],
     secrets: ["s3-access-key", "s3-secret-key", "payload-secret"],
   });
-  const log = pino({ name: "pipeline-log" });
+  const log = pino({ name: "pipeline-log", level: config.log_level });
   return {
     payloadSecret: config.secrets["payload-secret"],
     store: createLogStore({

@@ -71,6 +71,7 @@ export async function startGitServer(
 ): Promise<GitServer> {
   const ownRoot = options.root === undefined;
   const root = options.root ?? (await mkdtemp(join(tmpdir(), "git-server-")));
+  await mkdir(root, { recursive: true });
   const work = await mkdtemp(join(tmpdir(), "git-work-"));
   const access = new Map<string, { private: boolean; token?: string }>();
   const handler = createGitHandler(root, ({ owner, repo, username, password }) => {

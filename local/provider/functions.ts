@@ -1,0 +1,177 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { FunctionDeployment } from "../../shared/gateway.js";
+import { HttpError } from "../../shared/http-error.js";
+import type { ContainerApi } from "./container-api.js";
+import { containerName, fromLabels, LABELS, type ContainerSummary } from "./container-spec.js";
+import { toStatus, type FunctionStatusBody } from "./deployment.js";
+import { createInstances, type Instance, type InstancesDeps } from "./instances.js";
+
+/** What the function provider runs on. */
+export interface FunctionsDeps extends Omit<InstancesDeps, "readyTimeoutMs"> {
+  containers: ContainerApi;
+  now: () => Date;
+  /** How long a new container has to answer HTTP (default 30 s). */
+  readyTimeoutMs?: number;
+  /** How long an update waits for calls still running on the old container before removing it (default 10 s). */
+  drainTimeoutMs?: number;
+}
+
+/** Where to send a call: a ready function's port (call `release` when done), "not-ready", or undefined (unknown). */
+export type Target = { port: number; release(): void } | "not-ready" | undefined;
+
+/** Functions deployed as containers (DESIGN §7), behind /system/functions and /function/<name>. */
+export interface Functions {
+  list(): Promise<FunctionStatusBody[]>;
+  get(name: string): Promise<FunctionStatusBody | undefined>;
+  /** POST: 500 when it exists (faas-netes: the Deployment create fails); answers before the function is ready. */
+  deploy(deployment: FunctionDeployment): Promise<void>;
+  /** PUT: 404 when absent; resolves once the new container answers and has taken over the traffic. */
+  update(deployment: FunctionDeployment): Promise<void>;
+  /** DELETE: 404 when absent; removes the container and the function's secret files. */
+  remove(name: string): Promise<void>;
+  /** For the proxy; counts the invocation. */
+  target(name: string): Promise<Target>;
+  /** Stops background readiness polls; the containers keep running. */
+  close(): void;
+}
+
+interface Entry {
+  deployment: FunctionDeployment;
+  createdAt: string;
+  instance: Instance;
+  invocations: number;
+}
+
+/**
+ * Functions kept in memory and in Docker: each container carries its FunctionDeployment in a label, so a new gateway
+ * rebuilds the list from `GET /containers/json`. Operations on one function run one at a time.
+ */
+export function createFunctions(deps: FunctionsDeps): Functions {
+  const readyTimeoutMs = deps.readyTimeoutMs ?? 30_000;
+  const instances = createInstances({ ...deps, readyTimeoutMs });
+  const entries = new Map<string, Entry>();
+  const queues = new Map<string, Promise<unknown>>();
+  let restored: Promise<void> | undefined;
+
+  // Rebuilt on first use; a failed rebuild (daemon down) is retried on the next call.
+  const loaded = () =>
+    (restored ??= restore().catch((err: unknown) => {
+      restored = undefined;
+      throw err;
+    }));
+
+  function serial<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const result = (queues.get(name) ?? Promise.resolve()).then(work);
+    const tail = result.catch(() => undefined);
+    queues.set(name, tail);
+    void tail.then(() => queues.get(name) === tail && queues.delete(name));
+    return result;
+  }
+
+  async function restore(): Promise<void> {
+    const byName = new Map<string, ContainerSummary[]>();
+    for (const c of await deps.containers.listByLabel(LABELS.function)) {
+      const name = c.Labels?.[LABELS.function] ?? "";
+      byName.set(name, [...(byName.get(name) ?? []), c]);
+    }
+    for (const [name, found] of byName) {
+      // Two containers: an update was interrupted. Keep the one holding the function's name, else the newest.
+      const named = found.find((c) => c.Names.includes(`/${containerName(name)}`));
+      const keep = named ?? found.reduce((a, b) => (b.Created > a.Created ? b : a));
+      for (const c of found) if (c !== keep) await deps.docker.remove(c.Id);
+      const record = fromLabels(keep.Labels);
+      if (!record || record.deployment.service !== name) {
+        deps.log.warn({ container: keep.Id, name }, "container without a readable deployment label: left alone");
+        continue;
+      }
+      if (keep.State !== "running") await deps.containers.start(keep.Id);
+      if (!named) await deps.containers.rename(keep.Id, containerName(name));
+      deps.ports.hold(record.port);
+      const instance = instances.adopt(keep.Id, record.deployment, record.port);
+      entries.set(name, { deployment: record.deployment, createdAt: record.createdAt, instance, invocations: 0 });
+      void instances.watch(record.deployment, instance);
+    }
+  }
+
+  return {
+    async list() {
+      await loaded();
+      return [...entries.values()].map(statusOf).sort((a, b) => a.name.localeCompare(b.name));
+    },
+    async get(name) {
+      await loaded();
+      const entry = entries.get(name);
+      return entry && statusOf(entry);
+    },
+    async deploy(d) {
+      await loaded();
+      return serial(d.service, async () => {
+        // faas-netes answers 500 "unable create Deployment: … already exists" here (pkg/handlers/deploy.go).
+        if (entries.has(d.service)) throw new HttpError(500, `unable to create function: ${d.service} already exists`);
+        await instances.prepare(d);
+        const createdAt = deps.now().toISOString();
+        const instance = await instances.start(d, createdAt, containerName(d.service));
+        entries.set(d.service, { deployment: d, createdAt, instance, invocations: 0 });
+        void instances.watch(d, instance);
+      });
+    },
+    async update(d) {
+      await loaded();
+      return serial(d.service, async () => {
+        const entry = entries.get(d.service);
+        if (!entry) throw new HttpError(404, `function ${d.service} not found`);
+        await instances.prepare(d);
+        // Rolling update without a gap (faas-netes: maxUnavailable 0, maxSurge 1): the old container serves until
+        // the new one answers, then drains.
+        const next = await instances.start(d, entry.createdAt, `${containerName(d.service)}-next`);
+        if (!(await instances.watch(d, next))) {
+          const why = await instances.describeExit(next);
+          await instances.discard(next);
+          const seconds = readyTimeoutMs / 1000;
+          throw new HttpError(500, `function ${d.service}: the new container did not answer within ${seconds} s${why}`);
+        }
+        const old = entry.instance;
+        entry.deployment = d;
+        entry.instance = next;
+        const drainMs = deps.drainTimeoutMs ?? 10_000;
+        for (let waited = 0; old.inflight > 0 && waited < drainMs; waited += 50) await sleep(50);
+        await instances.discard(old);
+        await deps.containers.rename(next.id, containerName(d.service));
+      });
+    },
+    async remove(name) {
+      await loaded();
+      return serial(name, async () => {
+        const entry = entries.get(name);
+        if (!entry) throw new HttpError(404, `function ${name} not found`);
+        entries.delete(name);
+        await instances.discard(entry.instance);
+        rmSync(join(deps.dir, name), { recursive: true, force: true });
+      });
+    },
+    async target(name) {
+      await loaded();
+      const entry = entries.get(name);
+      if (!entry) return undefined;
+      const instance = entry.instance;
+      if (!instance.ready) {
+        // Slower than the readiness timeout: look again, so it serves once it answers.
+        if (!instance.watching && !instance.stop.signal.aborted) void instances.watch(entry.deployment, instance);
+        return "not-ready";
+      }
+      entry.invocations++;
+      instance.inflight++;
+      return { port: instance.port, release: () => void instance.inflight-- };
+    },
+    close() {
+      for (const entry of entries.values()) entry.instance.stop.abort();
+    },
+  };
+}
+
+function statusOf(entry: Entry): FunctionStatusBody {
+  const { deployment, instance, invocations, createdAt } = entry;
+  return toStatus(deployment, { ready: instance.ready, invocationCount: invocations, createdAt });
+}

@@ -1,0 +1,284 @@
+import { randomUUID } from "node:crypto";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import axios from "axios";
+import type { Logger } from "pino";
+import { githubFromConfig } from "../shared/clients.js";
+import { loadConfig } from "../shared/config.js";
+import type { FunctionHandler } from "../shared/function-handler.js";
+import { parseBuildRequest } from "../shared/push.js";
+import * as buildshiprun from "../functions/buildshiprun/handler.js";
+import * as garbageCollect from "../functions/garbage-collect/handler.js";
+import * as gitTar from "../functions/git-tar/handler.js";
+import * as githubEvent from "../functions/github-event/handler.js";
+import * as githubPush from "../functions/github-push/handler.js";
+import * as pipelineLog from "../functions/pipeline-log/handler.js";
+import { createDockerBackend } from "../of-builder/docker-backend.js";
+import { createDockerClient } from "../of-builder/docker-engine.js";
+import { createBuilderServer } from "../of-builder/server.js";
+import { startGateway } from "./gateway.js";
+import { startGitServer, type GitFileContent, type GitRepo } from "./git-server/git-server.js";
+import { startGithubStandin, type RecordedStatus } from "./github-standin/server.js";
+import { loadPorts } from "./ports.js";
+import { createLocalProvider } from "./provider/provider.js";
+import { pushWebhook } from "./push-webhook.js";
+import { createJetStreamQueue } from "./queue.js";
+import { startQueueWorker } from "./queue-worker.js";
+import { ensureBaseImage } from "./services/base-image.js";
+import { startDockerd } from "./services/dockerd.js";
+import { startNats } from "./services/nats.js";
+import { startRegistry } from "./services/registry.js";
+import { startS3Server } from "./services/s3.js";
+import { prepareWorkspace } from "./workspace.js";
+
+const TEMPLATES = fileURLToPath(new URL("./templates", import.meta.url));
+const SYSTEM_FUNCTIONS = {
+  "github-event": githubEvent,
+  "github-push": githubPush,
+  "git-tar": gitTar,
+  buildshiprun,
+  "garbage-collect": garbageCollect,
+  "pipeline-log": pipelineLog,
+};
+
+export interface LocalCloudOptions {
+  /** State: secrets, daemons' data, ports, the record of statuses. Reused by the next start. */
+  dir: string;
+  /** The owners (GitHub logins) with the App installed, each on the customers list. */
+  owners: string[];
+  log: Logger;
+  gatewayPort?: number;
+  /** How long the queue waits for a silent worker before redelivering (crash recovery time). */
+  ackWaitMs?: number;
+}
+
+async function filesUnder(dir: string, base = dir): Promise<Record<string, GitFileContent>> {
+  const out: Record<string, GitFileContent> = {};
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) Object.assign(out, await filesUnder(path, base));
+    else out[relative(base, path)] = await readFile(path);
+  }
+  return out;
+}
+
+/**
+ * OpenFaaS Cloud on one machine (DESIGN §7): dockerd with BuildKit, a registry, NATS JetStream, S3 for logs, a local
+ * git host and a local record of GitHub's API, of-builder, and the gateway running the six system functions
+ * in-process and user functions as containers. Everything binds to 127.0.0.1.
+ */
+export async function startLocalCloud(options: LocalCloudOptions) {
+  const { dir, log } = options;
+  const workspace = prepareWorkspace(dir);
+  const secret = (name: string) => readFile(join(workspace.secretsDir, name), "utf8");
+  await writeFile(join(workspace.secretsDir, "customers"), options.owners.join("\n") + "\n");
+  const ports = await loadPorts(join(dir, "ports.json"), options.gatewayPort ? { gateway: options.gatewayPort } : {});
+  const stops: Array<() => Promise<void>> = [];
+
+  const dockerd = await startDockerd({ dataDir: join(dir, "d") });
+  stops.push(() => dockerd.stop());
+  const registry = await startRegistry({ dataDir: join(dir, "registry"), port: ports.registry });
+  stops.push(() => registry.stop());
+  const baseImage = await ensureBaseImage({
+    socketPath: dockerd.socketPath,
+    registry: registry.url,
+    workDir: join(dir, "base"),
+  });
+  const nats = await startNats({ dataDir: join(dir, "nats"), port: ports.nats });
+  stops.push(() => nats.stop());
+  const s3 = await startS3Server({ port: ports.s3, directory: join(dir, "s3") });
+  stops.push(() => s3.close());
+  const installations = options.owners.map((account, i) => ({ id: i + 1, account }));
+  const github = await startGithubStandin({
+    appId: workspace.appId,
+    publicKeyPem: workspace.publicKeyPem,
+    installations,
+    port: ports.github,
+    recordFile: join(dir, "github-statuses.jsonl"),
+  });
+  stops.push(() => github.close());
+  const git = await startGitServer({
+    root: join(dir, "git"),
+    port: ports.git,
+    privateAuth: (owner, password) => github.checkToken(password, owner),
+  });
+  stops.push(() => git.close());
+  const repos = new Map<string, { repo: GitRepo; files: Set<string> }>();
+
+  /** Commits `files` (or a folder) as the new tip of `owner/name`'s master branch; returns the SHA. */
+  async function publish(
+    owner: string,
+    name: string,
+    source: string | Record<string, GitFileContent>,
+    message = "update",
+  ) {
+    const files = typeof source === "string" ? await filesUnder(source) : source;
+    let entry = repos.get(`${owner}/${name}`);
+    entry ??= { repo: await git.createRepo(owner, name), files: new Set() };
+    repos.set(`${owner}/${name}`, entry);
+    const remove = [...entry.files].filter((f) => !(f in files));
+    const sha = await entry.repo.commit(files, message, { remove });
+    // This session's history replaces whatever an earlier run pushed.
+    await entry.repo.push({ force: true });
+    entry.files = new Set(Object.keys(files));
+    return sha;
+  }
+  const templates = await publish("openfaas", "templates", TEMPLATES, "templates");
+
+  // of-builder, in-process, on the Docker backend: templates get the local base image (no image can be pulled here).
+  const payloadSecret = (await secret("payload-secret")).trim();
+  const builder = createBuilderServer({
+    backend: createDockerBackend({
+      docker: createDockerClient({ socketPath: dockerd.socketPath }),
+      readDockerConfig: () => Promise.resolve(undefined),
+    }),
+    payloadSecret,
+    maxInflight: 2,
+    maxBuildBytes: 500 * 1024 * 1024,
+    maxBuildFiles: 10_000,
+    baseBuildArgs: { NODE_IMAGE: baseImage },
+    tmpDir: tmpdir(),
+    log: log.child({ component: "of-builder" }),
+  });
+  await new Promise<void>((resolve) => builder.server.listen(ports.builder, "127.0.0.1", resolve));
+  stops.push(() => builder.shutdown(10_000));
+
+  const gatewayUrl = `http://127.0.0.1:${ports.gateway}/`;
+  const env: Record<string, string> = {
+    gateway_url: gatewayUrl,
+    gateway_public_url: gatewayUrl,
+    builder_url: `http://127.0.0.1:${ports.builder}/`,
+    repository_url: registry.url,
+    push_repository_url: registry.url,
+    s3_url: s3.endpoint,
+    github_api_url: github.url,
+    github_app_id: String(workspace.appId),
+    templates_url: `${git.url}/openfaas/templates.git`,
+    secret_mount_path: workspace.secretsDir,
+    readonly_root_filesystem: "true",
+    log_level: options.log.level,
+  };
+  const functions = new Map<string, FunctionHandler>();
+  for (const [name, fn] of Object.entries(SYSTEM_FUNCTIONS))
+    functions.set(name, fn.createHandler(fn.depsFromEnv(env) as never));
+
+  const queue = await createJetStreamQueue({ natsUrl: nats.url, log });
+  stops.push(() => queue.close());
+  const provider = createLocalProvider({
+    socketPath: dockerd.socketPath,
+    stateDir: join(dir, "provider"),
+    log,
+    now: () => new Date(),
+  });
+  stops.push(() => Promise.resolve(provider.close()));
+  const auth = {
+    user: (await secret("basic-auth-user")).trim(),
+    password: (await secret("basic-auth-password")).trim(),
+  };
+  const gateway = await startGateway({ functions, queue, log, port: ports.gateway, provider, auth });
+  stops.push(() => gateway.close());
+
+  // A push whose git-tar call keeps failing must still end in a terminal status (issue #5).
+  const config = loadConfig(env, { settings: ["github_app_id"], secrets: ["private-key"] });
+  const statuses = githubFromConfig(config, log);
+  const worker = await startQueueWorker({
+    natsUrl: nats.url,
+    log,
+    ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
+    invoke: async (req) => {
+      const query = new URLSearchParams(req.query).toString();
+      const res = await axios.post<ArrayBuffer>(
+        `${gatewayUrl}function/${req.function}${req.path === "/" ? "" : req.path}${query ? `?${query}` : ""}`,
+        req.body,
+        {
+          headers: { ...req.headers, host: `127.0.0.1:${ports.gateway}` },
+          responseType: "arraybuffer",
+          validateStatus: () => true,
+          maxBodyLength: Infinity,
+          maxRedirects: 0,
+          transformRequest: (data: unknown) => data,
+        },
+      );
+      return { status: res.status, headers: res.headers as Record<string, string>, body: Buffer.from(res.data) };
+    },
+    onDeadLetter: async (req, last) => {
+      if (req.function !== "git-tar") return;
+      const build = parseBuildRequest(req.body);
+      const why = last.status ? `answered ${last.status}` : (last.error ?? "unreachable");
+      await statuses.setStatus({
+        installationId: build.installationId,
+        owner: build.owner,
+        repo: build.repo,
+        sha: build.sha,
+        state: "error",
+        context: "stack-deploy",
+        description: `build abandoned: git-tar ${why} on every attempt`,
+      });
+    },
+  });
+  stops.push(() => worker.stop());
+
+  const webhookSecret = (await secret("github-webhook-secret")).trim();
+  return {
+    gatewayUrl,
+    github,
+    git,
+    registry: registry.url,
+    templatesSha: templates,
+    publish,
+    auth,
+    /** Sends the push webhook GitHub would send for `sha` on `owner/repo` to github-event. */
+    async sendPush(owner: string, repo: string, sha: string, before?: string) {
+      const installation = installations.find((i) => i.account.toLowerCase() === owner.toLowerCase());
+      const { body, headers } = pushWebhook(
+        {
+          owner,
+          ownerId: 1000 + (installation?.id ?? 0),
+          repo,
+          sha,
+          before,
+          cloneUrl: `${git.url}/${owner}/${repo}.git`,
+          installationId: installation?.id ?? 0,
+        },
+        webhookSecret,
+        randomUUID(),
+      );
+      const res = await axios.post<string>(`${gatewayUrl}function/github-event`, body, {
+        headers,
+        responseType: "text",
+        validateStatus: () => true,
+        transformRequest: (d: unknown) => d,
+      });
+      return { status: res.status, body: res.data };
+    },
+    /** Waits for a terminal status (success, failure, error) on `context` for `sha`. */
+    async waitForStatus(
+      owner: string,
+      repo: string,
+      sha: string,
+      context: string,
+      timeoutMs = 180_000,
+    ): Promise<RecordedStatus> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = github.statuses({ owner, repo, sha, context }).filter((s) => s.state !== "pending");
+        if (found.length > 0) return found.at(-1)!;
+        if (Date.now() > deadline)
+          throw new Error(
+            `no terminal ${context} status for ${owner}/${repo}@${sha.slice(0, 7)} within ${timeoutMs} ms`,
+          );
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    },
+    /** Stops everything this start began, newest first; daemons started by an earlier run are left running. */
+    async close() {
+      for (const stop of stops.reverse()) {
+        await stop().catch((error: unknown) => log.warn({ err: error }, "stopping a local service failed"));
+      }
+    },
+  };
+}
+
+export type LocalCloud = Awaited<ReturnType<typeof startLocalCloud>>;
