@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { spawnDaemon, stopDaemon, waitReady } from "./daemon-process.js";
 import { createDockerClient } from "../../of-builder/docker-engine.js";
@@ -43,6 +43,7 @@ export async function startDockerd(options: DockerdOptions): Promise<Dockerd> {
   if (await docker.ping().catch(() => false)) return { socketPath, stop: async () => {} };
 
   mkdirSync(dataDir, { recursive: true });
+  await clearStalePidfile(join(dataDir, "docker.pid"));
   const args = [
     `--host=unix://${socketPath}`,
     `--data-root=${join(dataDir, "docker")}`,
@@ -82,4 +83,24 @@ function unmountUnder(dir: string): void {
     .filter((mountPoint) => mountPoint.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
   for (const mountPoint of mountPoints) execFileSync("umount", ["-l", mountPoint]);
+}
+
+/**
+ * dockerd refuses to start while its pidfile exists. After a crash the file outlives the process; while a previous
+ * daemon is still shutting down (it stops its containers first) the file is live: wait for that process to exit.
+ */
+async function clearStalePidfile(pidfile: string): Promise<void> {
+  if (!existsSync(pidfile)) return;
+  const pid = Number(readFileSync(pidfile, "utf8").trim());
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let waited = 0; pid > 0 && alive() && waited < 60_000; waited += 250)
+    await new Promise((r) => setTimeout(r, 250));
+  if (!(pid > 0 && alive())) rmSync(pidfile, { force: true });
 }
