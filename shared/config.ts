@@ -56,8 +56,8 @@ const settings = {
   build_concurrency: count.default(2),
   max_repo_size_mb: count.default(100), // most a clone may fetch and check out
   log_level: z
-    .enum(["fatal", "error", "warn", "info", "debug", "trace"], {
-      message: "expected fatal, error, warn, info, debug or trace",
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+      message: "expected fatal, error, warn, info, debug, trace or silent",
     })
     .default("info"),
 } as const;
@@ -106,7 +106,8 @@ export function loadConfig<S extends SecretName = never, R extends SettingName =
   }
 
   const secrets: Partial<Record<SecretName, string>> = {};
-  const dir = values.secret_mount_path ?? "/var/openfaas/secrets";
+  // Read the secrets even when a setting was malformed, so one start reports every problem.
+  const dir = values.secret_mount_path ?? present.secret_mount_path ?? "/var/openfaas/secrets";
   for (const name of [...(needs.secrets ?? []), ...(needs.optionalSecrets ?? [])]) {
     const path = join(dir, name);
     try {

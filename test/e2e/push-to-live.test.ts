@@ -1,0 +1,152 @@
+import { jest } from "@jest/globals";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import axios from "axios";
+import { pino } from "pino";
+import { loadPorts } from "../../local/ports.js";
+import { startLocalCloud, type LocalCloud } from "../../local/runtime.js";
+
+// The whole pipeline on real components (issue #5): dockerd + BuildKit, registry, NATS JetStream, S3, a git host
+// over smart HTTP, of-builder, the gateway running the six stages and the functions; GitHub is the strict stand-in.
+jest.setTimeout(600_000);
+
+let dir: string;
+let cloud: LocalCloud;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "e2e-"));
+  const { gateway } = await loadPorts(join(dir, "ports.json"));
+  cloud = await startLocalCloud({
+    dir,
+    owners: ["alice", "bob"],
+    log: pino({ level: "silent" }),
+    gatewayPort: gateway,
+  });
+});
+afterAll(async () => {
+  await cloud?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const stack = (fns: string[]) =>
+  `version: 1.0\nprovider:\n  name: openfaas\nfunctions:\n${fns.map((f) => `  ${f}:\n    lang: node20\n    handler: ./${f}\n    image: ${f}:latest\n`).join("")}`;
+const fn = (name: string, reply: string, extra: Record<string, string> = {}) => ({
+  [`${name}/handler.js`]: `module.exports = async () => ${JSON.stringify(reply)};\n`,
+  [`${name}/package.json`]: JSON.stringify({ name, version: "1.0.0", private: true, main: "handler.js" }),
+  ...extra,
+});
+const call = (name: string) =>
+  axios.get<string>(`${cloud.gatewayUrl}function/${name}`, { responseType: "text", validateStatus: () => true });
+const statuses = (owner: string, repo: string, sha: string) =>
+  cloud.github
+    .statuses({ owner, repo, sha })
+    .map((s) => ({ context: s.context, state: s.state, description: s.description, target_url: s.target_url }));
+
+async function push(owner: string, repo: string, files: Record<string, string>) {
+  const sha = await cloud.publish(owner, repo, files);
+  const res = await cloud.sendPush(owner, repo, sha);
+  expect(res.status).toBe(202);
+  const stackStatus = await cloud.waitForStatus(owner, repo, sha, "stack-deploy", 300_000);
+  return { sha, stackStatus };
+}
+
+describe("push to live on one machine", () => {
+  let first: string;
+
+  it("a repo with two functions → pending, per-function pending, both answer, per-function success with URL, stack success", async () => {
+    const { sha, stackStatus } = await push("alice", "fns", {
+      "stack.yml": stack(["hello", "echo"]),
+      ...fn("hello", "hello from alice"),
+      ...fn("echo", "echo from alice"),
+    });
+    first = sha;
+    expect(stackStatus.state).toBe("success");
+    const url = (f: string) => `${cloud.gatewayUrl}function/alice-${f}`;
+    const seen = statuses("alice", "fns", sha);
+    expect(seen[0]).toEqual({
+      context: "stack-deploy",
+      state: "pending",
+      description: "alice-fns stack deploy is in progress",
+      target_url: null,
+    });
+    expect(
+      seen
+        .filter((s) => s.state === "pending")
+        .map((s) => s.context)
+        .sort(),
+    ).toEqual(["echo", "hello", "stack-deploy"]);
+    expect(seen.filter((s) => s.context !== "stack-deploy" && s.state === "success")).toEqual(
+      expect.arrayContaining([
+        { context: "hello", state: "success", description: "deployed: alice-hello", target_url: url("hello") },
+        { context: "echo", state: "success", description: "deployed: alice-echo", target_url: url("echo") },
+      ]),
+    );
+    expect(seen.at(-1)).toMatchObject({
+      context: "stack-deploy",
+      state: "success",
+      description: "stack is successfully deployed",
+    });
+    expect((await call("alice-hello")).data).toBe("hello from alice");
+    expect((await call("alice-echo")).data).toBe("echo from alice");
+  });
+
+  it("a push that removes one function → it is garbage-collected, the other still answers", async () => {
+    const { stackStatus } = await push("alice", "fns", {
+      "stack.yml": stack(["hello"]),
+      ...fn("hello", "hello again"),
+    });
+    expect(stackStatus.state).toBe("success");
+    expect((await call("alice-echo")).status).toBe(404);
+    const hello = await call("alice-hello");
+    expect([hello.status, hello.data]).toEqual([200, "hello again"]);
+    expect(first).toBeDefined();
+  });
+
+  it("a push that breaks the build → failure with the error line and a log link that returns the log", async () => {
+    const broken = fn("hello", "unused", {
+      "hello/handler.js": "module.exports = async () => { return 'oops' ;; }}\n",
+      "hello/package.json": JSON.stringify({
+        name: "hello",
+        version: "1.0.0",
+        private: true,
+        main: "handler.js",
+        scripts: { test: "node handler.js" },
+      }),
+    });
+    const { sha, stackStatus } = await push("alice", "fns", { "stack.yml": stack(["hello"]), ...broken });
+    expect(stackStatus).toMatchObject({
+      state: "failure",
+      description: "deploy failed: hello failed to be deployed via buildshiprun",
+    });
+    const hello = statuses("alice", "fns", sha).find((s) => s.context === "hello" && s.state === "failure")!;
+    expect(hello.description).toMatch(/^build failed: .*SyntaxError/);
+    const log = await axios.get<string>(hello.target_url!, { responseType: "text", validateStatus: () => true });
+    expect(log.status).toBe(200);
+    expect(log.data).toMatch(/RUN .*npm test/);
+    expect(log.data).toMatch(/SyntaxError: Unexpected token/);
+    // The last good deployment keeps serving.
+    expect((await call("alice-hello")).data).toBe("hello again");
+  });
+
+  it("two owners pushing same-named repos and functions at once → each sees only their own", async () => {
+    const [alice, bob] = await Promise.all([
+      push("alice", "shared-name", { "stack.yml": stack(["api"]), ...fn("api", "alice's api") }),
+      push("bob", "shared-name", { "stack.yml": stack(["api"]), ...fn("api", "bob's api") }),
+    ]);
+    expect([alice.stackStatus.state, bob.stackStatus.state]).toEqual(["success", "success"]);
+    expect((await call("alice-api")).data).toBe("alice's api");
+    expect((await call("bob-api")).data).toBe("bob's api");
+    expect(statuses("bob", "shared-name", alice.sha)).toEqual([]);
+    expect(statuses("alice", "shared-name", bob.sha)).toEqual([]);
+    // Alice's earlier functions are untouched by bob's push and its garbage collection.
+    expect((await call("alice-hello")).data).toBe("hello again");
+    const list = await axios.get<Array<{ name: string; labels: Record<string, string> }>>(
+      `${cloud.gatewayUrl}system/functions`,
+      {
+        auth: { username: cloud.auth.user, password: cloud.auth.password },
+      },
+    );
+    const owners = Object.fromEntries(list.data.map((f) => [f.name, f.labels["com.openfaas.cloud.git-owner"]]));
+    expect(owners).toEqual({ "alice-hello": "alice", "alice-api": "alice", "bob-api": "bob" });
+  });
+});
