@@ -3,7 +3,8 @@
  * examples/hello-stack is pushed to the local git host, a signed push webhook goes to github-event, and once the
  * commit's statuses say deployed, its functions are called through the gateway. Runs until Ctrl-C.
  *
- *   OFC_PORT (8080)  OFC_LOCAL_DIR (.local)  OFC_DEMO=0 skips the demo  LOG_LEVEL (warn)
+ *   OFC_PORT (8080)  OFC_LOCAL_DIR (.local)  OFC_DEMO=0 skips the demo  OFC_OWNERS (extra logins)  LOG_LEVEL (warn)
+ *   OFC_GITHUB_APP_ID serves a real GitHub App (docs/github-app.md), with OFC_GITHUB_API_URL and OFC_TEMPLATES_URL.
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,14 +21,24 @@ if (problems.length > 0) {
 }
 
 const demoOwner = "demo";
+const dir = resolve(process.env.OFC_LOCAL_DIR ?? ".local");
+const appId = process.env.OFC_GITHUB_APP_ID;
+const realGithub = appId
+  ? {
+      appId,
+      apiUrl: process.env.OFC_GITHUB_API_URL ?? "https://api.github.com",
+      templatesUrl: process.env.OFC_TEMPLATES_URL ?? "https://github.com/openfaas/templates.git",
+    }
+  : undefined;
 const started = Date.now();
 console.log("Starting OpenFaaS Cloud on 127.0.0.1 (first run: ~30 s to prepare the base image)…");
 const cloud = await startLocalCloud({
-  dir: resolve(process.env.OFC_LOCAL_DIR ?? ".local"),
+  dir,
   owners: [demoOwner, ...(process.env.OFC_OWNERS?.split(",").filter(Boolean) ?? [])],
   log,
   gatewayPort: Number(process.env.OFC_PORT ?? 8080),
   ackWaitMs: 30_000,
+  ...(realGithub ? { realGithub } : {}),
 });
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -41,15 +52,19 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 console.log(`
 OpenFaaS Cloud (local) is up in ${((Date.now() - started) / 1000).toFixed(1)} s
-  gateway          ${cloud.gatewayUrl}   (/system/* user "${cloud.auth.user}", password in .local/secrets/basic-auth-password)
+  gateway          ${cloud.gatewayUrl}   (/system/* user "${cloud.auth.user}", password in ${dir}/secrets/basic-auth-password)
   GitHub webhooks  ${cloud.gatewayUrl}function/github-event
   build logs       ${cloud.gatewayUrl}function/pipeline-log
   local git host   ${cloud.git.url}/<owner>/<repo>.git
-  local GitHub API ${cloud.github.url}   (records commit statuses; .local/github-statuses.jsonl)
+  local GitHub API ${cloud.github.url}   (records commit statuses; ${dir}/github-statuses.jsonl)
   registry         ${cloud.registry}`);
 process.send?.({ ready: true, gatewayUrl: cloud.gatewayUrl });
 
-if (process.env.OFC_DEMO !== "0") {
+if (realGithub) {
+  console.log(
+    `\nServing GitHub App ${realGithub.appId} (${realGithub.apiUrl}): forward its webhooks to ${cloud.gatewayUrl}function/github-event`,
+  );
+} else if (process.env.OFC_DEMO !== "0") {
   const sample = fileURLToPath(new URL("../examples/hello-stack", import.meta.url));
   const sha = await cloud.publish(demoOwner, "hello-stack", sample, "sample stack");
   const pushed = Date.now();

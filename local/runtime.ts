@@ -52,6 +52,11 @@ export interface LocalCloudOptions {
   gatewayPort?: number;
   /** How long the queue waits for a silent worker before redelivering (crash recovery time). */
   ackWaitMs?: number;
+  /**
+   * A real GitHub App instead of the local record (docs/github-app.md): statuses and installation tokens go to
+   * `apiUrl` with the App's id, its private key and webhook secret taken from `<dir>/secrets`.
+   */
+  realGithub?: { appId: string; apiUrl: string; templatesUrl: string };
 }
 
 async function filesUnder(dir: string, base = dir): Promise<Record<string, GitFileContent>> {
@@ -153,9 +158,9 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     repository_url: registry.url,
     push_repository_url: registry.url,
     s3_url: s3.endpoint,
-    github_api_url: github.url,
-    github_app_id: String(workspace.appId),
-    templates_url: `${git.url}/openfaas/templates.git`,
+    github_api_url: options.realGithub?.apiUrl ?? github.url,
+    github_app_id: options.realGithub?.appId ?? String(workspace.appId),
+    templates_url: options.realGithub?.templatesUrl ?? `${git.url}/openfaas/templates.git`,
     secret_mount_path: workspace.secretsDir,
     readonly_root_filesystem: "true",
     log_level: options.log.level,
