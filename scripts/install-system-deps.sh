@@ -3,7 +3,7 @@
 # NATS JetStream and git. Idempotent: only missing packages are installed. Run as root.
 set -euo pipefail
 
-PACKAGES=(docker.io docker-registry nats-server git)
+PACKAGES=(docker.io docker-registry nats-server git docker-compose)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
