@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import axios from "axios";
 import type { Logger } from "pino";
@@ -19,7 +19,7 @@ import { createDockerBackend } from "../of-builder/docker-backend.js";
 import { createDockerClient } from "../of-builder/docker-engine.js";
 import { createBuilderServer } from "../of-builder/server.js";
 import { startGateway } from "./gateway.js";
-import { startGitServer, type GitFileContent, type GitRepo } from "./git-server/git-server.js";
+import { type GitFileContent, type GitRepo, readTree, startGitServer } from "./git-server/git-server.js";
 import { startGithubStandin, type RecordedStatus } from "./github-standin/server.js";
 import { loadPorts } from "./ports.js";
 import { createLocalProvider } from "./provider/provider.js";
@@ -57,16 +57,6 @@ export interface LocalCloudOptions {
    * `apiUrl` with the App's id, its private key and webhook secret taken from `<dir>/secrets`.
    */
   realGithub?: { appId: string; apiUrl: string; templatesUrl: string };
-}
-
-async function filesUnder(dir: string, base = dir): Promise<Record<string, GitFileContent>> {
-  const out: Record<string, GitFileContent> = {};
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) Object.assign(out, await filesUnder(path, base));
-    else out[relative(base, path)] = await readFile(path);
-  }
-  return out;
 }
 
 /**
@@ -119,7 +109,7 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     source: string | Record<string, GitFileContent>,
     message = "update",
   ) {
-    const files = typeof source === "string" ? await filesUnder(source) : source;
+    const files = typeof source === "string" ? await readTree(source) : source;
     let entry = repos.get(`${owner}/${name}`);
     entry ??= { repo: await git.createRepo(owner, name), files: new Set() };
     repos.set(`${owner}/${name}`, entry);

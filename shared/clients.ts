@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { createGateway, type Gateway } from "./gateway.js";
 import { createGithub, type Github } from "./github.js";
+import { createLogStore, type LogStore } from "./log-store.js";
 
 /**
  * The clients every composition root builds from its configuration, written once. The gateway client signs with
@@ -31,6 +32,19 @@ export function githubFromConfig(config: Config<"private-key", "github_app_id">,
     privateKey: config.secrets["private-key"],
     apiUrl: config.github_api_url,
     reportStatus: config.report_status,
+    log,
+  });
+}
+
+/** The build-log store for this configuration (s3_url, s3_tls, s3_region, s3_bucket and the S3 key secrets). */
+export function logStoreFromConfig(config: Config<"s3-access-key" | "s3-secret-key", "s3_url">, log: Logger): LogStore {
+  return createLogStore({
+    endpoint: config.s3_url,
+    useSSL: config.s3_tls,
+    region: config.s3_region,
+    bucket: config.s3_bucket,
+    accessKey: config.secrets["s3-access-key"],
+    secretKey: config.secrets["s3-secret-key"],
     log,
   });
 }

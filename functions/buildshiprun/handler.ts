@@ -1,9 +1,8 @@
 import axios from "axios";
 import { pino } from "pino";
-import { gatewayFromConfig, githubFromConfig } from "../../shared/clients.js";
+import { gatewayFromConfig, githubFromConfig, logStoreFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
-import { createLogStore } from "../../shared/log-store.js";
 import { createBuilderClient } from "./builder-client.js";
 import { createShipper, type BuildshiprunDeps } from "./ship.js";
 
@@ -32,15 +31,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): Buildshipr
   return {
     payloadSecret,
     builder: createBuilderClient({ url: config.builder_url, payloadSecret, http }),
-    logs: createLogStore({
-      endpoint: config.s3_url,
-      useSSL: config.s3_tls,
-      region: config.s3_region,
-      bucket: config.s3_bucket,
-      accessKey: config.secrets["s3-access-key"],
-      secretKey: config.secrets["s3-secret-key"],
-      log,
-    }),
+    logs: logStoreFromConfig(config, log),
     gateway: gatewayFromConfig(config, log, http),
     github: githubFromConfig(config, log),
     useChecks: config.use_checks,

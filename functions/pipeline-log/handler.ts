@@ -1,7 +1,7 @@
 import { pino } from "pino";
+import { logStoreFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
-import { createLogStore } from "../../shared/log-store.js";
 import { createLogService, type PipelineLogDeps } from "./serve-log.js";
 
 /** pipeline-log: stores and serves build logs (original-spec §7). */
@@ -19,15 +19,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): PipelineLo
   const log = pino({ name: "pipeline-log", level: config.log_level });
   return {
     payloadSecret: config.secrets["payload-secret"],
-    store: createLogStore({
-      endpoint: config.s3_url,
-      useSSL: config.s3_tls,
-      region: config.s3_region,
-      bucket: config.s3_bucket,
-      accessKey: config.secrets["s3-access-key"],
-      secretKey: config.secrets["s3-secret-key"],
-      log,
-    }),
+    store: logStoreFromConfig(config, log),
     log,
   };
 }

@@ -1,9 +1,9 @@
 import { execFile, spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { isInside } from "../../shared/repo-path.js";
 
@@ -232,4 +232,15 @@ function runBackend(root: string, url: URL, req: IncomingMessage, res: ServerRes
     if (res.headersSent) res.destroy();
     else res.writeHead(502, { "Content-Type": "text/plain" }).end(`${reason}\n`);
   }
+}
+
+/** A folder's files as `commit()` takes them, keyed by path relative to `dir`: to commit a folder as it is. */
+export async function readTree(dir: string, base = dir): Promise<Record<string, GitFileContent>> {
+  const out: Record<string, GitFileContent> = {};
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) Object.assign(out, await readTree(path, base));
+    else out[relative(base, path)] = await readFile(path);
+  }
+  return out;
 }

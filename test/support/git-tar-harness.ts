@@ -1,6 +1,6 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import axios from "axios";
 import { pino } from "pino";
@@ -14,23 +14,13 @@ import type { BuildRequest } from "../../shared/push.js";
 import { createHandler as gitTar } from "../../functions/git-tar/handler.js";
 import { createTemplateStore } from "../../functions/git-tar/templates.js";
 import { startGateway } from "../../local/gateway.js";
-import { startGitServer, type GitFileContent } from "../../local/git-server/git-server.js";
+import { readTree, startGitServer } from "../../local/git-server/git-server.js";
 import { createTestApp } from "../../local/github-standin/app-keys.js";
 import { startGithubStandin } from "../../local/github-standin/server.js";
 
 export const PAYLOAD_SECRET = "payload-secret-for-git-tar";
 const TEMPLATES = fileURLToPath(new URL("../../local/templates", import.meta.url));
 let testApp: ReturnType<typeof createTestApp> | undefined;
-
-async function filesUnder(dir: string, base = dir): Promise<Record<string, GitFileContent>> {
-  const out: Record<string, GitFileContent> = {};
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) Object.assign(out, await filesUnder(path, base));
-    else out[relative(base, path)] = await readFile(path);
-  }
-  return out;
-}
 
 /** What the buildshiprun stand-in received: the decoded builder config of each tar. */
 export interface Received {
@@ -59,7 +49,7 @@ export async function startGitTar(
   });
   const git = await startGitServer({ privateAuth: (owner, password) => standin.checkToken(password, owner) });
   const templates = await git.createRepo("openfaas", "templates");
-  await templates.commit(await filesUnder(TEMPLATES));
+  await templates.commit(await readTree(TEMPLATES));
   await templates.push();
 
   const log = pino({ level: "silent" });
