@@ -1,51 +1,20 @@
 // Test helpers for of-builder's server tests: the real local services (DESIGN §8) and signed build tars.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { pino } from "pino";
 import { Header } from "tar";
-import { ensureBaseImage } from "../local/services/base-image.js";
-import { startDockerd, type Dockerd } from "../local/services/dockerd.js";
-import { startRegistry, type Registry } from "../local/services/registry.js";
+import { startServices, type Services } from "../local/services/test-services.js";
 import { packBuildContext } from "../shared/build-tar.js";
 import { signPayload } from "../shared/hmac.js";
 import { createDockerBackend } from "./docker-backend.js";
 import { createDockerClient } from "./docker-engine.js";
 import { createBuilderServer, type BuilderServer } from "./server.js";
 
-const BINARIES = ["/usr/sbin/dockerd", "/usr/bin/containerd", "/usr/sbin/runc", "/usr/bin/docker-registry"];
-
-/** dockerd + registry + the base image, all under `dir` (keep it short: unix socket paths are capped). */
-export interface Infra {
-  dockerd: Dockerd;
-  registry: Registry;
-  baseImage: string;
-  stop(): Promise<void>;
-}
-
-/** Starts the private dockerd, the registry and makes the base image, as local/services/services.test.ts does. */
-export async function startInfra(dir: string): Promise<Infra> {
-  const missing = BINARIES.filter((b) => !existsSync(b));
-  if (missing.length > 0) throw new Error(`missing ${missing.join(", ")}: run scripts/install-system-deps.sh as root`);
-  if (process.getuid?.() !== 0) throw new Error("these tests start dockerd and must run as root");
-  const dockerd = await startDockerd({ dataDir: join(dir, "d") });
-  const registry = await startRegistry({ dataDir: join(dir, "r") });
-  const baseImage = await ensureBaseImage({
-    socketPath: dockerd.socketPath,
-    registry: registry.url,
-    workDir: join(dir, "base"),
-  });
-  return {
-    dockerd,
-    registry,
-    baseImage,
-    async stop() {
-      await registry.stop();
-      await dockerd.stop();
-    },
-  };
-}
+/** dockerd + registry + the base image under `dir` (local/services/test-services.ts). */
+export type Infra = Services;
+export const startInfra = startServices;
 
 /** A signed of-builder request body for `files` (the shrinkwrapped context) and `config`, as git-tar sends it. */
 export async function signedBuild(

@@ -1,17 +1,13 @@
 // Test helpers for local/gateway.test.ts: the real services (DESIGN §8), a tiny function image, faas-cli's bodies.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { create as createTar } from "tar";
 import { createDockerClient, type DockerClient } from "../../of-builder/docker-engine.js";
-import { ensureBaseImage } from "../services/base-image.js";
-import { startDockerd } from "../services/dockerd.js";
-import { startRegistry } from "../services/registry.js";
+import { startServices } from "../services/test-services.js";
 import { createContainerApi } from "./container-api.js";
 import { LABELS } from "./container-spec.js";
-
-const BINARIES = ["/usr/sbin/dockerd", "/usr/bin/containerd", "/usr/sbin/runc", "/usr/bin/docker-registry"];
 
 // Echoes the call and what the container sees; START_DELAY_MS delays listening, ?delay= delays the answer.
 const SERVER_JS = `const fs = require("node:fs");
@@ -54,21 +50,16 @@ export interface Infra {
 
 /** Starts the services (as local/services/services.test.ts) and builds the echo function's image. */
 export async function startInfra(dir: string): Promise<Infra> {
-  const missing = BINARIES.filter((b) => !existsSync(b));
-  if (missing.length > 0) throw new Error(`missing ${missing.join(", ")}: run scripts/install-system-deps.sh as root`);
-  if (process.getuid?.() !== 0) throw new Error("these tests start dockerd and must run as root");
-  const dockerd = await startDockerd({ dataDir: join(dir, "d") });
-  const registry = await startRegistry({ dataDir: join(dir, "r") });
+  const services = await startServices(dir);
+  const { dockerd, registry, baseImage } = services;
   const { socketPath } = dockerd;
   const docker = createDockerClient({ socketPath });
   const stop = async () => {
     const left = await createContainerApi({ socketPath }).listByLabel(LABELS.function);
     for (const c of left) await docker.remove(c.Id);
-    await registry.stop();
-    await dockerd.stop();
+    await services.stop();
   };
   try {
-    const baseImage = await ensureBaseImage({ socketPath, registry: registry.url, workDir: join(dir, "b") });
     const context = join(dir, "ctx");
     mkdirSync(context);
     writeFileSync(join(context, "Dockerfile"), DOCKERFILE);

@@ -1,0 +1,41 @@
+// For tests and benchmarks that need real builds: the private dockerd, the registry and the base image (DESIGN §8).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { ensureBaseImage } from "./base-image.js";
+import { startDockerd, type Dockerd } from "./dockerd.js";
+import { startRegistry, type Registry } from "./registry.js";
+
+const BINARIES = ["/usr/sbin/dockerd", "/usr/bin/containerd", "/usr/sbin/runc", "/usr/bin/docker-registry"];
+
+/** dockerd + registry + the base image, all under `dir` (keep it short: unix socket paths are capped). */
+export interface Services {
+  dockerd: Dockerd;
+  registry: Registry;
+  baseImage: string;
+  /** Stops the registry, then the daemon. */
+  stop(): Promise<void>;
+}
+
+/** Starts the services, failing with what is missing (never skipping) when the machine cannot run them. */
+export async function startServices(dir: string): Promise<Services> {
+  const missing = BINARIES.filter((b) => !existsSync(b));
+  if (missing.length > 0) throw new Error(`missing ${missing.join(", ")}: run scripts/install-system-deps.sh as root`);
+  if (process.getuid?.() !== 0) throw new Error("these tests start dockerd and must run as root");
+  const dockerd = await startDockerd({ dataDir: join(dir, "d") });
+  const registry = await startRegistry({ dataDir: join(dir, "r") });
+  const stop = async () => {
+    await registry.stop();
+    await dockerd.stop();
+  };
+  try {
+    const baseImage = await ensureBaseImage({
+      socketPath: dockerd.socketPath,
+      registry: registry.url,
+      workDir: join(dir, "base"),
+    });
+    return { dockerd, registry, baseImage, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
