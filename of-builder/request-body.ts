@@ -1,15 +1,14 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { createPayloadVerifier } from "../shared/hmac.js";
 import { HttpError } from "../shared/http-error.js";
 
 /**
  * Streams a request body into `file` (mode 0600), refusing more than `maxBytes` with 413, and checks its
  * X-Cloud-Signature-256 over the exact bytes as they pass (DESIGN §2). Streaming keeps a 500 MB context out of
- * memory, which `verifyPayload` (whole-buffer) would not; the signature format and the constant-time comparison
- * are the same as shared/hmac.ts. Resolves to whether the signature matched.
+ * memory, which `verifyPayload` (whole-buffer) would not. Resolves to whether the signature matched.
  */
 export async function receiveSignedBody(
   req: IncomingMessage,
@@ -18,13 +17,13 @@ export async function receiveSignedBody(
 ): Promise<{ bytes: number; signed: boolean }> {
   const declared = Number(req.headers["content-length"]);
   if (declared > limits.maxBytes) throw tooLarge(limits.maxBytes);
-  const hmac = createHmac("sha256", limits.secret);
+  const verifier = createPayloadVerifier(limits.secret);
   let bytes = 0;
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       bytes += chunk.length;
       if (bytes > limits.maxBytes) return done(tooLarge(limits.maxBytes));
-      hmac.update(chunk);
+      verifier.update(chunk);
       done(null, chunk);
     },
   });
@@ -41,10 +40,7 @@ export async function receiveSignedBody(
     req.unpipe(meter);
   }
   if (bytes === 0) throw new HttpError(400, "the request has no body: expected a build tar");
-  const expected = Buffer.from(`sha256=${hmac.digest("hex")}`);
-  const given = Buffer.from(limits.signature);
-  // constant time comparison to prevent timing attacks
-  return { bytes, signed: given.length === expected.length && timingSafeEqual(given, expected) };
+  return { bytes, signed: verifier.matches(limits.signature) };
 }
 
 function tooLarge(maxBytes: number): HttpError {
