@@ -24,7 +24,8 @@ SECRETS=(
   "payload-secret|openfaas|payload-secret|payload-secret"
   "registry-secret|openfaas|config.json|registry-config.json"
 )
-# Optional: without it github-event reads customers_url.
+# Optional file: stack.yml mounts the customers secret into github-event, so it must exist; without the file it is
+# created empty, and an empty list means github-event reads customers_url instead.
 OPTIONAL=("customers|openfaas-fn|customers|customers")
 
 missing=()
@@ -47,6 +48,13 @@ apply() {
 for entry in "${SECRETS[@]}"; do apply "$entry"; done
 for entry in "${OPTIONAL[@]}"; do
   file=${entry##*|}
-  if [ -s "$dir/$file" ]; then apply "$entry"; else echo "create-secrets: no $file: skipping the optional secret"; fi
+  if [ -s "$dir/$file" ]; then
+    apply "$entry"
+  else
+    IFS='|' read -r name namespace key _ <<<"$entry"
+    echo "create-secrets: no $file: creating $name empty (github-event then reads customers_url)"
+    kubectl create secret generic "$name" --namespace "$namespace" --from-literal="$key=" \
+      --dry-run=client -o yaml | kubectl apply -f -
+  fi
 done
 echo "create-secrets: done"

@@ -26,6 +26,12 @@ export interface BaseImageOptions {
   workDir: string;
   /** Defaults to the first `node` on the image's PATH, resolved (`readlink -f $(which node)`). */
   node?: string;
+  /**
+   * A CA bundle node must trust besides its own, copied in at the same path. Defaults to this machine's
+   * NODE_EXTRA_CA_CERTS: where egress goes through a TLS-inspecting proxy, `npm ci` inside a build needs it as npm
+   * on the host does (the official node images ship CA certificates for the same reason).
+   */
+  extraCaCerts?: string;
 }
 
 // What a template's RUN lines typically need besides node and npm; `true`, `false`, `echo` are dash builtins.
@@ -49,10 +55,13 @@ export async function ensureBaseImage(options: BaseImageOptions): Promise<string
 
   if (!inDaemon && inRegistry) check("pull", image, (await docker.pull(image)).error);
   if (!inDaemon && !inRegistry) {
-    const rootfs = buildRootfs(join(resolve(options.workDir), "rootfs"), node);
+    const ca = options.extraCaCerts ?? process.env.NODE_EXTRA_CA_CERTS;
+    const extraCaCerts = ca && existsSync(ca) ? ca : undefined;
+    const rootfs = buildRootfs(join(resolve(options.workDir), "rootfs"), node, extraCaCerts);
     const tar = spawn("tar", ["-C", rootfs, "--numeric-owner", "-c", "."], { stdio: ["ignore", "pipe", "inherit"] });
     const tarExit = new Promise<number | null>((done) => tar.on("close", done));
     const changes = [`ENV PATH=${PATH}`, 'CMD ["node"]'];
+    if (extraCaCerts) changes.push(`ENV NODE_EXTRA_CA_CERTS=${extraCaCerts}`);
     const imported = await docker.importImage(tar.stdout, image, changes);
     const code = await tarExit;
     rmSync(rootfs, { recursive: true, force: true });
@@ -67,7 +76,7 @@ function check(step: string, image: string, error: string | undefined) {
 }
 
 /** Lays out node, npm, sh and TOOLS with their shared libraries, keeping the host's paths (usrmerge included). */
-function buildRootfs(root: string, node: string): string {
+function buildRootfs(root: string, node: string, extraCaCerts: string | undefined): string {
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   // Debian 12 is usrmerged (/bin -> usr/bin, …); mirror that so ldd's /lib64/ld-linux… paths resolve.
@@ -88,6 +97,7 @@ function buildRootfs(root: string, node: string): string {
     symlinkSync("../lib/node_modules/npm/bin/npx-cli.js", join(root, "usr/bin/npx"));
   }
 
+  if (extraCaCerts) copyPath(root, extraCaCerts);
   mkdirSync(join(root, "etc"), { recursive: true });
   writeFileSync(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n");
   writeFileSync(join(root, "etc/group"), "root:x:0:\napp:x:1000:\n");

@@ -144,7 +144,7 @@ describe("scripts/create-secrets.sh", () => {
     expect(await calls()).toEqual([]);
   });
 
-  it("a complete folder → one create --dry-run | apply per secret, customers skipped", async () => {
+  it("a complete folder → one create --dry-run | apply per secret, customers created empty", async () => {
     await fill(REQUIRED);
     const result = run();
     expect(result.status).toBe(0);
@@ -163,9 +163,11 @@ describe("scripts/create-secrets.sh", () => {
       secret("s3-secret-key", "openfaas-fn", "s3-secret-key"),
       secret("payload-secret", "openfaas", "payload-secret"),
       secret("registry-secret", "openfaas", "config.json", "registry-config.json"),
+      // stack.yml mounts it into github-event, so it must exist; empty means customers_url is read instead.
+      "create secret generic customers --namespace openfaas-fn --from-literal=customers= --dry-run=client -o yaml",
     ]);
-    expect(recorded.filter((c) => c === "apply -f -")).toHaveLength(9);
-    expect(recorded).toHaveLength(18);
-    expect(result.stdout).toContain("no customers: skipping the optional secret");
+    expect(recorded.filter((c) => c === "apply -f -")).toHaveLength(10);
+    expect(recorded).toHaveLength(20);
+    expect(result.stdout).toContain("no customers: creating customers empty");
   });
 });
