@@ -31,6 +31,7 @@ import { startDockerd } from "./services/dockerd.js";
 import { startNats } from "./services/nats.js";
 import { startRegistry } from "./services/registry.js";
 import { startS3Server } from "./services/s3.js";
+import { deploymentOf, readSystemStack } from "./system-stack.js";
 import { prepareWorkspace } from "./workspace.js";
 
 const TEMPLATES = fileURLToPath(new URL("./templates", import.meta.url));
@@ -215,9 +216,46 @@ export async function startLocalCloud(options: LocalCloudOptions) {
   });
   stops.push(() => worker.stop());
 
+  /**
+   * Swaps the in-process system functions for containers of their images, deployed from stack.yml as
+   * `faas-cli deploy --env` would (the local addresses overlaid on its environment files), with its secrets put in
+   * the provider's store. Resolves once every container answers; the gateway routes to them from then on.
+   */
+  async function runSystemImages(images: ReadonlyMap<string, string>) {
+    const stack = await readSystemStack();
+    const overlay = { ...env, secret_mount_path: "/var/openfaas/secrets" };
+    for (const name of new Set(stack.functions.flatMap((fn) => fn.secrets))) {
+      const value = await readFile(join(workspace.secretsDir, name));
+      if (provider.secrets.list().includes(name)) provider.secrets.replace(name, value);
+      else provider.secrets.create(name, value);
+    }
+    for (const fn of stack.functions) {
+      const image = images.get(fn.name);
+      if (!image) throw new Error(`no image for the system function ${fn.name}`);
+      const deployment = deploymentOf(fn, image, overlay);
+      if (await provider.functions.get(fn.name)) await provider.functions.update(deployment);
+      else await provider.functions.deploy(deployment);
+    }
+    for (const fn of stack.functions) {
+      for (const deadline = Date.now() + 60_000; ;) {
+        const target = await provider.functions.target(fn.name);
+        if (typeof target === "object") {
+          target.release();
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`the system function ${fn.name} did not start within 60 s`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      functions.delete(fn.name);
+    }
+  }
+
   const webhookSecret = (await secret("github-webhook-secret")).trim();
   return {
     gatewayUrl,
+    builderUrl: `http://127.0.0.1:${ports.builder}/`,
+    payloadSecret,
+    runSystemImages,
     github,
     git,
     registry: registry.url,

@@ -90,22 +90,21 @@ export interface FunctionServer {
   url: string;
   server: Server;
   /**
-   * Graceful stop: refuses new requests (health turns 503), lets the ones in flight finish for up to `drainMs`
-   * (default: wait for them all), then cuts what is left.
+   * Graceful stop: refuses new connections (so health probes fail), lets the requests in flight finish for up to
+   * `drainMs` (default: wait for them all), then cuts what is left.
    */
   close(drainMs?: number): Promise<void>;
 }
 
-// The watchdog's reserved health path: kubelet and faasd probe it, and it fails once a drain has begun.
+// The watchdog's reserved health path, which kubelet and faasd probe.
 const HEALTH_PATH = "/_/health";
 
 /** Serves one handler over HTTP, as the OpenFaaS node template does, with a health path and a graceful stop. */
 export async function serveFunction(handler: FunctionHandler, options: ServeOptions = {}): Promise<FunctionServer> {
   const maxBytes = options.maxBodyBytes ?? 100 * 1024 * 1024;
-  let draining = false;
   const server = createServer((req, res) => {
     if (req.url === HEALTH_PATH) {
-      res.writeHead(draining ? 503 : 200, { "content-type": "text/plain" }).end(draining ? "draining" : "OK");
+      res.writeHead(200, { "content-type": "text/plain" }).end("OK");
       return;
     }
     void (async () => {
@@ -127,7 +126,6 @@ export async function serveFunction(handler: FunctionHandler, options: ServeOpti
     url: `http://127.0.0.1:${port}`,
     server,
     async close(drainMs) {
-      draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive sockets with no request in flight would hold close() open until they time out.
       server.closeIdleConnections();

@@ -47,7 +47,7 @@ describe("containerSpec", () => {
       secretsDir: "/s/alice-fn/31000",
     });
     expect(spec.name).toBe("ofc-fn-alice-fn");
-    expect(spec.Env).toEqual(["A=1", "port=31000", "fprocess=node index.js", "http_port=31000"]);
+    expect(spec.Env).toEqual(["A=1", "port=31000", "fprocess=node index.js", "http_port=31000", "http_host=127.0.0.1"]);
     expect(spec.HostConfig).toEqual({
       NetworkMode: "host",
       RestartPolicy: { Name: "unless-stopped" },

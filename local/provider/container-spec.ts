@@ -40,6 +40,8 @@ export function containerSpec(placement: Placement): ContainerSpec {
   if (deployment.envProcess) env.set("fprocess", deployment.envProcess);
   env.set("port", String(port));
   env.set("http_port", String(port));
+  // Host networking shares the machine's interfaces: a template that honours http_host stays on loopback.
+  env.set("http_host", "127.0.0.1");
   const readOnly = deployment.readOnlyRootFilesystem === true;
   const memory = deployment.limits?.memory;
   return {

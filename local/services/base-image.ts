@@ -36,6 +36,17 @@ export interface BaseImageOptions {
 
 // What a template's RUN lines typically need besides node and npm; `true`, `false`, `echo` are dash builtins.
 const TOOLS = ["dash", "mkdir", "cp", "rm", "ls", "cat", "chmod", "chown", "env", "ln", "mv", "touch"];
+// What native addons in a lockfile commonly link besides what node itself does (jest 30's resolver links librt):
+// an official node image has the whole C library, so a build that works there must work here.
+const LIBS = [
+  "libc.so.6",
+  "libm.so.6",
+  "libdl.so.2",
+  "librt.so.1",
+  "libpthread.so.0",
+  "libgcc_s.so.1",
+  "libstdc++.so.6",
+];
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /**
@@ -88,6 +99,8 @@ function buildRootfs(root: string, node: string, extraCaCerts: string | undefine
     copyPath(root, binary);
     for (const lib of sharedLibraries(binary)) copyPath(root, lib);
   }
+  const libDir = dirname(sharedLibraries(node).find((lib) => lib.endsWith("/libc.so.6")) ?? "/lib/libc.so.6");
+  for (const lib of LIBS) if (existsSync(join(libDir, lib))) copyPath(root, join(libDir, lib));
   symlinkSync("dash", join(root, "usr/bin/sh"));
 
   const npm = join(dirname(node), "../lib/node_modules/npm");

@@ -1,6 +1,7 @@
-// The tests a function image runs while it builds: every *.test.ts in the build context whose relative imports
-// all resolve inside it. Tests that start the project's servers (local/, test/support/) stay in the repository's
-// own suite (npm test), since a build has no dockerd, git server or GitHub stand-in to give them.
+// The tests a function image runs while it builds: every *.test.ts in the build context whose relative paths (its
+// imports, and fixture paths such as new URL("../test/fixtures/…", import.meta.url)) all resolve inside it. Tests
+// that need the project's servers or fixtures (local/, test/) stay in the repository's own suite (npm test), since a
+// build has no dockerd, git server or GitHub stand-in to give them.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
@@ -15,8 +16,14 @@ function testFiles(dir) {
 }
 
 function selfContained(file) {
-  const imports = [...readFileSync(file, "utf8").matchAll(/from\s+"(\.{1,2}\/[^"]+)"/g)].map((m) => m[1]);
-  return imports.every((spec) => existsSync(resolve(dirname(file), spec.replace(/\.js$/, ".ts"))));
+  const source = readFileSync(file, "utf8");
+  const imports = [...source.matchAll(/from\s+"(\.{1,2}\/[^"]+)"/g)].map((m) => m[1]);
+  // Paths built from import.meta.url: a string (or a template literal up to its first ${) starting with ./ or ../.
+  const fixtures = source
+    .split("\n")
+    .filter((line) => line.includes("import.meta"))
+    .flatMap((line) => [...line.matchAll(/["'`](\.{1,2}\/[^"'`$]*)/g)].map((m) => m[1]));
+  return [...imports, ...fixtures].every((path) => existsSync(resolve(dirname(file), path.replace(/\.js$/, ".ts"))));
 }
 
 const runnable = testFiles(root).filter(selfContained);

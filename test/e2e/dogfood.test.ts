@@ -1,0 +1,102 @@
+import { jest } from "@jest/globals";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import axios from "axios";
+import { pino } from "pino";
+import { loadPorts } from "../../local/ports.js";
+import { startLocalCloud, type LocalCloud } from "../../local/runtime.js";
+import { PROJECT_ROOT } from "../../local/system-stack.js";
+import { readTree } from "../../local/git-server/git-server.js";
+import { buildSystemImages, type SystemBuild } from "../support/system-images.js";
+
+// Issue #6: the system's stack.yml and template/ofc-node20 go through the project's own pipeline (git-tar's
+// shrinkwrap, of-builder on BuildKit: npm ci from the lockfile, tsc, the stage's tests), the local gateway then
+// runs the six images as containers deployed from stack.yml, and a user's push goes through them end to end.
+jest.setTimeout(1_500_000);
+
+let dir: string;
+let cloud: LocalCloud;
+let builds: SystemBuild[];
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "dogfood-"));
+  const { gateway } = await loadPorts(join(dir, "ports.json"));
+  cloud = await startLocalCloud({ dir, owners: ["alice"], log: pino({ level: "silent" }), gatewayPort: gateway });
+  builds = await buildSystemImages({
+    builderUrl: cloud.builderUrl,
+    payloadSecret: cloud.payloadSecret,
+    registry: cloud.registry,
+    tag: "dogfood",
+    workDir: join(dir, "system"),
+  });
+  console.log(`system image builds (ms): ${builds.map((b) => `${b.name} ${b.ms}`).join(", ")}`);
+});
+afterAll(async () => {
+  await cloud?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const call = (method: string, path: string, body?: string, headers: Record<string, string> = {}) =>
+  axios.request<string>({
+    method,
+    url: `${cloud.gatewayUrl}${path}`,
+    data: body,
+    headers,
+    responseType: "text",
+    validateStatus: () => true,
+  });
+
+describe("the system builds itself (dogfooding)", () => {
+  it("every function of stack.yml builds through of-builder, tests and type check included", () => {
+    const failed = builds.filter((b) => !b.outcome.ok).map((b) => `${b.name}: ${b.outcome.reason ?? "?"}`);
+    expect(failed).toEqual([]);
+    expect(builds.map((b) => b.name).sort()).toEqual(
+      ["buildshiprun", "garbage-collect", "git-tar", "github-event", "github-push", "pipeline-log"].sort(),
+    );
+    for (const b of builds) {
+      expect(b.outcome.imageName).toBe(`${cloud.registry}/ofc/ofc-ts-${b.name}:dogfood`);
+      // The template's gates ran in the build: the compiler, then jest over the stage's self-contained tests.
+      const log = b.outcome.log.join("\n");
+      expect(log).toMatch(/npx tsc -p tsconfig\.json/);
+      expect(log).toMatch(/Tests:\s+\d+ passed, \d+ total/);
+      // shared/'s self-contained suites are among them; those needing the project's servers are left to npm test.
+      expect(log).toMatch(/PASS shared\/hmac\.test\.ts/);
+      expect(log).not.toMatch(/handler\.test\.ts/);
+    }
+  });
+
+  it("the gateway runs the six images from stack.yml; each refuses an unsigned call and reports healthy", async () => {
+    await cloud.runSystemImages(new Map(builds.map((b) => [b.name, b.image])));
+    const listed = await call("GET", "system/functions", undefined, {
+      authorization: `Basic ${Buffer.from(`${cloud.auth.user}:${cloud.auth.password}`).toString("base64")}`,
+    });
+    const running = (JSON.parse(listed.data) as Array<{ name: string; image: string; labels: Record<string, string> }>)
+      .filter((f) => f.labels.role === "openfaas-system")
+      .map((f) => [f.name, f.image, f.labels["openfaas-cloud"]]);
+    expect(running.sort()).toEqual(builds.map((b) => [b.name, b.image, "1"]).sort());
+
+    for (const b of builds) {
+      expect([b.name, (await call("GET", `function/${b.name}/_/health`)).status]).toEqual([b.name, 200]);
+    }
+    const unsigned = await call("POST", "function/github-event", "{}", {
+      "x-github-event": "push",
+      "content-type": "application/json",
+    });
+    expect([unsigned.status, unsigned.data]).toEqual([401, expect.stringMatching(/signature/i)]);
+    for (const name of ["github-push", "git-tar", "buildshiprun", "garbage-collect"]) {
+      const res = await call("POST", `function/${name}`, "{}", { "content-type": "application/json" });
+      expect([name, res.status]).toEqual([name, 401]);
+    }
+  });
+
+  it("a user's push goes through the containerised stages: statuses, the function answers", async () => {
+    const files = await readTree(join(PROJECT_ROOT, "examples", "hello-stack"));
+    const sha = await cloud.publish("alice", "hello-stack", files);
+    const sent = await cloud.sendPush("alice", "hello-stack", sha);
+    expect(sent.status).toBe(202);
+    const status = await cloud.waitForStatus("alice", "hello-stack", sha, "stack-deploy", 300_000);
+    expect([status.state, status.description]).toEqual(["success", expect.stringMatching(/deployed/)]);
+    const hello = await call("GET", "function/alice-hello");
+    expect([hello.status, hello.data]).toEqual([200, expect.stringContaining("Hello")]);
+  });
+});
