@@ -3,9 +3,9 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  // template/ is compiled inside each function's image build (its imports resolve only in the build context), where
-  // tsc checks it; test/e2e/dogfood.test.ts runs that build.
-  { ignores: ["node_modules/**", "coverage/**", ".local/**", "**/*.js", "template/**"] },
+  // build/ is what faas-cli build writes. template/ is compiled inside each function's image build (its imports
+  // resolve only in the build context), where tsc checks it; test/e2e/dogfood.test.ts runs that build.
+  { ignores: ["node_modules/**", "coverage/**", ".local/**", "**/*.js", "template/**", "build/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -55,11 +55,17 @@ export async function respond(context: FunctionContext, log: Logger, work: () =>
   }
 }
 
+/** A handler whose dependencies can be built before the first request, so a bad configuration stops the start. */
+export type PreparableHandler = FunctionHandler & { prepare(): void };
+
 /**
- * Builds a handler's dependencies on first use, from the process environment: the composition root of a
- * deployed function (STYLE §2.5). Importing the module stays side-effect free, so tests build their own.
+ * Builds a handler's dependencies once, from the process environment: the composition root of a deployed function
+ * (STYLE §2.5). Importing the module stays side-effect free, so tests build their own; a function image calls
+ * `prepare()` at start (shared/function-server.ts runFunction), where a missing secret fails the start naming it.
  */
-export function lazyHandler(build: () => FunctionHandler): FunctionHandler {
+export function lazyHandler(build: () => FunctionHandler): PreparableHandler {
   let handler: FunctionHandler | undefined;
-  return (event, context) => (handler ??= build())(event, context);
+  const run = ((event, context) => (handler ??= build())(event, context)) as PreparableHandler;
+  run.prepare = () => void (handler ??= build());
+  return run;
 }

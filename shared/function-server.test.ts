@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { request } from "node:http";
-import type { FunctionHandler } from "./function-handler.js";
+import { lazyHandler, type FunctionHandler } from "./function-handler.js";
 import { parseDuration, runFunction, serveFunction, type FunctionServer } from "./function-server.js";
 
 // What a system function image runs (template/ofc-node20/index.ts): health, timeouts and a graceful stop.
@@ -116,6 +116,34 @@ describe("runFunction", () => {
     expect(await inFlight).toEqual({ status: 200, body: "done /job" });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(exits).toEqual([0]);
+  });
+
+  it("a handler whose configuration is bad → rejects with the config error before listening", async () => {
+    const handler = lazyHandler(() => {
+      throw new Error("invalid configuration:\n  secret payload-secret: unable to read /x/payload-secret (ENOENT)");
+    });
+    await expect(runFunction(handler, { http_port: "0", http_host: "127.0.0.1" })).rejects.toThrow(
+      /secret payload-secret: unable to read/,
+    );
+  });
+
+  it("a handler is built once, at start, not per request", async () => {
+    let builds = 0;
+    const handler = lazyHandler(() => {
+      builds++;
+      return (_e, c) => Promise.resolve(c.succeed("ok"));
+    });
+    const signals = new EventEmitter();
+    const proc = { once: signals.once.bind(signals), exit: () => undefined } as unknown as Pick<
+      NodeJS.Process,
+      "once" | "exit"
+    >;
+    const fn = await runFunction(handler, { http_port: "0", http_host: "127.0.0.1" }, proc);
+    expect(builds).toBe(1);
+    expect(await get(fn.url, "/")).toEqual({ status: 200, body: "ok" });
+    expect(await get(fn.url, "/")).toEqual({ status: 200, body: "ok" });
+    expect(builds).toBe(1);
+    await fn.close(0);
   });
 
   it("an http_port that is not a port → an error naming it", async () => {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FunctionContext, FunctionEvent, FunctionHandler } from "./function-handler.js";
+import type { FunctionContext, FunctionEvent, FunctionHandler, PreparableHandler } from "./function-handler.js";
 
 /** The answer a handler produced, as the node template would send it. */
 export interface FunctionResult {
@@ -174,9 +174,11 @@ export function parseDuration(value: string | undefined): number | undefined {
 }
 
 /**
- * The entry point of a function image: serves `handler` on `http_port` (default 8080) and `http_host` (default
- * 0.0.0.0, a pod's address), with `exec_timeout` per request. On SIGTERM (a rollout, a scale-down) it drains for up
- * to `write_timeout` (default 10s), then exits, so a build hand-off in flight is not cut mid-way.
+ * The entry point of a function image: builds the handler's configuration and clients first (a bad one rejects,
+ * naming the key, and the container exits before it ever reports healthy), then serves `handler` on `http_port`
+ * (default 8080) and `http_host` (default 0.0.0.0, a pod's address), with `exec_timeout` per request. On SIGTERM (a
+ * rollout, a scale-down) it drains for up to `write_timeout` (default 10s), then exits, so a build hand-off in
+ * flight is not cut mid-way.
  */
 export async function runFunction(
   handler: FunctionHandler,
@@ -185,6 +187,7 @@ export async function runFunction(
 ): Promise<FunctionServer> {
   const port = Number(env.http_port ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`http_port: expected a port, got ${port}`);
+  (handler as Partial<PreparableHandler>).prepare?.();
   const execTimeoutMs = parseDuration(env.exec_timeout);
   const served = await serveFunction(handler, {
     port,

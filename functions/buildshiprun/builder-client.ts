@@ -25,20 +25,28 @@ export interface BuilderClient {
   build(tar: Buffer): Promise<BuildOutcome>;
 }
 
-/** Sends a signed build tar to of-builder; waits and retries while it answers 429 (all build slots busy). */
+/**
+ * Sends a signed build tar to of-builder; waits and retries while it answers 429 (all build slots busy). The whole
+ * wait, queueing included, ends within `deadlineMs` (default 270 s: buildshiprun's exec_timeout in stack.yml is 5m,
+ * so the function reports a slow build itself instead of being cut off with no status).
+ */
 export function createBuilderClient(deps: {
   url: string;
   payloadSecret: string;
   http: AxiosInstance;
   sleep?: (ms: number) => Promise<void>;
-  busyRetries?: number;
+  deadlineMs?: number;
+  now?: () => number;
 }): BuilderClient {
   const endpoint = `${deps.url.replace(/\/+$/, "")}/build`;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const busyRetries = deps.busyRetries ?? 30;
+  const now = deps.now ?? Date.now;
+  const deadlineMs = deps.deadlineMs ?? 270_000;
+  const seconds = `${Math.round(deadlineMs / 1000)} s`;
 
   return {
     async build(tar) {
+      const deadline = now() + deadlineMs;
       for (let attempt = 0; ; attempt++) {
         let res;
         try {
@@ -51,14 +59,22 @@ export function createBuilderClient(deps: {
             maxBodyLength: Infinity,
             maxContentLength: Infinity,
             maxRedirects: 0,
-            timeout: 15 * 60_000,
+            timeout: Math.max(1, deadline - now()),
           });
         } catch (error) {
-          return { ok: false, imageName: "", log: [], reason: `builder unreachable: ${(error as Error).message}` };
+          const timedOut = (error as { code?: string }).code === "ECONNABORTED";
+          const reason = timedOut
+            ? `build took longer than ${seconds}`
+            : `builder unreachable: ${(error as Error).message}`;
+          return { ok: false, imageName: "", log: [], reason };
         }
         // 429: of-builder is at max_inflight; a slot frees up when a running build ends.
-        if (res.status === 429 && attempt < busyRetries) {
-          await sleep(Math.min(2000 * 2 ** attempt, 30_000));
+        if (res.status === 429) {
+          const wait = Math.min(2000 * 2 ** attempt, 30_000);
+          if (now() + wait >= deadline) {
+            return { ok: false, imageName: "", log: [], reason: `of-builder had no free build slot within ${seconds}` };
+          }
+          await sleep(wait);
           continue;
         }
         const parsed = resultSchema.safeParse(res.data);

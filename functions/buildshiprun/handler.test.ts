@@ -270,8 +270,14 @@ describe("buildshiprun", () => {
       () => built,
       () => ({ status: 200 }),
     );
-    const handlerless = await world.call(); // sanity: the builder works
-    expect(JSON.parse(handlerless.body)).toMatchObject({ status: "success" });
+    expect(JSON.parse((await world.call()).body)).toMatchObject({ status: "success" }); // the builder works
+    await world.stopBuilder();
+    await world.call();
+    expect(world.statuses().at(-1)).toMatchObject({
+      context: "api",
+      state: "failure",
+      description: expect.stringMatching(/builder unreachable/),
+    });
   });
 
   it("use_checks → a completed check run whose text is the log", async () => {

@@ -1,5 +1,5 @@
 import { jest } from "@jest/globals";
-import { mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import axios from "axios";
@@ -55,14 +55,50 @@ describe("the system builds itself (dogfooding)", () => {
     );
     for (const b of builds) {
       expect(b.outcome.imageName).toBe(`${cloud.registry}/ofc/ofc-ts-${b.name}:dogfood`);
-      // The template's gates ran in the build: the compiler, then jest over the stage's self-contained tests.
+      // The template's gates are in every build: shared/'s tests, the compiler, the stage's own tests.
       const log = b.outcome.log.join("\n");
+      expect(log).toMatch(/jest --ci shared\//);
       expect(log).toMatch(/npx tsc -p tsconfig\.json/);
-      expect(log).toMatch(/Tests:\s+\d+ passed, \d+ total/);
-      // shared/'s self-contained suites are among them; those needing the project's servers are left to npm test.
-      expect(log).toMatch(/PASS shared\/hmac\.test\.ts/);
-      expect(log).not.toMatch(/handler\.test\.ts/);
+      expect(log).toMatch(/jest --ci functions\//);
+      // Tests that need the project's servers (every handler.test.ts) are left to npm test.
+      expect(log).not.toMatch(/PASS .*handler\.test\.ts/);
     }
+    // shared/'s self-contained suites ran once, in the first build; the others reuse that layer.
+    const first = builds[0]!.outcome.log.join("\n");
+    expect(first).toMatch(/PASS shared\/hmac\.test\.ts/);
+    expect(first).toMatch(/Tests:\s+\d+ passed, \d+ total/);
+  });
+
+  it.each([
+    [
+      "a failing test",
+      "gate.test.ts",
+      'it("fails", () => expect(1).toBe(2));\n',
+      /jest --ci functions\/.*exit code: 1/,
+    ],
+    ["a type error", "oops.ts", 'export const n: number = "one";\n', /TS2322|not assignable/],
+  ])("a stage with %s in its folder → its image build fails", async (_, file, source, reason) => {
+    // A copy of the project whose github-event folder carries the defect.
+    const root = join(dir, `broken-${file}`);
+    for (const path of ["stack.yml", "gateway_config.yml", "github.yml", "buildshiprun_limits.yml", "package.json"]) {
+      await cp(join(PROJECT_ROOT, path), join(root, path));
+    }
+    await cp(join(PROJECT_ROOT, "package-lock.json"), join(root, "package-lock.json"));
+    for (const folder of ["template", "shared", "functions/github-event"]) {
+      await cp(join(PROJECT_ROOT, folder), join(root, folder), { recursive: true });
+    }
+    await writeFile(join(root, "functions/github-event", file), source);
+    const [broken] = await buildSystemImages({
+      builderUrl: cloud.builderUrl,
+      payloadSecret: cloud.payloadSecret,
+      registry: cloud.registry,
+      tag: "broken",
+      workDir: join(dir, `work-${file}`),
+      root,
+      only: ["github-event"],
+    });
+    expect(broken?.outcome.ok).toBe(false);
+    expect(`${broken?.outcome.reason ?? ""}\n${broken?.outcome.log.join("\n") ?? ""}`).toMatch(reason);
   });
 
   it("the gateway runs the six images from stack.yml; each refuses an unsigned call and reports healthy", async () => {

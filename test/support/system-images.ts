@@ -5,8 +5,9 @@ import { join } from "node:path";
 import axios from "axios";
 import { createBuilderClient, type BuildOutcome } from "../../functions/buildshiprun/builder-client.js";
 import { shrinkwrap } from "../../functions/git-tar/shrinkwrap.js";
-import { PROJECT_ROOT, readSystemStack } from "../../local/system-stack.js";
+import { PROJECT_ROOT } from "../../local/system-stack.js";
 import { packBuildContext } from "../../shared/build-tar.js";
+import { readStack } from "../../shared/stack.js";
 
 export interface SystemBuild {
   name: string;
@@ -26,16 +27,21 @@ export async function buildSystemImages(options: {
   registry: string;
   tag: string;
   workDir: string;
+  /** A copy of the project to build instead of this checkout (a test's broken variant). */
+  root?: string;
+  /** Only these functions. */
+  only?: string[];
 }): Promise<SystemBuild[]> {
-  const stack = await readSystemStack({ REGISTRY: options.registry, REPO: "ofc", TAG: options.tag });
+  const root = options.root ?? PROJECT_ROOT;
+  const stack = await readStack(root, { REGISTRY: options.registry, REPO: "ofc", TAG: options.tag });
   const builder = createBuilderClient({ url: options.builderUrl, payloadSecret: options.payloadSecret, http: axios });
   const builds: SystemBuild[] = [];
   await mkdir(options.workDir, { recursive: true });
-  for (const fn of stack.functions) {
+  for (const fn of stack.functions.filter((f) => !options.only || options.only.includes(f.name))) {
     const outDir = join(options.workDir, "build", fn.name);
     await shrinkwrap({
-      repoDir: PROJECT_ROOT,
-      templatesDir: join(PROJECT_ROOT, "template"),
+      repoDir: root,
+      templatesDir: join(root, "template"),
       fn,
       copy: stack.configuration.copy,
       outDir,
