@@ -12,12 +12,6 @@ export interface FunctionResponse {
   body: Buffer;
 }
 
-/** The last attempt of a call that will not be retried again. */
-export interface LastAttempt {
-  status?: number;
-  error?: string;
-}
-
 export interface QueueWorkerDeps {
   natsUrl: string;
   stream?: string;
@@ -33,7 +27,6 @@ export interface QueueWorkerDeps {
   /** How long one pull waits for a message; graceful stop waits this long at most for idle pulls (min 1000). */
   pullExpiresMs?: number;
   callbackTimeoutMs?: number;
-  onDeadLetter?: (req: QueuedRequest, last: LastAttempt) => Promise<void>;
   log: Logger;
   now?: () => number;
 }
@@ -117,11 +110,12 @@ export async function startQueueWorker(deps: QueueWorkerDeps): Promise<{ stop():
         log.warn({ status, error: "error" in outcome ? outcome.error : undefined, delay }, "async call failed; retry");
         return msg.nak(delay);
       }
-      if (retry) {
-        const last = "error" in outcome ? { error: outcome.error } : { status };
-        log.error(last, "async call failed on its last attempt; dead letter");
-        await deps.onDeadLetter?.(req, last).catch((err: unknown) => log.error({ err }, "dead letter handler failed"));
-      }
+      // The caller learns of it through X-Callback-Url (github-push marks the commit: shared/build-result.ts).
+      if (retry)
+        log.error(
+          { status, error: "error" in outcome ? outcome.error : undefined },
+          "async call failed on its last attempt",
+        );
       const response = "status" in outcome ? outcome : { status: 503, headers: {}, body: Buffer.alloc(0) };
       if (req.callbackUrl) await postCallback(req, response, (now() - dequeued) / 1000, log, deps.callbackTimeoutMs);
       // No reason text: nats-server 2.9 silently ignores `+TERM <reason>` (reasons came in 2.10), leaving the

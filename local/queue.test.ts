@@ -175,30 +175,25 @@ describe("JetStream queue and queue-worker", () => {
   });
 
   it.each([
-    ["answers 500", () => answer(500), { status: 500 }, "500"],
+    ["answers 500", () => answer(500), "500"],
     [
       "refuses connections",
       (): FunctionResponse => {
         throw new Error("connect ECONNREFUSED");
       },
-      { error: "Error: connect ECONNREFUSED" },
       "503",
     ],
   ])(
-    "a function that always %s, maxDeliver 3 → 3 calls, one dead letter, callback with its status",
-    async (_, invoke, last, status) => {
+    "a function that always %s, maxDeliver 3 → 3 calls, then one callback with its status",
+    async (_, invoke, status) => {
       const hook = await callbacks();
       let calls = 0;
-      const dead: unknown[] = [];
-      await worker(() => (calls++, invoke()), {
-        maxDeliver: 3,
-        onDeadLetter: (req, l) => Promise.resolve(void dead.push([req.callId, l])),
-      });
+      await worker(() => (calls++, invoke()), { maxDeliver: 3 });
 
       await (await queue()).enqueue(request("c-dead", hook.url));
 
       await until("the callback", () => hook.requests.length > 0);
-      expect([calls, dead]).toEqual([3, [["c-dead", last]]]);
+      expect(calls).toBe(3);
       expect(hook.requests.map((r) => r.headers["x-function-status"])).toEqual([status]);
       await drained();
     },

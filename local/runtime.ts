@@ -5,10 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import axios from "axios";
 import type { Logger } from "pino";
-import { githubFromConfig } from "../shared/clients.js";
-import { loadConfig } from "../shared/config.js";
 import type { FunctionHandler } from "../shared/function-handler.js";
-import { parseBuildRequest } from "../shared/push.js";
 import * as buildshiprun from "../functions/buildshiprun/handler.js";
 import * as garbageCollect from "../functions/garbage-collect/handler.js";
 import * as gitTar from "../functions/git-tar/handler.js";
@@ -176,9 +173,6 @@ export async function startLocalCloud(options: LocalCloudOptions) {
   const gateway = await startGateway({ functions, queue, log, port: ports.gateway, provider, auth });
   stops.push(() => gateway.close());
 
-  // A push whose git-tar call keeps failing must still end in a terminal status (issue #5).
-  const config = loadConfig(env, { settings: ["github_app_id"], secrets: ["private-key"] });
-  const statuses = githubFromConfig(config, log);
   const worker = await startQueueWorker({
     natsUrl: nats.url,
     log,
@@ -198,20 +192,6 @@ export async function startLocalCloud(options: LocalCloudOptions) {
         },
       );
       return { status: res.status, headers: res.headers as Record<string, string>, body: Buffer.from(res.data) };
-    },
-    onDeadLetter: async (req, last) => {
-      if (req.function !== "git-tar") return;
-      const build = parseBuildRequest(req.body);
-      const why = last.status ? `answered ${last.status}` : (last.error ?? "unreachable");
-      await statuses.setStatus({
-        installationId: build.installationId,
-        owner: build.owner,
-        repo: build.repo,
-        sha: build.sha,
-        state: "error",
-        context: "stack-deploy",
-        description: `build abandoned: git-tar ${why} on every attempt`,
-      });
     },
   });
   stops.push(() => worker.stop());

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import pLimit from "p-limit";
 import type { Logger } from "pino";
+import { STATUS_POSTED_HEADER } from "../../shared/build-result.js";
 import { packBuildContext } from "../../shared/build-tar.js";
 import { deployResultSchema, type DeployResult, type DeploySpec } from "../../shared/deploy-spec.js";
 import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
@@ -34,7 +35,8 @@ export interface GitTarDeps {
   now: () => number;
 }
 
-type Report = (context: string, state: StatusState, description: string, targetUrl?: string) => Promise<void>;
+/** Posts a commit status; resolves false when GitHub could not be told (logged, never thrown). */
+type Report = (context: string, state: StatusState, description: string, targetUrl?: string) => Promise<boolean>;
 
 // Build args a repository may set (original-spec §16.10 kept GO111MODULE; ADDITIONAL_PACKAGE carries build_options).
 const ALLOWED_BUILD_ARGS = ["GO111MODULE", "ADDITIONAL_PACKAGE"];
@@ -53,6 +55,8 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
     }
     const request = parseBuildRequest(event.body);
     const log = deps.log.child({ repo: request.fullName, sha: request.sha, delivery: request.deliveryId });
+    // Whether the commit got its terminal stack-deploy status: the queue's callback to github-push covers it if not.
+    let concluded = false;
     const report: Report = (context, state, description, targetUrl) =>
       deps.github
         .setStatus({
@@ -65,23 +69,37 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
           description,
           ...(targetUrl ? { targetUrl } : {}),
         })
-        .catch((error: unknown) => log.warn({ err: error, context, state }, "could not post the commit status"));
+        .then(
+          () => {
+            if (context === STACK_CONTEXT && state !== "pending") concluded = true;
+            return true;
+          },
+          (error: unknown) => {
+            log.warn({ err: error, context, state }, "could not post the commit status");
+            return false;
+          },
+        );
+    const reply = (status: number, body: string): Reply => ({
+      status,
+      body,
+      ...(concluded ? { headers: { [STATUS_POSTED_HEADER]: "true" } } : {}),
+    });
 
     const started = deps.now();
     const workspace = await mkdtemp(join(deps.workRoot, "git-tar-"));
     try {
       const outcome = await buildStack(deps, request, workspace, report, log);
-      return { status: 200, body: `${outcome}, time taken: ${((deps.now() - started) / 1000).toFixed(2)}s` };
+      return reply(200, `${outcome}, time taken: ${((deps.now() - started) / 1000).toFixed(2)}s`);
     } catch (error) {
       // Every accepted push ends in a terminal status: refusals are the user's to fix (failure), faults ours (error).
       if (isHttpError(error) && error.status < 500) {
         await report(STACK_CONTEXT, "failure", error.message);
-        return { status: 422, body: error.message };
+        return reply(422, error.message);
       }
       log.error({ err: error }, "build failed on a fault");
       const reason = isHttpError(error) ? error.message : "internal error, see the git-tar log";
       await report(STACK_CONTEXT, "error", `build error: ${reason}`);
-      throw error;
+      return reply(isHttpError(error) ? error.status : 500, `build error: ${reason}`);
     } finally {
       await rm(workspace, { recursive: true, force: true });
     }

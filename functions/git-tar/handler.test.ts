@@ -37,6 +37,8 @@ describe("git-tar: a stack that builds", () => {
     const { sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
     const res = await h.build("alice", "fns", sha);
     expect(res.status).toBe(200);
+    // The queue's callback to github-push reads this: the commit already has its terminal status.
+    expect(res.headers["x-ofc-status-posted"]).toBe("true");
     expect(res.data).toMatch(
       /^Deployed: api @ 127\.0\.0\.1:5000\/alice\/fns-api:latest-[0-9a-f]{7}, worker @ .*, time taken: [\d.]+s$/,
     );
@@ -165,6 +167,17 @@ describe("git-tar: a stack that builds", () => {
     const res = await h.build("alice", "fns", "a".repeat(40), {}, "sha256=00");
     expect(res.status).toBe(401);
     expect(h.statuses()).toEqual([]);
+    // Nothing was reported, so github-push's /build-result posts the error when the queue calls back.
+    expect(res.headers["x-ofc-status-posted"]).toBeUndefined();
+  });
+
+  it("GitHub down when the final status is due → the answer does not claim it was posted", async () => {
+    h = await startGitTar();
+    const { sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
+    h.standin.failNext("statuses", 500, 1000);
+    const res = await h.build("alice", "fns", sha);
+    expect(res.status).toBe(200);
+    expect(res.headers["x-ofc-status-posted"]).toBeUndefined();
   });
 });
 
@@ -226,6 +239,7 @@ describe("git-tar: refused repositories → failure status on stack-deploy, noth
     const { sha } = await pushRepo("alice", "hostile", files);
     const res = await h.build("alice", "hostile", sha);
     expect(res.status).toBe(422);
+    expect(res.headers["x-ofc-status-posted"]).toBe("true");
     expect(h.statuses()).toEqual([
       { context: "stack-deploy", state: "failure", description: expect.stringMatching(message) },
     ]);

@@ -168,3 +168,89 @@ describe("github-push", () => {
     expect(res.data).toMatch(/^push event: ref: .*; after: expected a 40-character hex SHA/);
   });
 });
+
+describe("github-push /build-result: the queue-worker's callback after git-tar", () => {
+  /** Queues a build, then plays the queue-worker: POSTs git-tar's answer to the X-Callback-Url the build carried. */
+  async function callback(answer: { status: string; body?: string; headers?: Record<string, string> }, url?: string) {
+    expect((await push()).status).toBe(202);
+    const target = url ?? door.queued[0]!.callbackUrl!;
+    return axios.post<string>(target, answer.body ?? "", {
+      headers: {
+        "x-function-status": answer.status,
+        "x-function-name": "git-tar",
+        "x-call-id": door.queued[0]!.callId,
+        ...answer.headers,
+      },
+      responseType: "text",
+      validateStatus: () => true,
+    });
+  }
+  const final = () => recorded().filter((s) => s.state !== "pending");
+
+  it("every queued build names github-push's /build-result, signed, for its commit", async () => {
+    door = await startFrontDoor();
+    await push();
+    const url = new URL(door.queued[0]!.callbackUrl!);
+    expect(url.pathname).toBe("/function/github-push/build-result");
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      owner: "Codertocat",
+      repo: "Hello-World",
+      sha: SHA,
+      installation: "1",
+      sig: expect.stringMatching(/^sha256=[0-9a-f]{64}$/),
+    });
+  });
+
+  it("git-tar answered 502 without reporting → error status with the status and its first line", async () => {
+    door = await startFrontDoor();
+    const res = await callback({ status: "502", body: "upstream connect error\nsecond line" });
+    expect(res.status).toBe(200);
+    expect(final()).toEqual([
+      {
+        state: "error",
+        context: "stack-deploy",
+        description: "build error: git-tar answered 502: upstream connect error",
+      },
+    ]);
+    expect(door.standin.statuses().at(-1)!.sha).toBe(SHA);
+  });
+
+  it("git-tar refused the hand-off (401, no status of its own) → error status", async () => {
+    door = await startFrontDoor();
+    await callback({ status: "401", body: "invalid or missing X-Cloud-Signature-256" });
+    expect(final()).toEqual([
+      {
+        state: "error",
+        context: "stack-deploy",
+        description: "build error: git-tar answered 401: invalid or missing X-Cloud-Signature-256",
+      },
+    ]);
+  });
+
+  it.each([
+    ["a 500 after git-tar reported the error itself", "500", { "x-ofc-status-posted": "true" }],
+    ["a 422 after git-tar reported the failure itself", "422", { "x-ofc-status-posted": "true" }],
+    ["a 200 whose status post failed (outcome unknown here)", "200", {}],
+  ])("%s → nothing posted", async (_, status, headers) => {
+    door = await startFrontDoor();
+    const res = await callback({ status, headers });
+    expect(res.status).toBe(200);
+    expect(final()).toEqual([]);
+  });
+
+  it.each([
+    ["no signature", (u: URL) => u.searchParams.delete("sig")],
+    ["another commit under the same signature", (u: URL) => u.searchParams.set("sha", "0".repeat(40))],
+    ["another owner under the same signature", (u: URL) => u.searchParams.set("owner", "octocat")],
+    ["a signature made with another secret", (u: URL) => u.searchParams.set("sig", signPayload("other", "x"))],
+  ])("%s → 401, nothing posted", async (_, tamper) => {
+    door = await startFrontDoor();
+    await push();
+    const url = new URL(door.queued[0]!.callbackUrl!);
+    tamper(url);
+    door.queued.length = 0;
+    const res = await callback({ status: "502" }, url.toString());
+    expect([res.status, res.data]).toEqual([401, "invalid or missing build-result signature"]);
+    expect(final()).toEqual([]);
+  });
+});

@@ -2,12 +2,16 @@ import { pino } from "pino";
 import { gatewayFromConfig, githubFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
+import { BUILD_RESULT_PATH } from "../../shared/build-result.js";
+import { createBuildResultHandler } from "./build-result.js";
 import { createBuildStarter, type GithubPushDeps } from "./start-build.js";
 
-/** github-push: from a push to a queued build (original-spec §3). */
+/** github-push: from a push to a queued build (original-spec §3), and the queue's word on how that build ended. */
 export function createHandler(deps: GithubPushDeps): FunctionHandler {
   const start = createBuildStarter(deps);
-  return (event, context) => respond(context, deps.log, () => start(event));
+  const result = createBuildResultHandler(deps);
+  return (event, context) =>
+    respond(context, deps.log, () => (event.path === BUILD_RESULT_PATH ? result(event) : start(event)));
 }
 
 /** The composition root: configuration and clients from the environment and secret files, built once. */
@@ -17,6 +21,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): GithubPush
   return {
     payloadSecret: config.secrets["payload-secret"],
     buildBranch: config.build_branch,
+    selfUrl: `${config.gateway_url}function/github-push`,
     github: githubFromConfig(config, log),
     gateway: gatewayFromConfig(config, log),
     log,

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
+import { buildResultUrl } from "../../shared/build-result.js";
 import type { Gateway } from "../../shared/gateway.js";
 import { STACK_CONTEXT, type CommitStatus, type Github } from "../../shared/github.js";
 import { CLOUD_SIGNATURE_HEADER, verifyPayload } from "../../shared/hmac.js";
@@ -10,6 +11,8 @@ export interface GithubPushDeps {
   payloadSecret: string;
   /** build_branch; when unset each repository's default branch is built (DESIGN §10). */
   buildBranch?: string;
+  /** This function through the gateway: where the queue-worker reports how git-tar ended. */
+  selfUrl: string;
   github: Github;
   gateway: Gateway;
   log: Logger;
@@ -68,7 +71,15 @@ export function createBuildStarter(deps: GithubPushDeps): (event: FunctionEvent)
       deliveryId: event.headers["x-github-delivery"] ?? "",
     };
     try {
-      await deps.gateway.invokeAsync("git-tar", JSON.stringify(request), { "content-type": "application/json" });
+      await deps.gateway.invokeAsync("git-tar", JSON.stringify(request), {
+        "content-type": "application/json",
+        "x-callback-url": buildResultUrl(deps.selfUrl, deps.payloadSecret, {
+          owner: request.owner,
+          repo: request.repo,
+          sha: request.sha,
+          installationId,
+        }),
+      });
     } catch (error) {
       // Never drop a push silently: the commit must end in a terminal status.
       const reason = error instanceof HttpError ? error.message : "internal error";

@@ -28,8 +28,8 @@ export interface BaseImageOptions {
   node?: string;
   /**
    * A CA bundle node must trust besides its own, copied in at the same path. Defaults to this machine's
-   * NODE_EXTRA_CA_CERTS: where egress goes through a TLS-inspecting proxy, `npm ci` inside a build needs it as npm
-   * on the host does (the official node images ship CA certificates for the same reason).
+   * NODE_EXTRA_CA_CERTS, else its system bundle: where egress goes through a TLS-inspecting proxy, `npm ci` inside a
+   * build needs it as npm on the host does (the official node images ship CA certificates for the same reason).
    */
   extraCaCerts?: string;
 }
@@ -66,7 +66,8 @@ export async function ensureBaseImage(options: BaseImageOptions): Promise<string
 
   if (!inDaemon && inRegistry) check("pull", image, (await docker.pull(image)).error);
   if (!inDaemon && !inRegistry) {
-    const ca = options.extraCaCerts ?? process.env.NODE_EXTRA_CA_CERTS;
+    // Without NODE_EXTRA_CA_CERTS, the system bundle: a superset of node's own roots plus whatever the machine adds.
+    const ca = options.extraCaCerts ?? process.env.NODE_EXTRA_CA_CERTS ?? "/etc/ssl/certs/ca-certificates.crt";
     const extraCaCerts = ca && existsSync(ca) ? ca : undefined;
     const rootfs = buildRootfs(join(resolve(options.workDir), "rootfs"), node, extraCaCerts);
     const tar = spawn("tar", ["-C", rootfs, "--numeric-owner", "-c", "."], { stdio: ["ignore", "pipe", "inherit"] });

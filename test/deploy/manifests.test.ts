@@ -2,10 +2,13 @@ import { spawnSync } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
 import { parseAllDocuments } from "yaml";
+import { unknownFields } from "../support/k8s-strict.js";
 
 // Issue #6: the deployment files are checked, not sketched. Kubernetes schemas come from kubernetes-models, whose
-// validators are compiled from the Kubernetes OpenAPI document and ship inside the package (no network).
+// validators are compiled from the Kubernetes OpenAPI document and ship inside the package (no network). They accept
+// unknown fields, which the API server drops without a word, so test/support/k8s-strict.ts checks field names too.
 const ROOT = join(import.meta.dirname, "..", "..");
 const YAML_DIR = join(ROOT, "yaml");
 
@@ -78,6 +81,125 @@ describe("yaml/ manifests", () => {
     ["an unknown apiVersion", { apiVersion: "apps/v9", kind: "Deployment", metadata: { name: "x" } }, /unknown kind/],
   ])("a document with %s → rejected", async (_case, doc, message) => {
     await expect(validate(doc)).rejects.toThrow(message);
+  });
+});
+
+describe("yaml/ manifests, field names", () => {
+  /** A fresh copy of yaml/of-builder.yaml's Deployment, to break in one place. */
+  async function ofBuilder(): Promise<IDeployment> {
+    const found = (await manifests()).find(([name]) => name === "of-builder.yaml: Deployment of-builder");
+    if (!found) throw new Error("yaml/of-builder.yaml has no Deployment of-builder");
+    return structuredClone(found[1]) as unknown as IDeployment;
+  }
+  const podSpec = (d: IDeployment) => d.spec!.template.spec!;
+  const containerAt = (d: IDeployment) => podSpec(d).containers.findIndex((c) => c.name === "of-builder");
+  const container = (d: IDeployment) => podSpec(d).containers[containerAt(d)] as unknown as Record<string, unknown>;
+  /** Moves a field to a misspelled key, as a typo in the YAML would. */
+  const rename = (object: object, from: string, to: string) => {
+    const fields = object as Record<string, unknown>;
+    if (!(from in fields)) throw new Error(`no ${from} to misspell`);
+    fields[to] = fields[from];
+    delete fields[from];
+  };
+
+  it("every document → no field that its Kubernetes schema lacks", async () => {
+    const failures: string[] = [];
+    for (const [name, doc] of await manifests()) failures.push(...unknownFields(doc).map((f) => `${name}: ${f}`));
+    expect(failures).toEqual([]);
+  });
+
+  // Guards the checker itself: a type it wrongly took for free-form would wave every typo in it through. A map field
+  // new to yaml/ (nodeSelector, say) fails here until it joins isMap.
+  it("every object in them is checked: a key planted in it is reported, maps aside", async () => {
+    const isMap = (kind: unknown, path: string) =>
+      /(^|\.)(labels|annotations|matchLabels|data|requests|limits)$/.test(path) ||
+      (kind === "Service" && path === "spec.selector");
+    const missed: string[] = [];
+    let planted = 0;
+    for (const [name, doc] of await manifests()) {
+      const plant = (value: unknown, path: string): void => {
+        if (Array.isArray(value)) return value.forEach((v, i) => plant(v, `${path}[${i}]`));
+        if (value === null || typeof value !== "object") return;
+        const object = value as Record<string, unknown>;
+        for (const [key, v] of Object.entries(object)) plant(v, path ? `${path}.${key}` : key);
+        object.plantedTypo = true;
+        const found = unknownFields(doc);
+        delete object.plantedTypo;
+        const expected = isMap(doc.kind, path) ? [] : [`${path ? `${path}.` : ""}plantedTypo`];
+        if (JSON.stringify(found.map((f) => f.split(" ")[0])) !== JSON.stringify(expected)) {
+          missed.push(
+            `${name}: at ${path || "the top"}, expected ${JSON.stringify(expected)}, got ${JSON.stringify(found)}`,
+          );
+        }
+        planted++;
+      };
+      plant(doc, "");
+    }
+    expect(missed).toEqual([]);
+    expect(planted).toBeGreaterThan(100);
+  });
+
+  it.each<[string, (d: IDeployment) => string]>([
+    [
+      "a misspelled container field",
+      (d) => {
+        rename(container(d), "readinessProbe", "readinesProbe");
+        return `spec.template.spec.containers[${containerAt(d)}].readinesProbe is not a field of io.k8s.api.core.v1.Container`;
+      },
+    ],
+    [
+      "an unknown container field",
+      (d) => {
+        container(d).imagePullPolice = "Always";
+        return `spec.template.spec.containers[${containerAt(d)}].imagePullPolice is not a field of io.k8s.api.core.v1.Container`;
+      },
+    ],
+    [
+      "a misspelled securityContext field",
+      (d) => {
+        rename(podSpec(d).containers[containerAt(d)]!.securityContext!, "runAsNonRoot", "runAsNonroot");
+        return `spec.template.spec.containers[${containerAt(d)}].securityContext.runAsNonroot is not a field of io.k8s.api.core.v1.SecurityContext`;
+      },
+    ],
+    [
+      "an unknown field in the Deployment's spec",
+      (d) => {
+        rename(d.spec!, "replicas", "replica");
+        return "spec.replica is not a field of io.k8s.api.apps.v1.DeploymentSpec";
+      },
+    ],
+    [
+      "an unknown field in a volume's configMap",
+      (d) => {
+        const at = podSpec(d).volumes!.findIndex((v) => v.configMap);
+        (podSpec(d).volumes![at]!.configMap as Record<string, unknown>).defaultMod = 0o444;
+        return `spec.template.spec.volumes[${at}].configMap.defaultMod is not a field of io.k8s.api.core.v1.ConfigMapVolumeSource`;
+      },
+    ],
+  ])("of-builder's Deployment with %s → that one path reported", async (_case, breakIt) => {
+    const doc = await ofBuilder();
+    const expected = breakIt(doc);
+    const broken = doc as unknown as Record<string, unknown>;
+    expect(unknownFields(broken)).toEqual([expected]);
+    // The gap this check closes: kubernetes-models alone accepts the same document.
+    await expect(validate(broken)).resolves.toBeUndefined();
+  });
+
+  it("labels, annotations, selectors, resource names and ConfigMap data → any key accepted", async () => {
+    const doc = await ofBuilder();
+    const anyKeys = { "example.com/team": "builds", "a.b.c_d-e": "x", UPPER: "y" };
+    Object.assign(doc.metadata!.labels!, anyKeys);
+    doc.metadata!.annotations = anyKeys;
+    Object.assign(doc.spec!.template.metadata!.annotations!, anyKeys);
+    podSpec(doc).nodeSelector = anyKeys;
+    podSpec(doc).containers[containerAt(doc)]!.resources!.limits!["example.com/fpga"] = 1;
+    const configMap = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", labels: anyKeys }, data: anyKeys };
+    expect(unknownFields(doc as unknown as Record<string, unknown>)).toEqual([]);
+    expect(unknownFields(configMap)).toEqual([]);
+  });
+
+  it("an unknown kind → rejected, not waved through", () => {
+    expect(() => unknownFields({ apiVersion: "v1", kind: "Servise" })).toThrow(/unknown kind Servise/);
   });
 });
 

@@ -135,4 +135,20 @@ describe("the system builds itself (dogfooding)", () => {
     const hello = await call("GET", "function/alice-hello");
     expect([hello.status, hello.data]).toEqual([200, expect.stringContaining("Hello")]);
   });
+
+  it("git-tar not running → the push still ends in an error status, via the queue's callback to github-push", async () => {
+    const removed = await call("DELETE", "system/functions", JSON.stringify({ functionName: "git-tar" }), {
+      authorization: `Basic ${Buffer.from(`${cloud.auth.user}:${cloud.auth.password}`).toString("base64")}`,
+      "content-type": "application/json",
+    });
+    expect(removed.status).toBe(202);
+    const files = await readTree(join(PROJECT_ROOT, "examples", "hello-stack"));
+    const sha = await cloud.publish("alice", "hello-stack", { ...files, "NOTES.md": "a second commit\n" });
+    expect((await cloud.sendPush("alice", "hello-stack", sha)).status).toBe(202);
+    const status = await cloud.waitForStatus("alice", "hello-stack", sha, "stack-deploy", 120_000);
+    expect([status.state, status.description]).toEqual([
+      "error",
+      "build error: git-tar answered 404: function git-tar not found",
+    ]);
+  });
 });

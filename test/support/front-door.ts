@@ -73,6 +73,7 @@ export async function startFrontDoor(
     githubPush({
       payloadSecret: PAYLOAD_SECRET,
       buildBranch: options.buildBranch,
+      selfUrl: `${gateway.url}function/github-push`,
       github: createGithub({
         appId: String(app.appId),
         privateKey: app.privateKeyPem,

@@ -1,0 +1,46 @@
+import type { Logger } from "pino";
+import { readBuildResultRef, STATUS_POSTED_HEADER } from "../../shared/build-result.js";
+import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
+import { STACK_CONTEXT, type Github } from "../../shared/github.js";
+import { HttpError } from "../../shared/http-error.js";
+
+export interface BuildResultDeps {
+  payloadSecret: string;
+  github: Github;
+  log: Logger;
+}
+
+/**
+ * The queue-worker's callback after git-tar ran (shared/build-result.ts): when git-tar did not report the outcome
+ * itself (it crashed, timed out, was not running, or refused the hand-off), the commit gets an `error` status, so
+ * every accepted push ends in a terminal one on a real cluster too.
+ */
+export function createBuildResultHandler(deps: BuildResultDeps): (event: FunctionEvent) => Promise<Reply> {
+  return async (event) => {
+    const ref = readBuildResultRef(event.query, deps.payloadSecret);
+    if (!ref) throw new HttpError(401, "invalid or missing build-result signature");
+    const log = deps.log.child({ repo: `${ref.owner}/${ref.repo}`, sha: ref.sha });
+    if (event.headers[STATUS_POSTED_HEADER] === "true") return { status: 200, body: "git-tar reported the outcome" };
+
+    const status = Number(event.headers["x-function-status"]);
+    if (status >= 200 && status < 300) {
+      // git-tar finished but could not post its status (GitHub was down): the outcome is not known here.
+      log.warn({ status }, "git-tar finished without reporting the outcome");
+      return { status: 200, body: "git-tar finished; outcome unknown" };
+    }
+    const detail = event.body.toString("utf8").split("\n")[0]?.trim().slice(0, 80) ?? "";
+    const why = Number.isInteger(status) && status > 0 ? `answered ${status}` : "did not answer";
+    const description = `build error: git-tar ${why}${detail ? `: ${detail}` : ""}`;
+    log.error({ status, detail }, "git-tar ended without a status; marking the commit");
+    await deps.github.setStatus({
+      installationId: ref.installationId,
+      owner: ref.owner,
+      repo: ref.repo,
+      sha: ref.sha,
+      state: "error",
+      context: STACK_CONTEXT,
+      description,
+    });
+    return { status: 200, body: description };
+  };
+}
