@@ -11,8 +11,10 @@ import { createDockerBackend } from "./docker-backend.js";
 import { createDockerClient } from "./docker-engine.js";
 import { createBuilderServer } from "./server.js";
 
-// Below Kubernetes' default terminationGracePeriodSeconds (30 s), so we exit before the SIGKILL.
-const SHUTDOWN_GRACE_MS = 25_000;
+// Builds in flight may finish for as long as buildshiprun waits for one (270 s, its builder client's deadline);
+// yaml/of-builder.yaml's terminationGracePeriodSeconds (300) and docker-compose.yml's stop_grace_period (5m) leave
+// room for it before the SIGKILL.
+const SHUTDOWN_GRACE_MS = 280_000;
 
 const log = pino({ name: "of-builder", level: process.env.LOG_LEVEL ?? "info" });
 const config = loadBuilderConfig(process.env);

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { readStack } from "../../shared/stack.js";
+import { unknownFields } from "../support/k8s-strict.js";
 
 // The fresh-machine check (issue #6): an operator with a clean checkout follows README.md's install commands and the
 // docs. Every repository file those commands name must exist, every stack.yml function must be buildable from this
@@ -469,7 +470,7 @@ describe("the operator's guides", () => {
     expect(problems).toEqual([]);
   });
 
-  it("docs/install.md: its YAML examples parse, and the Kubernetes ones are valid for their kind", async () => {
+  it("docs/install.md: its YAML examples parse, and the Kubernetes ones are valid for their kind, no unknown field", async () => {
     const blocks = fencedBlocks(await readFile(join(ROOT, "docs", "install.md"), "utf8")).filter(
       (b) => b.lang === "yaml",
     );
@@ -490,6 +491,8 @@ describe("the operator's guides", () => {
         } catch (error) {
           problems.push(`${value.kind}: ${(error as Error).message}`);
         }
+        // kubernetes-models lets a misspelled field through; the strict walk does not.
+        problems.push(...unknownFields(value as Record<string, unknown>).map((p) => `${String(value.kind)}: ${p}`));
       }
     }
     expect(blocks.length).toBeGreaterThan(0);
