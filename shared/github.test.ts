@@ -1,10 +1,7 @@
-import { pino } from "pino";
-import { createTestApp } from "../local/github-standin/app-keys.js";
-import { startGithubStandin } from "../local/github-standin/server.js";
-import { createGithub, fitDescription, type CommitStatus } from "./github.js";
+import type { GithubStandin } from "../local/github-standin/server.js";
+import { startGithub } from "../test/support/github.js";
+import { fitDescription, type CommitStatus } from "./github.js";
 
-const app = createTestApp();
-const log = pino({ level: "silent" });
 const SHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
 const status = (changes: Partial<CommitStatus> = {}): CommitStatus => ({
   installationId: 7,
@@ -17,18 +14,15 @@ const status = (changes: Partial<CommitStatus> = {}): CommitStatus => ({
   ...changes,
 });
 
-let standin: Awaited<ReturnType<typeof startGithubStandin>>;
+let github: Awaited<ReturnType<typeof startGithub>>;
+let standin: GithubStandin;
 beforeEach(async () => {
-  standin = await startGithubStandin({
-    appId: app.appId,
-    publicKeyPem: app.publicKeyPem,
-    installations: [{ id: 7, account: "alex" }],
-  });
+  github = await startGithub({ installations: [{ id: 7, account: "alex" }] });
+  standin = github.standin;
 });
-afterEach(() => standin.close());
+afterEach(() => github.close());
 
-const client = (reportStatus = true) =>
-  createGithub({ appId: String(app.appId), privateKey: app.privateKeyPem, apiUrl: standin.url, reportStatus, log });
+const client = (reportStatus = true) => github.client(reportStatus);
 
 describe("github client", () => {
   it("two statuses → both recorded, one installation token minted (cached until near expiry)", async () => {

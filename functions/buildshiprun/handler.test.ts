@@ -6,12 +6,10 @@ import { pino } from "pino";
 import { packBuildContext } from "../../shared/build-tar.js";
 import type { DeploySpec } from "../../shared/deploy-spec.js";
 import { createGateway } from "../../shared/gateway.js";
-import { createGithub } from "../../shared/github.js";
 import { signPayload } from "../../shared/hmac.js";
 import { createLogStore } from "../../shared/log-store.js";
 import { invokeHandler } from "../../shared/function-server.js";
-import { createTestApp } from "../../local/github-standin/app-keys.js";
-import { startGithubStandin } from "../../local/github-standin/server.js";
+import { startGithub } from "../../test/support/github.js";
 import { startRecorder, type Answer, type RecordedRequest } from "../../test/support/http-recorder.js";
 import { gatewaySchema } from "../../test/support/openapi.js";
 import { startS3Server } from "../../local/services/s3.js";
@@ -20,7 +18,6 @@ import { createHandler } from "./handler.js";
 
 const SECRET = "payload-secret-for-buildshiprun";
 const SHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
-const app = createTestApp();
 const log = pino({ level: "silent" });
 const spec: DeploySpec = {
   owner: "Alice",
@@ -58,11 +55,11 @@ async function start(
   gateway: (req: RecordedRequest, i: number) => Answer,
   useChecks = false,
 ) {
-  const standin = await startGithubStandin({
-    appId: app.appId,
-    publicKeyPem: app.publicKeyPem,
-    installations: [{ id: 1, account: "alice" }],
-  });
+  const {
+    standin,
+    github,
+    close: closeGithub,
+  } = await startGithub({ installations: [{ id: 1, account: "alice" }], log });
   const s3 = await startS3Server();
   const builderServer = await startRecorder(builder);
   const gatewayServer = await startRecorder(gateway);
@@ -92,13 +89,7 @@ async function start(
       log,
       sleep: () => Promise.resolve(),
     }),
-    github: createGithub({
-      appId: String(app.appId),
-      privateKey: app.privateKeyPem,
-      apiUrl: standin.url,
-      reportStatus: true,
-      log,
-    }),
+    github,
     useChecks,
     policy: {
       repositoryUrl: "127.0.0.1:5000",
@@ -136,7 +127,7 @@ async function start(
         .statuses()
         .map((s) => ({ context: s.context, state: s.state, description: s.description, target_url: s.target_url })),
     close: async () => {
-      await Promise.all([standin.close(), s3.close(), builderServer.close(), gatewayServer.close()]);
+      await Promise.all([closeGithub(), s3.close(), builderServer.close(), gatewayServer.close()]);
     },
   };
 }

@@ -35,8 +35,8 @@ export interface GitTarDeps {
   now: () => number;
 }
 
-/** Posts a commit status; resolves false when GitHub could not be told (logged, never thrown). */
-type Report = (context: string, state: StatusState, description: string, targetUrl?: string) => Promise<boolean>;
+/** Posts a commit status; a failure to tell GitHub is logged, never thrown. */
+type Report = (context: string, state: StatusState, description: string, targetUrl?: string) => Promise<void>;
 
 // Build args a repository may set (original-spec §16.10 kept GO111MODULE; ADDITIONAL_PACKAGE carries build_options).
 const ALLOWED_BUILD_ARGS = ["GO111MODULE", "ADDITIONAL_PACKAGE"];
@@ -70,14 +70,8 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
           ...(targetUrl ? { targetUrl } : {}),
         })
         .then(
-          () => {
-            if (context === STACK_CONTEXT && state !== "pending") concluded = true;
-            return true;
-          },
-          (error: unknown) => {
-            log.warn({ err: error, context, state }, "could not post the commit status");
-            return false;
-          },
+          () => void (concluded ||= context === STACK_CONTEXT && state !== "pending"),
+          (error: unknown) => log.warn({ err: error, context, state }, "could not post the commit status"),
         );
     const reply = (status: number, body: string): Reply => ({
       status,

@@ -3,17 +3,12 @@ import { pino } from "pino";
 import { createCustomers } from "../../shared/customers.js";
 import type { FunctionHandler } from "../../shared/function-handler.js";
 import { createGateway } from "../../shared/gateway.js";
-import { createGithub } from "../../shared/github.js";
 import { signPayload } from "../../shared/hmac.js";
 import { createDeliveries } from "../../functions/github-event/deliveries.js";
 import { createHandler as githubEvent } from "../../functions/github-event/handler.js";
 import { createHandler as githubPush } from "../../functions/github-push/handler.js";
 import { startGateway, type AsyncQueue, type QueuedRequest } from "../../local/gateway.js";
-import { createTestApp } from "../../local/github-standin/app-keys.js";
-import { startGithubStandin } from "../../local/github-standin/server.js";
-
-// One RSA key pair per test process: generating one takes longer than a test.
-let testApp: ReturnType<typeof createTestApp> | undefined;
+import { startGithub } from "./github.js";
 
 export const WEBHOOK_SECRET = "webhook-secret-for-tests";
 export const PAYLOAD_SECRET = "payload-secret-for-tests";
@@ -25,16 +20,18 @@ export const PAYLOAD_SECRET = "payload-secret-for-tests";
 export async function startFrontDoor(
   options: { customers?: string; buildBranch?: string; installations?: Array<{ id: number; account: string }> } = {},
 ) {
-  const app = (testApp ??= createTestApp());
-  const standin = await startGithubStandin({
-    appId: app.appId,
-    publicKeyPem: app.publicKeyPem,
+  const log = pino({ level: "silent" });
+  const {
+    standin,
+    github,
+    close: closeGithub,
+  } = await startGithub({
     installations: options.installations ?? [
       { id: 1, account: "Codertocat" },
       { id: 2, account: "octocat" },
     ],
+    log,
   });
-  const log = pino({ level: "silent" });
   const queued: QueuedRequest[] = [];
   const state = { failQueue: false };
   const queue: AsyncQueue = {
@@ -74,13 +71,7 @@ export async function startFrontDoor(
       payloadSecret: PAYLOAD_SECRET,
       buildBranch: options.buildBranch,
       selfUrl: `${gateway.url}function/github-push`,
-      github: createGithub({
-        appId: String(app.appId),
-        privateKey: app.privateKeyPem,
-        apiUrl: standin.url,
-        reportStatus: true,
-        log,
-      }),
+      github,
       gateway: client,
       log,
     }),
@@ -115,7 +106,7 @@ export async function startFrontDoor(
     sendWebhook,
     async close() {
       await gateway.close();
-      await standin.close();
+      await closeGithub();
     },
   };
 }

@@ -8,19 +8,16 @@ import { readBuildConfig } from "../../shared/build-tar.js";
 import type { DeployResult, DeploySpec } from "../../shared/deploy-spec.js";
 import type { FunctionHandler } from "../../shared/function-handler.js";
 import { createGateway } from "../../shared/gateway.js";
-import { createGithub } from "../../shared/github.js";
 import { signPayload } from "../../shared/hmac.js";
 import type { BuildRequest } from "../../shared/push.js";
 import { createHandler as gitTar } from "../../functions/git-tar/handler.js";
 import { createTemplateStore } from "../../functions/git-tar/templates.js";
 import { startGateway } from "../../local/gateway.js";
 import { readTree, startGitServer } from "../../local/git-server/git-server.js";
-import { createTestApp } from "../../local/github-standin/app-keys.js";
-import { startGithubStandin } from "../../local/github-standin/server.js";
+import { startGithub } from "./github.js";
 
 export const PAYLOAD_SECRET = "payload-secret-for-git-tar";
 const TEMPLATES = fileURLToPath(new URL("../../local/templates", import.meta.url));
-let testApp: ReturnType<typeof createTestApp> | undefined;
 
 /** What the buildshiprun stand-in received: the decoded builder config of each tar. */
 export interface Received {
@@ -38,21 +35,23 @@ export interface Received {
 export async function startGitTar(
   options: { enableDockerfileLang?: boolean; maxRepoBytes?: number; failFunctions?: string[] } = {},
 ) {
-  const app = (testApp ??= createTestApp());
-  const standin = await startGithubStandin({
-    appId: app.appId,
-    publicKeyPem: app.publicKeyPem,
+  const log = pino({ level: "silent" });
+  const {
+    standin,
+    github,
+    close: closeGithub,
+  } = await startGithub({
     installations: [
       { id: 1, account: "alice" },
       { id: 2, account: "bob" },
     ],
+    log,
   });
   const git = await startGitServer({ privateAuth: (owner, password) => standin.checkToken(password, owner) });
   const templates = await git.createRepo("openfaas", "templates");
   await templates.commit(await readTree(TEMPLATES));
   await templates.push();
 
-  const log = pino({ level: "silent" });
   const workRoot = await mkdtemp(join(tmpdir(), "git-tar-work-"));
   const cacheDir = await mkdtemp(join(tmpdir(), "git-tar-templates-"));
   const received: Received[] = [];
@@ -88,13 +87,7 @@ export async function startGitTar(
     "git-tar",
     gitTar({
       payloadSecret: PAYLOAD_SECRET,
-      github: createGithub({
-        appId: String(app.appId),
-        privateKey: app.privateKeyPem,
-        apiUrl: standin.url,
-        reportStatus: true,
-        log,
-      }),
+      github,
       gateway: client,
       templates: createTemplateStore({ cacheDir, now: Date.now, log }),
       templateUrls: [`${git.url}/openfaas/templates.git`],
@@ -154,7 +147,7 @@ export async function startGitTar(
     async close() {
       await gateway.close();
       await git.close();
-      await standin.close();
+      await closeGithub();
       await rm(workRoot, { recursive: true, force: true });
       await rm(cacheDir, { recursive: true, force: true });
     },

@@ -1,0 +1,36 @@
+import { pino, type Logger } from "pino";
+import { createGithub, type Github } from "../../shared/github.js";
+import { createTestApp, type TestApp } from "../../local/github-standin/app-keys.js";
+import { startGithubStandin, type GithubStandin } from "../../local/github-standin/server.js";
+
+// One RSA key pair per test module registry (jest gives each test file its own): generating one takes longer
+// than a test.
+let testApp: TestApp | undefined;
+
+/**
+ * The strict GitHub stand-in for the given installations, with the shared test App, plus the production GitHub
+ * client wired to it. `github` reports statuses unless `reportStatus` is false; `client()` makes a fresh client
+ * (its own installation-token cache) against the same stand-in.
+ */
+export async function startGithub(options: {
+  installations: Array<{ id: number; account: string }>;
+  reportStatus?: boolean;
+  log?: Logger;
+}): Promise<{
+  app: TestApp;
+  standin: GithubStandin;
+  github: Github;
+  client(reportStatus?: boolean): Github;
+  close(): Promise<void>;
+}> {
+  const app = (testApp ??= createTestApp());
+  const standin = await startGithubStandin({
+    appId: app.appId,
+    publicKeyPem: app.publicKeyPem,
+    installations: options.installations,
+  });
+  const log = options.log ?? pino({ level: "silent" });
+  const client = (reportStatus = options.reportStatus ?? true) =>
+    createGithub({ appId: String(app.appId), privateKey: app.privateKeyPem, apiUrl: standin.url, reportStatus, log });
+  return { app, standin, github: client(), client, close: () => standin.close() };
+}
