@@ -14,15 +14,15 @@ const status = (changes: Partial<CommitStatus> = {}): CommitStatus => ({
   ...changes,
 });
 
-let github: Awaited<ReturnType<typeof startGithub>>;
+let world: Awaited<ReturnType<typeof startGithub>>;
 let standin: GithubStandin;
 beforeEach(async () => {
-  github = await startGithub({ installations: [{ id: 7, account: "alex" }] });
-  standin = github.standin;
+  world = await startGithub({ installations: [{ id: 7, account: "alex" }] });
+  standin = world.standin;
 });
-afterEach(() => github.close());
+afterEach(() => world.close());
 
-const client = (reportStatus = true) => github.client(reportStatus);
+const client = (reportStatus = true) => world.client(reportStatus);
 
 describe("github client", () => {
   it("two statuses → both recorded, one installation token minted (cached until near expiry)", async () => {

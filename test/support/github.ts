@@ -20,8 +20,8 @@ export async function startGithub(options: {
   app: TestApp;
   standin: GithubStandin;
   github: Github;
-  client(reportStatus?: boolean): Github;
-  close(): Promise<void>;
+  client: (reportStatus?: boolean) => Github;
+  close: () => Promise<void>;
 }> {
   const app = (testApp ??= createTestApp());
   const standin = await startGithubStandin({
