@@ -28,7 +28,8 @@ import { startDockerd } from "./services/dockerd.js";
 import { startNats } from "./services/nats.js";
 import { startRegistry } from "./services/registry.js";
 import { startS3Server } from "./services/s3.js";
-import { deploymentOf, readSystemStack } from "./system-stack.js";
+import { readStack } from "../shared/stack.js";
+import { deploymentOf, PROJECT_ROOT } from "./system-stack.js";
 import { prepareWorkspace } from "./workspace.js";
 
 const TEMPLATES = fileURLToPath(new URL("./templates", import.meta.url));
@@ -202,7 +203,7 @@ export async function startLocalCloud(options: LocalCloudOptions) {
    * the provider's store. Resolves once every container answers; the gateway routes to them from then on.
    */
   async function runSystemImages(images: ReadonlyMap<string, string>) {
-    const stack = await readSystemStack();
+    const stack = await readStack(PROJECT_ROOT, {});
     const overlay = { ...env, secret_mount_path: "/var/openfaas/secrets" };
     for (const name of new Set(stack.functions.flatMap((fn) => fn.secrets))) {
       const value = await readFile(join(workspace.secretsDir, name));

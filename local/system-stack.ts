@@ -1,14 +1,9 @@
 import { fileURLToPath } from "node:url";
 import type { FunctionDeployment } from "../shared/gateway.js";
-import { readStack, type StackFunction } from "../shared/stack.js";
+import type { StackFunction } from "../shared/stack.js";
 
 /** The repository root: where the system's own stack.yml, its environment files and template/ live. */
 export const PROJECT_ROOT = fileURLToPath(new URL("../", import.meta.url));
-
-/** The system's stack.yml, with `${REGISTRY}`, `${REPO}` and `${TAG}` substituted in its image names. */
-export function readSystemStack(vars: Readonly<Record<string, string>> = {}) {
-  return readStack(PROJECT_ROOT, vars);
-}
 
 /**
  * What `faas-cli deploy --env K=V…` sends for one stack function (anchors §B): the stack's environment (with its

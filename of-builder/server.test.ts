@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BuilderServer } from "./server.js";
 import { postBuild, signedBuild, startBuilder, startInfra, type Infra } from "./test-support.js";
+import { createTimings } from "../test/support/timings.js";
 
 const TIMEOUT = 300_000;
 const SECRET = "of-builder-test-secret";
@@ -43,21 +44,12 @@ let work: string;
 let infra: Infra;
 let tmp: string;
 let main: { builder: BuilderServer; url: string };
-const timings: Record<string, number> = {};
+const { timings, timed } = createTimings();
 
 const startMain = () =>
   startBuilder({ socketPath: infra.dockerd.socketPath, secret: SECRET, tmpDir: tmp, maxBuildBytes: 8 * 1024 * 1024 });
 const post = (request: { body: Buffer; signature: string }, accept?: string, url = main.url) =>
   postBuild(url, request, accept);
-
-async function timed<T>(step: string, run: () => Promise<T>): Promise<T> {
-  const start = performance.now();
-  try {
-    return await run();
-  } finally {
-    timings[step] = Math.round(performance.now() - start);
-  }
-}
 
 const slowBuild = async (name: string) =>
   signedBuild(

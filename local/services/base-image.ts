@@ -96,11 +96,15 @@ function buildRootfs(root: string, node: string, extraCaCerts: string | undefine
     const host = `/${top}`;
     if (existsSync(host) && lstatSync(host).isSymbolicLink()) symlinkSync(readlinkSync(host), join(root, top));
   }
+  const linked: string[] = [];
   for (const binary of [node, ...TOOLS.map(which)]) {
     copyPath(root, binary);
-    for (const lib of sharedLibraries(binary)) copyPath(root, lib);
+    for (const lib of sharedLibraries(binary)) {
+      copyPath(root, lib);
+      linked.push(lib);
+    }
   }
-  const libDir = dirname(sharedLibraries(node).find((lib) => lib.endsWith("/libc.so.6")) ?? "/lib/libc.so.6");
+  const libDir = dirname(linked.find((lib) => lib.endsWith("/libc.so.6")) ?? "/lib/libc.so.6");
   for (const lib of LIBS) if (existsSync(join(libDir, lib))) copyPath(root, join(libDir, lib));
   symlinkSync("dash", join(root, "usr/bin/sh"));
 

@@ -1,5 +1,5 @@
 // Real dockerd + registry + BuildKit (DESIGN §8, issues #4/#5). Needs root and scripts/install-system-deps.sh.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,19 +9,11 @@ import { ensureBaseImage } from "./base-image.js";
 import { createDockerClient, type DockerClient } from "../../of-builder/docker-engine.js";
 import { startDockerd, type Dockerd } from "./dockerd.js";
 import { startRegistry, type Registry } from "./registry.js";
+import { checkServicesCanStart } from "./test-services.js";
+import { createTimings } from "../../test/support/timings.js";
 
 const TIMEOUT = 300_000;
-const BINARIES = ["/usr/sbin/dockerd", "/usr/bin/containerd", "/usr/sbin/runc", "/usr/bin/docker-registry"];
-
-const timings: Record<string, number> = {};
-async function timed<T>(step: string, run: () => Promise<T>): Promise<T> {
-  const start = performance.now();
-  try {
-    return await run();
-  } finally {
-    timings[step] = Math.round(performance.now() - start);
-  }
-}
+const { timings, timed } = createTimings();
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -65,10 +57,7 @@ describe("local services: dockerd, registry, base image, BuildKit build/push/run
   const containers: string[] = [];
 
   beforeAll(async () => {
-    const missing = BINARIES.filter((b) => !existsSync(b));
-    if (missing.length > 0)
-      throw new Error(`missing ${missing.join(", ")}: run scripts/install-system-deps.sh as root`);
-    if (process.getuid?.() !== 0) throw new Error("these tests start dockerd and must run as root");
+    checkServicesCanStart();
     dir = mkdtempSync(join(tmpdir(), "ofc-svc-"));
     dockerd = await timed("dockerd start", () => startDockerd({ dataDir: join(dir, "d") }));
     registry = await timed("registry start", () => startRegistry({ dataDir: join(dir, "r") }));

@@ -16,11 +16,16 @@ export interface Services {
   stop(): Promise<void>;
 }
 
-/** Starts the services, failing with what is missing (never skipping) when the machine cannot run them. */
-export async function startServices(dir: string): Promise<Services> {
+/** Fails with what is missing (never skipping) when this machine cannot start dockerd and the registry. */
+export function checkServicesCanStart(): void {
   const missing = BINARIES.filter((b) => !existsSync(b));
   if (missing.length > 0) throw new Error(`missing ${missing.join(", ")}: run scripts/install-system-deps.sh as root`);
   if (process.getuid?.() !== 0) throw new Error("these tests start dockerd and must run as root");
+}
+
+/** Starts the services, failing with what is missing (never skipping) when the machine cannot run them. */
+export async function startServices(dir: string): Promise<Services> {
+  checkServicesCanStart();
   const dockerd = await startDockerd({ dataDir: join(dir, "d") });
   const registry = await startRegistry({ dataDir: join(dir, "r") });
   const stop = async () => {
