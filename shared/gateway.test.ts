@@ -2,7 +2,7 @@ import axios from "axios";
 import { pino } from "pino";
 import { startRecorder, type Answer, type RecordedRequest } from "../test/support/http-recorder.js";
 import { createGateway } from "./gateway.js";
-import { verifyPayload } from "./hmac.js";
+import { verifyHop } from "./hmac.js";
 
 const log = pino({ level: "silent" });
 const noWait = () => Promise.resolve();
@@ -39,7 +39,10 @@ describe("gateway client", () => {
         expect(req?.path).toBe("/function/github-push");
         expect(req?.headers["x-github-event"]).toBe("push");
         expect(req?.headers.authorization).toBeUndefined();
-        expect(verifyPayload("payload", req!.body, req!.headers["x-cloud-signature-256"] as string)).toBe(true);
+        const signature = req!.headers["x-cloud-signature-256"] as string;
+        expect(verifyHop("payload", "github-push", req!.body, signature)).toBe(true);
+        // Bound to the function it was sent to: the same hop replayed at git-tar fails.
+        expect(verifyHop("payload", "git-tar", req!.body, signature)).toBe(false);
       },
     ));
 

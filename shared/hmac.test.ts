@@ -1,4 +1,13 @@
-import { signPayload, verifyGithubSignature, verifyPayload } from "./hmac.js";
+import { createHmac } from "node:crypto";
+import {
+  createHopVerifier,
+  QUEUED_HOP_MAX_AGE_MS,
+  signHop,
+  signPayload,
+  verifyGithubSignature,
+  verifyHop,
+  verifyPayload,
+} from "./hmac.js";
 
 // Known answer from GitHub's "Validating webhook deliveries" documentation.
 const DOC_SECRET = "It's a Secret to Everybody";
@@ -42,5 +51,53 @@ describe("signPayload / verifyPayload", () => {
     ["prefix only", "sha256="],
   ])("%s → false", (_, signature) => {
     expect(verifyPayload(DOC_SECRET, DOC_BODY, signature)).toBe(false);
+  });
+});
+
+describe("signHop / verifyHop", () => {
+  const NOW = Date.UTC(2026, 10, 30, 12, 0, 0);
+  const body = Buffer.from([0, 1, 2, 255, 254, 0, 10]);
+  const header = signHop("s3cret", "buildshiprun", body, NOW);
+
+  it("the header is t=<unix seconds>,sha256=<HMAC of '<t>.<target>.' + body>", () => {
+    const t = NOW / 1000;
+    const mac = createHmac("sha256", "s3cret").update(`${t}.buildshiprun.`).update(body).digest("hex");
+    expect(header).toBe(`t=${t},sha256=${mac}`);
+  });
+
+  it("a fresh hop for this target → true, also fed chunk by chunk", () => {
+    expect(verifyHop("s3cret", "buildshiprun", body, header, { nowMs: NOW + 1000 })).toBe(true);
+    const streaming = createHopVerifier("s3cret", "buildshiprun", header, { nowMs: NOW });
+    expect(streaming.ready).toBe(true);
+    streaming.update(body.subarray(0, 3));
+    streaming.update(body.subarray(3));
+    expect(streaming.matches()).toBe(true);
+  });
+
+  it.each([
+    ["another target (re-targeted)", "garbage-collect", body, header, NOW],
+    ["another secret", "buildshiprun", body, signHop("other", "buildshiprun", body, NOW), NOW],
+    ["one byte changed", "buildshiprun", Buffer.from([0, 1, 2, 255, 254, 0, 11]), header, NOW],
+    ["5 minutes and 1 s old (replayed)", "buildshiprun", body, header, NOW + 301_000],
+    ["61 s in the future", "buildshiprun", body, header, NOW - 61_000],
+    ["the timestamp edited", "buildshiprun", body, header.replace(/^t=\d+/, `t=${NOW / 1000 + 10}`), NOW],
+    ["an unstamped sha256= signature", "buildshiprun", body, signPayload("s3cret", body), NOW],
+    ["a missing header", "buildshiprun", body, undefined, NOW],
+    ["upper-case hex", "buildshiprun", body, header.toUpperCase(), NOW],
+  ])("%s → false", (_, target, bytes, given, now) => {
+    expect(verifyHop("s3cret", target, bytes, given, { nowMs: now })).toBe(false);
+  });
+
+  it("exactly 5 minutes old → still true; a longer window (queued hops) admits an hour", () => {
+    expect(verifyHop("s3cret", "buildshiprun", body, header, { nowMs: NOW + 300_000 })).toBe(true);
+    expect(verifyHop("s3cret", "buildshiprun", body, header, { nowMs: NOW + 3_600_000 })).toBe(false);
+    const queued = { nowMs: NOW + 3_600_000, maxAgeMs: QUEUED_HOP_MAX_AGE_MS };
+    expect(verifyHop("s3cret", "buildshiprun", body, header, queued)).toBe(true);
+  });
+
+  it("a stale or malformed header is refused before any body byte is read (ready = false)", () => {
+    expect(createHopVerifier("s3cret", "of-builder", undefined).ready).toBe(false);
+    expect(createHopVerifier("s3cret", "of-builder", "sha256=abc").ready).toBe(false);
+    expect(createHopVerifier("s3cret", "of-builder", header, { nowMs: NOW + 600_000 }).ready).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import type { AxiosInstance } from "axios";
 import { z } from "zod";
-import { CLOUD_SIGNATURE_HEADER, signPayload } from "../../shared/hmac.js";
+import { CLOUD_SIGNATURE_HEADER, signHop } from "../../shared/hmac.js";
 
 /** of-builder's answer (DESIGN §6). */
 const resultSchema = z.object({
@@ -53,7 +53,7 @@ export function createBuilderClient(deps: {
           res = await deps.http.post<unknown>(endpoint, tar, {
             headers: {
               "content-type": "application/octet-stream",
-              [CLOUD_SIGNATURE_HEADER]: signPayload(deps.payloadSecret, tar),
+              [CLOUD_SIGNATURE_HEADER]: signHop(deps.payloadSecret, "of-builder", tar),
             },
             validateStatus: () => true,
             maxBodyLength: Infinity,

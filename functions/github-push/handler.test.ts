@@ -1,7 +1,7 @@
 import axios from "axios";
 import examples from "@octokit/webhooks-examples/api.github.com/index.json" with { type: "json" };
 import { PAYLOAD_SECRET, repoint, startFrontDoor } from "../../test/support/front-door.js";
-import { signPayload } from "../../shared/hmac.js";
+import { signHop, signPayload } from "../../shared/hmac.js";
 
 type Push = Record<string, unknown> & { repository: Record<string, unknown> & { owner: Record<string, unknown> } };
 const masterPush = (examples as Array<{ name: string; examples: Push[] }>)
@@ -13,7 +13,10 @@ let door: Awaited<ReturnType<typeof startFrontDoor>>;
 afterEach(() => door.close());
 
 /** A push (from the example, with changes) sent to github-push as github-event forwards it. */
-async function push(changes: Record<string, unknown> = {}, options: { event?: string; signature?: string } = {}) {
+async function push(
+  changes: Record<string, unknown> = {},
+  options: { event?: string; signature?: string; signedFor?: string; signedAt?: number } = {},
+) {
   const body = JSON.parse(repoint(masterPush, door.standin.url)) as Push;
   Object.assign(body, changes);
   const text = JSON.stringify(body);
@@ -22,7 +25,8 @@ async function push(changes: Record<string, unknown> = {}, options: { event?: st
       "content-type": "application/json",
       "x-github-event": options.event ?? "push",
       "x-github-delivery": "delivery-1",
-      "x-cloud-signature-256": options.signature ?? signPayload(PAYLOAD_SECRET, text),
+      "x-cloud-signature-256":
+        options.signature ?? signHop(PAYLOAD_SECRET, options.signedFor ?? "github-push", text, options.signedAt),
     },
     responseType: "text",
     validateStatus: () => true,
@@ -50,7 +54,6 @@ describe("github-push", () => {
       ownerId: 21031067,
       repo: "Hello-World",
       fullName: "Codertocat/Hello-World",
-      cloneUrl: `${door.standin.url}/Codertocat/Hello-World.git`,
       repoUrl: `${door.standin.url}/Codertocat/Hello-World`,
       private: false,
       sha: SHA,
@@ -151,7 +154,9 @@ describe("github-push", () => {
 
   it.each([
     ["no signature", 401, { signature: "" }],
-    ["a signature made with another secret", 401, { signature: signPayload("other", "{}") }],
+    ["a signature made with another secret", 401, { signature: signHop("other", "github-push", "{}") }],
+    ["a hop signed for git-tar", 401, { signedFor: "git-tar" }],
+    ["a hop signed 6 minutes ago (replayed)", 401, { signedAt: Date.now() - 6 * 60_000 }],
     ["another event", 400, { event: "issues" }],
   ])("%s → %s, nothing posted or queued", async (_, status, options) => {
     door = await startFrontDoor();

@@ -1,8 +1,8 @@
-import { pino } from "pino";
 import { gatewayFromConfig, githubFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
 import { BUILD_RESULT_PATH } from "../../shared/build-result.js";
+import { createLogger } from "../../shared/log.js";
 import { createBuildResultHandler } from "./build-result.js";
 import { createBuildStarter, type GithubPushDeps } from "./start-build.js";
 
@@ -17,7 +17,7 @@ export function createHandler(deps: GithubPushDeps): FunctionHandler {
 /** The composition root: configuration and clients from the environment and secret files, built once. */
 export function depsFromEnv(env: Record<string, string | undefined>): GithubPushDeps {
   const config = loadConfig(env, { settings: ["github_app_id"], secrets: ["payload-secret", "private-key"] });
-  const log = pino({ name: "github-push", level: config.log_level });
+  const log = createLogger("github-push", config.log_level);
   return {
     payloadSecret: config.secrets["payload-secret"],
     buildBranch: config.build_branch,

@@ -3,7 +3,7 @@ import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
 import { buildResultUrl } from "../../shared/build-result.js";
 import type { Gateway } from "../../shared/gateway.js";
 import { STACK_CONTEXT, type CommitStatus, type Github } from "../../shared/github.js";
-import { CLOUD_SIGNATURE_HEADER, verifyPayload } from "../../shared/hmac.js";
+import { requireHop } from "../../shared/hmac.js";
 import { HttpError } from "../../shared/http-error.js";
 import { isDeletion, parseGithubPush, type BuildRequest } from "../../shared/push.js";
 
@@ -21,9 +21,7 @@ export interface GithubPushDeps {
 /** github-push (original-spec §3): decide whether a push builds, mark it pending and hand it to git-tar. */
 export function createBuildStarter(deps: GithubPushDeps): (event: FunctionEvent) => Promise<Reply> {
   return async (event) => {
-    if (!verifyPayload(deps.payloadSecret, event.body, event.headers[CLOUD_SIGNATURE_HEADER])) {
-      throw new HttpError(401, "invalid or missing X-Cloud-Signature-256");
-    }
+    requireHop(deps.payloadSecret, "github-push", event);
     const name = event.headers["x-github-event"] ?? "";
     if (name !== "push") throw new HttpError(400, `github-push cannot handle event: ${name}`);
     const push = parseGithubPush(event.body);
@@ -61,7 +59,6 @@ export function createBuildStarter(deps: GithubPushDeps): (event: FunctionEvent)
       ownerId: repo.owner.id,
       repo: repo.name,
       fullName: repo.full_name,
-      cloneUrl: repo.clone_url,
       repoUrl: repo.html_url,
       private: repo.private,
       sha: push.after,

@@ -6,7 +6,7 @@ import axios from "axios";
 import { Client } from "minio";
 import { pino } from "pino";
 import { serveFunction } from "../../shared/function-server.js";
-import { signPayload } from "../../shared/hmac.js";
+import { signHop } from "../../shared/hmac.js";
 import { buildLogUrl } from "../../shared/log-link.js";
 import { createLogStore, logLinkSignature, logObjectKey, type LogKey } from "../../shared/log-store.js";
 import { startS3Server } from "../../local/services/s3.js";
@@ -39,7 +39,10 @@ function post(body: object | string, signature?: string) {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   // A Buffer, so axios sends the bytes that were signed (it re-encodes strings that are not valid JSON).
   return axios.post<string>(fn.url, Buffer.from(text), {
-    headers: { "content-type": "application/json", "x-cloud-signature-256": signature ?? signPayload(SECRET, text) },
+    headers: {
+      "content-type": "application/json",
+      "x-cloud-signature-256": signature ?? signHop(SECRET, "pipeline-log", text),
+    },
     responseType: "text",
     validateStatus: () => true,
   });
@@ -138,10 +141,10 @@ describe("pipeline-log", () => {
 
   it.each([
     ["no signature", ""],
-    ["a signature made with another secret", signPayload("other", "{}")],
+    ["a signature made with another secret", signHop("other", "pipeline-log", "{}")],
   ])("POST with %s → 401, nothing stored", async (_, signature) => {
     const res = await post({ ...KEY, log: "x" }, signature);
-    expect([res.status, res.data]).toEqual([401, "invalid or missing X-Cloud-Signature-256"]);
+    expect([res.status, res.data]).toEqual([401, "invalid, stale or missing X-Cloud-Signature-256 for pipeline-log"]);
     expect(await minio().bucketExists(bucket)).toBe(false);
   });
 

@@ -1,7 +1,7 @@
-import { pino } from "pino";
 import { logStoreFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
+import { createLogger } from "../../shared/log.js";
 import { createLogService, type PipelineLogDeps } from "./serve-log.js";
 
 /** pipeline-log: stores and serves build logs (original-spec §7). */
@@ -16,7 +16,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): PipelineLo
     settings: ["s3_url"],
     secrets: ["s3-access-key", "s3-secret-key", "payload-secret"],
   });
-  const log = pino({ name: "pipeline-log", level: config.log_level });
+  const log = createLogger("pipeline-log", config.log_level);
   return {
     payloadSecret: config.secrets["payload-secret"],
     store: logStoreFromConfig(config, log),

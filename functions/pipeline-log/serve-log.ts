@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
-import { CLOUD_SIGNATURE_HEADER, verifyPayload } from "../../shared/hmac.js";
+import { requireHop } from "../../shared/hmac.js";
 import { HttpError } from "../../shared/http-error.js";
 import { parseJsonBody } from "../../shared/json-body.js";
 import { verifyLogLink } from "../../shared/log-link.js";
@@ -29,9 +29,7 @@ const notFound = (k: LogKey) =>
 /** pipeline-log (original-spec §7): stores build logs (signed POST) and serves them by signed link (GET). */
 export function createLogService(deps: PipelineLogDeps): (event: FunctionEvent) => Promise<Reply> {
   async function store(event: FunctionEvent): Promise<Reply> {
-    if (!verifyPayload(deps.payloadSecret, event.body, event.headers[CLOUD_SIGNATURE_HEADER])) {
-      throw new HttpError(401, "invalid or missing X-Cloud-Signature-256");
-    }
+    requireHop(deps.payloadSecret, "pipeline-log", event);
     const { log, ...parts } = parseJsonBody(pipelineLog, event.body, "pipeline log");
     const key = normalizeLogKey(parts);
     await deps.store.put(key, log);

@@ -8,7 +8,7 @@ import { readBuildConfig } from "../../shared/build-tar.js";
 import type { DeployResult, DeploySpec } from "../../shared/deploy-spec.js";
 import type { FunctionHandler } from "../../shared/function-handler.js";
 import { createGateway } from "../../shared/gateway.js";
-import { signPayload } from "../../shared/hmac.js";
+import { signHop } from "../../shared/hmac.js";
 import type { BuildRequest } from "../../shared/push.js";
 import { createHandler as gitTar } from "../../functions/git-tar/handler.js";
 import { createTemplateStore } from "../../functions/git-tar/templates.js";
@@ -129,7 +129,7 @@ export async function startGitTar(
     return axios.post<string>(`${gateway.url}function/git-tar`, body, {
       headers: {
         "content-type": "application/json",
-        "x-cloud-signature-256": signature ?? signPayload(PAYLOAD_SECRET, body),
+        "x-cloud-signature-256": signature ?? signHop(PAYLOAD_SECRET, "git-tar", body),
       },
       responseType: "text",
       validateStatus: () => true,
