@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { create as createTar } from "tar";
 import { packBuildContext } from "../shared/build-tar.js";
-import { signPayload } from "../shared/hmac.js";
+import { signHop } from "../shared/hmac.js";
 import type { BuildResult } from "../of-builder/build-handler.js";
 import { createDockerBackend } from "../of-builder/docker-backend.js";
 import { createDockerClient, type DockerClient } from "../of-builder/docker-engine.js";
@@ -56,7 +56,7 @@ async function prepare(work: string, infra: Infra, name: string, nonce: string):
   const names = await readdir(join(dir, "context"));
   await createTar({ cwd: join(dir, "context"), portable: true, file: join(dir, "context.tar") }, names);
   return {
-    ofb: { body, signature: signPayload(SECRET, body), ref },
+    ofb: { body, signature: signHop(SECRET, "of-builder", body), ref },
     direct: {
       context: await readFile(join(dir, "context.tar")),
       tag: `${infra.registry.url}/bench/${name}:direct-${nonce}`,
