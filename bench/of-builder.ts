@@ -19,6 +19,8 @@ import { signHop } from "../shared/hmac.js";
 import type { BuildResult } from "../of-builder/build-handler.js";
 import { createDockerBackend } from "../of-builder/docker-backend.js";
 import { createDockerClient, type DockerClient } from "../of-builder/docker-engine.js";
+import { registryAuthHeader } from "../of-builder/registry-auth.js";
+import { dockerConfig } from "../local/services/registry.js";
 import { createBuilderServer, type BuilderServer } from "../of-builder/server.js";
 import { postBuild, startInfra, type Infra } from "../of-builder/test-support.js";
 
@@ -87,7 +89,8 @@ async function direct(docker: DockerClient, infra: Infra, fn: Prepared): Promise
     version: "2",
   });
   if (built.error !== undefined) throw new Error(`direct build ${fn.direct.tag}: ${built.error}`);
-  const pushed = await docker.push(fn.direct.tag);
+  const config = dockerConfig(infra.registry.url, infra.registry.credentials);
+  const pushed = await docker.push(fn.direct.tag, { registryAuth: registryAuthHeader(config, fn.direct.tag) });
   if (pushed.error !== undefined) throw new Error(`direct push ${fn.direct.tag}: ${pushed.error}`);
   return performance.now() - start;
 }
@@ -136,7 +139,10 @@ async function main(): Promise<void> {
     const docker = createDockerClient({ socketPath: infra.dockerd.socketPath });
     await mkdir(join(work, "tmp"));
     builder = createBuilderServer({
-      backend: createDockerBackend({ docker, readDockerConfig: () => Promise.resolve(undefined) }),
+      backend: createDockerBackend({
+        docker,
+        readDockerConfig: () => Promise.resolve(dockerConfig(infra!.registry.url, infra!.registry.credentials)),
+      }),
       payloadSecret: SECRET,
       maxInflight: PARALLEL,
       maxBuildBytes: 500 * 1024 * 1024,

@@ -26,6 +26,7 @@ import { readStack } from "../shared/stack.js";
 import { createPorts } from "../local/provider/ports.js";
 import { waitUntilAnswering } from "../local/provider/readiness.js";
 import { startLocalCloud, type LocalCloud } from "../local/runtime.js";
+import { NODE_MAJOR } from "../local/services/node-runtime.js";
 
 const OWNER = "bench";
 const REPO = "push-to-live";
@@ -54,7 +55,7 @@ async function timePush(cloud: LocalCloud, label: string) {
   const accepted = await cloud.sendPush(OWNER, REPO, sha);
   const t0 = Date.now();
   if (accepted.status !== 202) throw new Error(`${label}: github-event answered ${accepted.status} ${accepted.body}`);
-  const url = `${cloud.gatewayUrl}function/${OWNER}-${FN}`;
+  const url = `${cloud.gatewayUrl}function/${OWNER}--${FN}`;
   let live: number | undefined;
   let status: number | undefined;
   // Answers other than 200 while the new container takes over are a rollout gap (an update should have none).
@@ -137,7 +138,7 @@ async function main(): Promise<void> {
     const log = pino({ level: "warn" }, pino.destination(2)); // stderr: stdout is for the numbers
     cloud = await startLocalCloud({ dir: join(dir, "c"), owners: [OWNER], log, gatewayPort });
     const engine = await engineVersion(socketPath);
-    const baseImage = `${cloud.registry}/base/node:${process.versions.node.split(".")[0]}`;
+    const baseImage = `${cloud.registry}/base/node:${NODE_MAJOR}`;
     if (!(await docker.inspectImage(baseImage))) throw new Error(`base image ${baseImage} is not in the daemon`);
     console.log(
       `Node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model}), Docker Engine ${engine.Version} ` +

@@ -58,7 +58,13 @@ describe("local gateway: OpenFaaS provider API over Docker, faas-cli's requests,
     dir = mkdtempSync(join(tmpdir(), "ofc-gw-"));
     infra = await startInfra(dir);
     const log = pino({ level: "silent" });
-    deps = { socketPath: infra.socketPath, stateDir: join(dir, "state"), log, now: () => new Date() };
+    deps = {
+      socketPath: infra.socketPath,
+      dockerConfig: infra.dockerConfig,
+      stateDir: join(dir, "state"),
+      log,
+      now: () => new Date(),
+    };
     await open();
   }, TIMEOUT);
 
@@ -198,7 +204,15 @@ describe("local gateway: OpenFaaS provider API over Docker, faas-cli's requests,
     const inspected = (await infra!.docker.inspect(`ofc-fn-${FN}`)) as unknown as {
       HostConfig: Record<string, unknown>;
     };
-    expect(inspected.HostConfig).toMatchObject({ NetworkMode: "host", ReadonlyRootfs: true, Memory: 128 * 2 ** 20 });
+    expect(inspected.HostConfig).toMatchObject({
+      NetworkMode: "host",
+      ReadonlyRootfs: true,
+      Memory: 128 * 2 ** 20,
+      CapDrop: ["ALL"],
+      SecurityOpt: ["no-new-privileges"],
+      PidsLimit: 256,
+      Privileged: false,
+    });
     expect((await call("GET", `/function/${FN}.openfaas-fn`)).status).toBe(200);
     expect((await status(FN)) as unknown).toMatchObject({ invocationCount: 2 });
   });

@@ -2,8 +2,14 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import type { FunctionHandler } from "../shared/function-handler.js";
-import { invokeHandler, readEvent } from "../shared/function-server.js";
+import type { FunctionHandler, PrecheckedHandler } from "../shared/function-handler.js";
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  invokeHandler,
+  readEvent,
+  refuseBody,
+  refuseUnread,
+} from "../shared/function-server.js";
 import { isHttpError } from "../shared/http-error.js";
 import { createBasicAuth, type Credentials } from "./provider/basic-auth.js";
 import { NAMESPACE } from "./provider/deployment.js";
@@ -55,13 +61,20 @@ export async function startGateway(deps: {
   queue: AsyncQueue;
   log: Logger;
   port?: number;
+  /** Cap on a request body the gateway buffers (/system/*, queued calls to other functions); default 100 MB. */
   maxBodyBytes?: number;
+  /**
+   * Each in-process system function's own cap (its stack.yml `max_body_bytes`), for its sync and async calls alike:
+   * a body over it is refused 413 before it is buffered (issue #10).
+   */
+  functionBodyBytes?: Readonly<Record<string, number>>;
   /** Runs user functions and answers /system/*. */
   provider?: LocalProvider;
   /** Basic auth on /system/* only, as the real gateway (anchors §A); none when absent. */
   auth?: Credentials;
 }): Promise<{ url: string; server: Server; close(): Promise<void> }> {
-  const maxBytes = deps.maxBodyBytes ?? 100 * 1024 * 1024;
+  const maxBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const capOf = (name: string) => deps.functionBodyBytes?.[name] ?? maxBytes;
   const system = deps.provider && createSystemHandlers(deps.provider);
   const authorized = deps.auth ? createBasicAuth(deps.auth) : () => true;
   const proxy = createProxy();
@@ -77,7 +90,7 @@ export async function startGateway(deps: {
     const route = routes.find(([method]) => method === req.method);
     if (!route) return routes.length ? text(res, 405, "method not allowed") : text(res, 404, "not found");
     const event = await readEvent(req, maxBytes);
-    if (!event) return text(res, 413, `request body over ${maxBytes} bytes`);
+    if (!event) return refuseBody(req, res, maxBytes);
     const name = route[1].exec(url.pathname)?.[1];
     const reply: SystemReply = await system[route[2]]({
       body: event.body,
@@ -92,8 +105,15 @@ export async function startGateway(deps: {
     const callId = (req.headers["x-call-id"] as string | undefined) ?? randomUUID();
     const handler = deps.functions.get(name);
     if (handler) {
-      const event = await readEvent(req, maxBytes);
-      if (!event) return text(res, 413, `request body over ${maxBytes} bytes`);
+      // What the function's own server would refuse unread (shared/function-server.ts), the gateway hosting it does.
+      const refusal = (handler as PrecheckedHandler).precheck?.({
+        method: req.method ?? "GET",
+        path: rest,
+        headers: req.headers,
+      });
+      if (refusal) return refuseUnread(req, res, refusal);
+      const event = await readEvent(req, capOf(name));
+      if (!event) return refuseBody(req, res, capOf(name));
       const result = await invokeHandler(handler, { ...event, path: rest });
       return void res.writeHead(result.status, { ...result.headers, "x-call-id": callId }).end(result.body);
     }
@@ -109,8 +129,8 @@ export async function startGateway(deps: {
   }
 
   async function enqueue(req: IncomingMessage, res: ServerResponse, name: string, rest: string) {
-    const event = await readEvent(req, maxBytes);
-    if (!event) return text(res, 413, `request body over ${maxBytes} bytes`);
+    const event = await readEvent(req, capOf(name));
+    if (!event) return refuseBody(req, res, capOf(name));
     if (event.method !== "POST") return text(res, 405, "POST only");
     const callId = event.headers["x-call-id"] ?? randomUUID();
     const callbackUrl = event.headers["x-callback-url"];

@@ -4,16 +4,17 @@
  * commit's statuses say deployed, its functions are called through the gateway. Runs until Ctrl-C.
  *
  *   OFC_PORT (8080)  OFC_LOCAL_DIR (.local)  OFC_DEMO=0 skips the demo  OFC_OWNERS (extra logins)  LOG_LEVEL (warn)
- *   OFC_GITHUB_APP_ID serves a real GitHub App (docs/github-app.md), with OFC_GITHUB_API_URL and OFC_TEMPLATES_URL.
+ *   OFC_GITHUB_APP_ID serves a real GitHub App (docs/github-app.md), with OFC_GITHUB_API_URL, OFC_GITHUB_URL and
+ *   OFC_TEMPLATES_URL.
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import axios from "axios";
-import { pino } from "pino";
+import { createLogger } from "../shared/log.js";
 import { startLocalCloud } from "./runtime.js";
 import { preflight } from "./preflight.js";
 
-const log = pino({ name: "local", level: process.env.LOG_LEVEL ?? "warn" });
+const log = createLogger("local", process.env.LOG_LEVEL ?? "warn");
 const problems = preflight();
 if (problems.length > 0) {
   console.error(`npm start cannot run here:\n  - ${problems.join("\n  - ")}`);
@@ -28,6 +29,7 @@ const realGithub = appId
       appId,
       apiUrl: process.env.OFC_GITHUB_API_URL ?? "https://api.github.com",
       templatesUrl: process.env.OFC_TEMPLATES_URL ?? "https://github.com/openfaas/templates.git",
+      gitUrl: process.env.OFC_GITHUB_URL ?? "https://github.com",
     }
   : undefined;
 const started = Date.now();
@@ -57,7 +59,7 @@ OpenFaaS Cloud (local) is up in ${((Date.now() - started) / 1000).toFixed(1)} s
   build logs       ${cloud.gatewayUrl}function/pipeline-log
   local git host   ${cloud.git.url}/<owner>/<repo>.git
   local GitHub API ${cloud.github.url}   (records commit statuses; ${dir}/github-statuses.jsonl)
-  registry         ${cloud.registry}`);
+  registry         ${cloud.registry}   (user "ofc", password in ${dir}/secrets/registry-password)`);
 process.send?.({ ready: true, gatewayUrl: cloud.gatewayUrl });
 
 if (realGithub) {
@@ -78,7 +80,7 @@ if (realGithub) {
     );
   }
   if (stack.state === "success") {
-    const url = `${cloud.gatewayUrl}function/${demoOwner}-hello?name=OpenFaaS`;
+    const url = `${cloud.gatewayUrl}function/${demoOwner}--hello?name=OpenFaaS`;
     const answer = await axios.get<string>(url, { responseType: "text", validateStatus: () => true });
     console.log(`\nGET ${url}\n  ${answer.status} ${answer.data.trim()}`);
   }

@@ -4,6 +4,7 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } fro
 import type { Logger } from "pino";
 import type { QueuedRequest } from "./gateway.js";
 import { decodeQueuedRequest, DEFAULT_STREAM, ensureStream } from "./queue.js";
+import { natsConnectOptions, type NatsEndpoint } from "./services/nats.js";
 
 /** What the gateway's `/function/<name>` answered. */
 export interface FunctionResponse {
@@ -13,7 +14,8 @@ export interface FunctionResponse {
 }
 
 export interface QueueWorkerDeps {
-  natsUrl: string;
+  /** The server and its account (it refuses clients without one, issue #10). */
+  nats: NatsEndpoint;
   stream?: string;
   /** Calls `/function/<name>` on the gateway; a throw counts as a failed connection. */
   invoke: (req: QueuedRequest) => Promise<FunctionResponse>;
@@ -51,7 +53,11 @@ export async function startQueueWorker(deps: QueueWorkerDeps): Promise<{ stop():
     if (!Number.isInteger(value) || value < 1)
       throw new TypeError(`[queue-worker] ${key} must be an integer ≥ 1: ${value}`);
   }
-  const nc = await connect({ servers: deps.natsUrl, name: "ofc-queue-worker", maxReconnectAttempts: -1 });
+  const nc = await connect({
+    ...natsConnectOptions(deps.nats),
+    name: "ofc-queue-worker",
+    maxReconnectAttempts: -1,
+  });
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, stream);
   const config = {

@@ -12,7 +12,7 @@ import type { FunctionHandler } from "../shared/function-handler.js";
 import { startGateway, type QueuedRequest } from "./gateway.js";
 import { createJetStreamQueue } from "./queue.js";
 import { startQueueWorker, type FunctionResponse, type QueueWorkerDeps } from "./queue-worker.js";
-import { startNats, type Nats } from "./services/nats.js";
+import { natsConnectOptions, startNats, type Nats } from "./services/nats.js";
 import { startRecorder } from "../test/support/http-recorder.js";
 
 const log = pino({ level: "silent" });
@@ -62,7 +62,7 @@ describe("JetStream queue and queue-worker", () => {
   });
 
   async function queue() {
-    const q = await createJetStreamQueue({ natsUrl: nats.url, stream, log });
+    const q = await createJetStreamQueue({ nats, stream, log });
     cleanups.push(() => q.close());
     return q;
   }
@@ -73,7 +73,7 @@ describe("JetStream queue and queue-worker", () => {
   ) {
     const invoke = (req: QueuedRequest) => Promise.resolve().then(() => respond(req));
     const w = await startQueueWorker({
-      natsUrl: nats.url,
+      nats,
       stream,
       invoke,
       backoffMs: [10, 20],
@@ -91,7 +91,7 @@ describe("JetStream queue and queue-worker", () => {
   }
   /** Whether every message of the stream was acked (or termed) and left it: nothing pending, nothing to redeliver. */
   async function isDrained() {
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect(natsConnectOptions(nats));
     try {
       const jsm = await jetstreamManager(nc);
       const consumer = await jsm.consumers.info(stream, "queue-worker");
@@ -105,7 +105,7 @@ describe("JetStream queue and queue-worker", () => {
   async function restartNats() {
     const port = Number(new URL(nats.url).port);
     await nats.stop();
-    nats = await startNats({ dataDir: dir, port });
+    nats = await startNats({ dataDir: dir, port, credentials: { user: nats.user, password: nats.password } });
   }
 
   it("POST /async-function/<name> → 202, the function gets the exact bytes, headers, path and query, the callback its answer", async () => {
@@ -244,7 +244,7 @@ describe("JetStream queue and queue-worker", () => {
     const running = new Promise<void>((resolve) => (release = resolve));
     let started = false;
     const w = await startQueueWorker({
-      natsUrl: nats.url,
+      nats,
       stream,
       log,
       pullExpiresMs: 1000,
@@ -261,7 +261,7 @@ describe("JetStream queue and queue-worker", () => {
   });
 
   it("enqueued with no worker running, nats-server restarted on the same dataDir → a new worker runs it once", async () => {
-    const q = await createJetStreamQueue({ natsUrl: nats.url, stream, log });
+    const q = await createJetStreamQueue({ nats, stream, log });
     await q.enqueue(request("c-durable"));
     await q.close();
     await restartNats();
@@ -275,7 +275,7 @@ describe("JetStream queue and queue-worker", () => {
 
   it("a worker process killed mid-call (no ack), nats-server restarted → a new worker completes the call once", async () => {
     const hook = await callbacks();
-    const q = await createJetStreamQueue({ natsUrl: nats.url, stream, log });
+    const q = await createJetStreamQueue({ nats, stream, log });
     await q.enqueue(request("c-killed", hook.url));
     await q.close();
     const script = join(dir, "hanging-worker.mts");
@@ -283,14 +283,15 @@ describe("JetStream queue and queue-worker", () => {
       script,
       `import { startQueueWorker } from ${JSON.stringify(join(repoRoot, "local/queue-worker.ts"))};
 const log = { debug() {}, info() {}, warn() {}, error() {}, child() { return log; } };
-await startQueueWorker({ natsUrl: process.argv[2], stream: process.argv[3], ackWaitMs: 1000, log,
+await startQueueWorker({ nats: JSON.parse(process.env.NATS_ENDPOINT), stream: process.argv[2], ackWaitMs: 1000, log,
   invoke: (req) => (process.stdout.write("invoked " + req.callId + "\\n"), new Promise(() => {})) });
 `,
     );
-    const child = spawn(process.execPath, ["--import", "tsx", script, nats.url, stream], {
+    const child = spawn(process.execPath, ["--import", "tsx", script, stream], {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, NODE_OPTIONS: "" },
+      // The account through the environment: not on a command line that every process can read.
+      env: { ...process.env, NODE_OPTIONS: "", NATS_ENDPOINT: JSON.stringify(nats) },
     });
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));

@@ -9,6 +9,7 @@ import {
 } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { AsyncQueue, QueuedRequest } from "./gateway.js";
+import { natsConnectOptions, type NatsEndpoint } from "./services/nats.js";
 
 /** The stream OpenFaaS's queue-worker reads by default (anchors §A: subject `faas-request`). */
 export const DEFAULT_STREAM = "faas-request";
@@ -32,13 +33,14 @@ const DUPLICATE_WINDOW_NS = 10 * 60 * 1e9;
  * (`<stream>.<function>`) under one stream, so a function's backlog can be counted, filtered or purged alone.
  */
 export async function createJetStreamQueue(deps: {
-  natsUrl: string;
+  /** The server and its account (it refuses clients without one, issue #10). */
+  nats: NatsEndpoint;
   stream?: string;
   log: Logger;
 }): Promise<AsyncQueue & { close(): Promise<void> }> {
   const stream = deps.stream ?? DEFAULT_STREAM;
   // Reconnect forever: a nats-server restart must not leave the gateway without its queue.
-  const nc = await connect({ servers: deps.natsUrl, name: "ofc-gateway", maxReconnectAttempts: -1 });
+  const nc = await connect({ ...natsConnectOptions(deps.nats), name: "ofc-gateway", maxReconnectAttempts: -1 });
   await ensureStream(await jetstreamManager(nc), stream);
   const js = jetstream(nc);
   return {

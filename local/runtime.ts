@@ -26,10 +26,10 @@ import { startQueueWorker } from "./queue-worker.js";
 import { ensureBaseImage } from "./services/base-image.js";
 import { startDockerd } from "./services/dockerd.js";
 import { startNats } from "./services/nats.js";
-import { startRegistry } from "./services/registry.js";
+import { dockerConfig, startRegistry } from "./services/registry.js";
 import { startS3Server } from "./services/s3.js";
 import { readStack } from "../shared/stack.js";
-import { deploymentOf, PROJECT_ROOT } from "./system-stack.js";
+import { deploymentOf, PROJECT_ROOT, systemBodyCaps } from "./system-stack.js";
 import { prepareWorkspace } from "./workspace.js";
 
 const TEMPLATES = fileURLToPath(new URL("./templates", import.meta.url));
@@ -55,7 +55,7 @@ export interface LocalCloudOptions {
    * A real GitHub App instead of the local record (docs/github-app.md): statuses and installation tokens go to
    * `apiUrl` with the App's id, its private key and webhook secret taken from `<dir>/secrets`.
    */
-  realGithub?: { appId: string; apiUrl: string; templatesUrl: string };
+  realGithub?: { appId: string; apiUrl: string; templatesUrl: string; gitUrl: string };
 }
 
 /**
@@ -73,16 +73,33 @@ export async function startLocalCloud(options: LocalCloudOptions) {
 
   const dockerd = await startDockerd({ dataDir: join(dir, "d") });
   stops.push(() => dockerd.stop());
-  const registry = await startRegistry({ dataDir: join(dir, "registry"), port: ports.registry });
+  // Each internal service takes only its own random account from <dir>/secrets (issue #10, docs/local.md).
+  const registry = await startRegistry({
+    dataDir: join(dir, "registry"),
+    port: ports.registry,
+    credentials: { username: "ofc", password: (await secret("registry-password")).trim() },
+  });
+  const registryConfig = dockerConfig(registry.url, registry.credentials);
   stops.push(() => registry.stop());
   const baseImage = await ensureBaseImage({
     socketPath: dockerd.socketPath,
     registry: registry.url,
+    credentials: registry.credentials,
     workDir: join(dir, "base"),
   });
-  const nats = await startNats({ dataDir: join(dir, "nats"), port: ports.nats });
+  const nats = await startNats({
+    dataDir: join(dir, "nats"),
+    port: ports.nats,
+    credentials: { user: "ofc", password: (await secret("nats-password")).trim() },
+  });
   stops.push(() => nats.stop());
-  const s3 = await startS3Server({ port: ports.s3, directory: join(dir, "s3") });
+  // github-event keeps X-GitHub-Delivery ids in this NATS (nats_url), with its account read from the secrets.
+  await writeFile(join(workspace.secretsDir, "nats-user"), nats.user, { mode: 0o600 });
+  const s3 = await startS3Server({
+    port: ports.s3,
+    directory: join(dir, "s3"),
+    keys: { accessKey: (await secret("s3-access-key")).trim(), secretKey: (await secret("s3-secret-key")).trim() },
+  });
   stops.push(() => s3.close());
   const installations = options.owners.map((account, i) => ({ id: i + 1, account }));
   const github = await startGithubStandin({
@@ -126,7 +143,8 @@ export async function startLocalCloud(options: LocalCloudOptions) {
   const builder = createBuilderServer({
     backend: createDockerBackend({
       docker: createDockerClient({ socketPath: dockerd.socketPath }),
-      readDockerConfig: () => Promise.resolve(undefined),
+      // of-builder's process holds the registry account, as DOCKER_CONFIG gives it in a deployment; builds never do.
+      readDockerConfig: () => Promise.resolve(registryConfig),
     }),
     payloadSecret,
     maxInflight: 2,
@@ -148,20 +166,28 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     push_repository_url: registry.url,
     s3_url: s3.endpoint,
     github_api_url: options.realGithub?.apiUrl ?? github.url,
+    // git-tar clones <github_url>/<owner>/<repo>.git: the local git host stands in for github.com.
+    github_url: options.realGithub?.gitUrl ?? git.url,
     github_app_id: options.realGithub?.appId ?? String(workspace.appId),
     templates_url: options.realGithub?.templatesUrl ?? `${git.url}/openfaas/templates.git`,
     secret_mount_path: workspace.secretsDir,
     readonly_root_filesystem: "true",
     log_level: options.log.level,
+    nats_url: nats.url,
   };
   const functions = new Map<string, FunctionHandler>();
-  for (const [name, fn] of Object.entries(SYSTEM_FUNCTIONS))
-    functions.set(name, fn.createHandler(fn.depsFromEnv(env) as never));
+  for (const [name, fn] of Object.entries(SYSTEM_FUNCTIONS)) {
+    const deps = fn.depsFromEnv(env);
+    functions.set(name, fn.createHandler(deps as never));
+    // github-event's delivery store holds a NATS connection of its own.
+    if ("deliveries" in deps) stops.push(() => deps.deliveries.close());
+  }
 
-  const queue = await createJetStreamQueue({ natsUrl: nats.url, log });
+  const queue = await createJetStreamQueue({ nats, log });
   stops.push(() => queue.close());
   const provider = createLocalProvider({
     socketPath: dockerd.socketPath,
+    dockerConfig: registryConfig,
     stateDir: join(dir, "provider"),
     log,
     now: () => new Date(),
@@ -171,11 +197,20 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     user: (await secret("basic-auth-user")).trim(),
     password: (await secret("basic-auth-password")).trim(),
   };
-  const gateway = await startGateway({ functions, queue, log, port: ports.gateway, provider, auth });
+  const gateway = await startGateway({
+    functions,
+    // Each in-process system function refuses what its image would (stack.yml max_body_bytes, issue #10).
+    functionBodyBytes: await systemBodyCaps(),
+    queue,
+    log,
+    port: ports.gateway,
+    provider,
+    auth,
+  });
   stops.push(() => gateway.close());
 
   const worker = await startQueueWorker({
-    natsUrl: nats.url,
+    nats,
     log,
     ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
     invoke: async (req) => {
@@ -240,16 +275,21 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     github,
     git,
     registry: registry.url,
+    /** The private dockerd's API socket: the runtime's own, never mounted into a build or a function. */
+    dockerSocket: dockerd.socketPath,
     templatesSha: templates,
     publish,
     auth,
-    /** Sends the push webhook GitHub would send for `sha` on `owner/repo` to github-event. */
-    async sendPush(owner: string, repo: string, sha: string, before?: string) {
+    /**
+     * Sends the push webhook GitHub would send for `sha` on `owner/repo` to github-event. The owner's id is
+     * 1000 + its installation id unless `ownerId` says otherwise (an account that took a renamed login, issue #10).
+     */
+    async sendPush(owner: string, repo: string, sha: string, before?: string, ownerId?: number) {
       const installation = installations.find((i) => i.account.toLowerCase() === owner.toLowerCase());
       const { body, headers } = pushWebhook(
         {
           owner,
-          ownerId: 1000 + (installation?.id ?? 0),
+          ownerId: ownerId ?? 1000 + (installation?.id ?? 0),
           repo,
           sha,
           before,

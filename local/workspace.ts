@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes, randomInt } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** The local runtime's own state: secrets and the local GitHub App's keys, made once with fresh random values. */
@@ -10,24 +10,37 @@ export interface Workspace {
   publicKeyPem: string;
 }
 
-const SECRETS = ["github-webhook-secret", "payload-secret", "basic-auth-password"] as const;
+// Random values, each the only key to one service (issue #10): the internal services share the host network with
+// user builds and functions, so these are what keeps user code out. The S3 access key is random too, so that
+// s3rver's well-known S3RVER account is not a way in (local/services/s3.ts).
+const SECRETS = [
+  "github-webhook-secret",
+  "payload-secret",
+  "basic-auth-password",
+  "nats-password",
+  "registry-password",
+  "s3-access-key",
+  "s3-secret-key",
+] as const;
+// Earlier versions wrote s3rver's fixed account here; a value everyone knows is no key: it is replaced.
+const WELL_KNOWN = new Set(["S3RVER"]);
 
 /** Creates `<dir>/secrets` on first run (mode 0600 files) and reads it back on later runs. */
 export function prepareWorkspace(dir: string): Workspace {
   const secretsDir = join(dir, "secrets");
   const appFile = join(dir, "github-app.json");
   mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
+  // Also a folder an older version made with the default mode: only root may list or read the keys.
+  chmodSync(secretsDir, 0o700);
   for (const name of SECRETS) {
     const path = join(secretsDir, name);
-    if (!existsSync(path)) writeFileSync(path, randomBytes(24).toString("hex"), { mode: 0o600 });
+    if (!existsSync(path) || WELL_KNOWN.has(readFileSync(path, "utf8").trim())) {
+      writeFileSync(path, randomBytes(24).toString("hex"), { mode: 0o600 });
+    }
   }
-  // Fixed values: the local user name, and s3rver's built-in account (local/services/s3.ts).
-  for (const [name, value] of [
-    ["basic-auth-user", "admin"],
-    ["s3-access-key", "S3RVER"],
-    ["s3-secret-key", "S3RVER"],
-  ] as const) {
-    if (!existsSync(join(secretsDir, name))) writeFileSync(join(secretsDir, name), value, { mode: 0o600 });
+  // The local operator's user name: the password is what guards /system/*.
+  if (!existsSync(join(secretsDir, "basic-auth-user"))) {
+    writeFileSync(join(secretsDir, "basic-auth-user"), "admin", { mode: 0o600 });
   }
   if (!existsSync(appFile)) {
     const { privateKey, publicKey } = generateKeyPairSync("rsa", {

@@ -3,10 +3,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { unpackBuildContext } from "../shared/build-tar.js";
-import { CLOUD_SIGNATURE_HEADER } from "../shared/hmac.js";
+import { CLOUD_SIGNATURE_HEADER, createHopVerifier } from "../shared/hmac.js";
 import { HttpError } from "../shared/http-error.js";
 import { BuildFailure, type BuildBackend } from "./backend.js";
-import { receiveSignedBody } from "./request-body.js";
+import { receiveSignedBody, tooLarge, type BodyVerifier } from "./request-body.js";
 
 /** The of-builder answer (DESIGN §6); with `Accept: application/x-ndjson`, the last line of the stream. */
 export interface BuildResult {
@@ -34,26 +34,63 @@ export interface BuildHandlerDeps {
 // The original's text for a bad HMAC (original-spec §6), with a real 401 (DESIGN §10).
 const BAD_SIGNATURE = "invalid message digest or secret";
 
+/** A build request whose signature checked out, spooled to `tarFile` in its own temp folder `dir`. */
+export interface ReceivedBuild {
+  dir: string;
+  tarFile: string;
+}
+
 /**
- * POST /build: body to a temp file (413 over the cap), signature (401), safe unpack (400), build and push, then the
- * temp folder is removed whatever happened. A failed build is a result (500, status "failure"), not an exception.
+ * POST /build in two steps, so a request takes a build slot only once it is known to be signed (issue #10):
+ * `receive` checks the X-Cloud-Signature-256 header (401 before a byte of the body is read when it is missing,
+ * malformed or stale), spools the body to a temp file while hashing it (413 over the cap) and verifies it (401);
+ * `build` then unpacks safely (400), builds and pushes, and answers. The temp folder is removed whatever happened. A
+ * failed build is a result (500, status "failure"), not an exception.
  */
 export function createBuildHandler(deps: BuildHandlerDeps) {
-  return async function handleBuild(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
-    const signature = req.headers[CLOUD_SIGNATURE_HEADER];
-    if (typeof signature !== "string" || signature === "") throw new HttpError(401, BAD_SIGNATURE);
+  /** Refusals that need no body: a header that cannot be a fresh hop for of-builder, a declared size over the cap. */
+  function precheck(req: IncomingMessage) {
+    const header = req.headers[CLOUD_SIGNATURE_HEADER];
+    const verifier = createHopVerifier(
+      deps.payloadSecret,
+      "of-builder",
+      typeof header === "string" ? header : undefined,
+    );
+    if (!verifier.ready) throw new HttpError(401, BAD_SIGNATURE);
+    if (Number(req.headers["content-length"]) > deps.maxBuildBytes) throw tooLarge(deps.maxBuildBytes);
+    return verifier;
+  }
+
+  async function receive(req: IncomingMessage, verifier: BodyVerifier): Promise<ReceivedBuild> {
     const dir = await mkdtemp(join(deps.tmpDir, "buildctx-"));
+    const tarFile = join(dir, "build.tar");
+    try {
+      const { signed } = await receiveSignedBody(req, tarFile, { maxBytes: deps.maxBuildBytes, verifier });
+      if (!signed) throw new HttpError(401, BAD_SIGNATURE);
+      return { dir, tarFile };
+    } catch (error) {
+      await discard({ dir, tarFile });
+      throw error;
+    }
+  }
+
+  function discard(received: ReceivedBuild): Promise<void> {
+    return rm(received.dir, { recursive: true, force: true });
+  }
+
+  async function build(
+    received: ReceivedBuild,
+    req: IncomingMessage,
+    res: ServerResponse,
+    signal: AbortSignal,
+  ): Promise<void> {
     let answer: () => void;
     try {
-      const tarFile = join(dir, "build.tar");
-      const limits = { maxBytes: deps.maxBuildBytes, secret: deps.payloadSecret, signature };
-      const { signed } = await receiveSignedBody(req, tarFile, limits);
-      if (!signed) throw new HttpError(401, BAD_SIGNATURE);
-      const { config, contextDir } = await unpackBuildContext(tarFile, join(dir, "build"), {
+      const { config, contextDir } = await unpackBuildContext(received.tarFile, join(received.dir, "build"), {
         maxBytes: deps.maxBuildBytes,
         maxFiles: deps.maxBuildFiles,
       });
-      await rm(tarFile);
+      await rm(received.tarFile);
       answer = await runBuild(req, res, signal, {
         ref: config.ref,
         contextDir,
@@ -61,10 +98,10 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
       });
     } finally {
       // Before the answer, so a caller that has its answer never finds our files.
-      await rm(dir, { recursive: true, force: true });
+      await discard(received);
     }
     answer();
-  };
+  }
 
   async function runBuild(
     req: IncomingMessage,
@@ -99,6 +136,8 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
       else sendJson(res, result.status === "success" ? 200 : 500, result);
     };
   }
+
+  return { precheck, receive, discard, build };
 }
 
 /** Writes a JSON answer. */

@@ -38,6 +38,7 @@ export interface ContainerSpec {
   Env?: string[];
   Cmd?: string[];
   Labels?: Record<string, string>;
+  User?: string;
   HostConfig?: { NetworkMode?: string; AutoRemove?: boolean; Binds?: string[] } & Record<string, unknown>;
 }
 
@@ -133,7 +134,7 @@ export function createDockerClient(options: { socketPath: string }) {
   const q = (params: Record<string, string | undefined>) =>
     new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)).toString();
 
-  // Engine API: X-Registry-Auth is required on push; `{}` (base64 "e30=") is the anonymous local registry.
+  // Engine API: X-Registry-Auth is required on push; `{}` (base64 "e30=") means anonymous.
   const anonymous = { "X-Registry-Auth": "e30=" };
 
   return {
@@ -162,10 +163,11 @@ export function createDockerClient(options: { socketPath: string }) {
       return stream("POST", `/images/${name}/push?${q({ tag })}`, undefined, auth, opts);
     },
 
-    /** `POST /images/create?fromImage=` (docker pull). */
-    pull(image: string): Promise<StreamResult> {
+    /** `POST /images/create?fromImage=` (docker pull); `registryAuth` is the X-Registry-Auth value. */
+    pull(image: string, opts: { registryAuth?: string } = {}): Promise<StreamResult> {
       const { name, tag } = splitTag(image);
-      return stream("POST", `/images/create?${q({ fromImage: name, tag })}`, undefined, anonymous);
+      const auth = opts.registryAuth ? { "X-Registry-Auth": opts.registryAuth } : anonymous;
+      return stream("POST", `/images/create?${q({ fromImage: name, tag })}`, undefined, auth);
     },
 
     /** `POST /images/create?fromSrc=-` (docker import) of a root filesystem tar, with Dockerfile `changes`. */
@@ -177,9 +179,9 @@ export function createDockerClient(options: { socketPath: string }) {
     },
 
     /** `GET /images/{name}/json`, or undefined when the daemon does not have it. */
-    async inspectImage(image: string): Promise<{ Id: string } | undefined> {
+    async inspectImage(image: string): Promise<{ Id: string; Config?: { User?: string } } | undefined> {
       try {
-        return await json<{ Id: string }>("GET", `/images/${image}/json`);
+        return await json<{ Id: string; Config?: { User?: string } }>("GET", `/images/${image}/json`);
       } catch (err) {
         if ((err as { status?: number }).status === 404) return undefined;
         throw err;

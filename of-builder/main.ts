@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
+import { createLogger } from "../shared/log.js";
 import type { BuildBackend } from "./backend.js";
 import { createBuildctlBackend } from "./buildctl-backend.js";
 import { loadBuilderConfig } from "./config.js";
@@ -16,7 +16,7 @@ import { createBuilderServer } from "./server.js";
 // room for it before the SIGKILL.
 const SHUTDOWN_GRACE_MS = 280_000;
 
-const log = pino({ name: "of-builder", level: process.env.LOG_LEVEL ?? "info" });
+const log = createLogger("of-builder", process.env.LOG_LEVEL ?? "info");
 const config = loadBuilderConfig(process.env);
 
 async function readDockerConfig(): Promise<string | undefined> {

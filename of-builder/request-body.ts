@@ -2,28 +2,32 @@ import { createWriteStream } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createPayloadVerifier } from "../shared/hmac.js";
 import { HttpError } from "../shared/http-error.js";
 
+/** The streaming half of a hop check (shared/hmac.ts createHopVerifier) the body is fed through. */
+export interface BodyVerifier {
+  update(chunk: Buffer): void;
+  matches(): boolean;
+}
+
 /**
- * Streams a request body into `file` (mode 0600), refusing more than `maxBytes` with 413, and checks its
- * X-Cloud-Signature-256 over the exact bytes as they pass (DESIGN §2). Streaming keeps a 500 MB context out of
- * memory, which `verifyPayload` (whole-buffer) would not. Resolves to whether the signature matched.
+ * Streams a request body into `file` (mode 0600), refusing more than `maxBytes` with 413, and feeds the exact bytes
+ * to `verifier` as they pass (DESIGN §2). Streaming keeps a 500 MB context out of memory, which a whole-buffer
+ * check would not. Resolves to whether the signature matched; a body cut short rejects.
  */
 export async function receiveSignedBody(
   req: IncomingMessage,
   file: string,
-  limits: { maxBytes: number; secret: string; signature: string },
+  limits: { maxBytes: number; verifier: BodyVerifier },
 ): Promise<{ bytes: number; signed: boolean }> {
   const declared = Number(req.headers["content-length"]);
   if (declared > limits.maxBytes) throw tooLarge(limits.maxBytes);
-  const verifier = createPayloadVerifier(limits.secret);
   let bytes = 0;
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       bytes += chunk.length;
       if (bytes > limits.maxBytes) return done(tooLarge(limits.maxBytes));
-      verifier.update(chunk);
+      limits.verifier.update(chunk);
       done(null, chunk);
     },
   });
@@ -40,9 +44,10 @@ export async function receiveSignedBody(
     req.unpipe(meter);
   }
   if (bytes === 0) throw new HttpError(400, "the request has no body: expected a build tar");
-  return { bytes, signed: verifier.matches(limits.signature) };
+  return { bytes, signed: limits.verifier.matches() };
 }
 
-function tooLarge(maxBytes: number): HttpError {
+/** The 413 for a build tar over max_build_mb. */
+export function tooLarge(maxBytes: number): HttpError {
   return new HttpError(413, `the build tar is over max_build_mb (${maxBytes / (1024 * 1024)} MB)`);
 }

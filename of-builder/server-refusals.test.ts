@@ -4,7 +4,9 @@ import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BuilderServer } from "./server.js";
-import { postBuild, signedRawTar, startBuilder, type RawEntry } from "./test-support.js";
+import { signHop, signPayload } from "../shared/hmac.js";
+import { countBytesRead, upload } from "../test/support/oversized-upload.js";
+import { postBuild, signedRawTar, startBuilder, trickleUpload, type RawEntry } from "./test-support.js";
 
 const SECRET = "of-builder-test-secret";
 const MAX_BUILD_BYTES = 8 * 1024 * 1024;
@@ -34,22 +36,28 @@ afterEach(async () => {
   expect(await readdir(tmp)).toEqual([]);
 });
 
-describe("POST /build refusals", () => {
-  const config = (): RawEntry => ({
-    path: "com.openfaas.docker.config",
-    body: JSON.stringify({ ref: "127.0.0.1:5000/evil/x:1" }),
-  });
-  const context: RawEntry[] = [
-    { path: "context/", type: "Directory" },
-    { path: "context/Dockerfile", body: "FROM scratch\n" },
-  ];
+const config = (): RawEntry => ({
+  path: "com.openfaas.docker.config",
+  body: JSON.stringify({ ref: "127.0.0.1:5000/evil/x:1" }),
+});
+const context: RawEntry[] = [
+  { path: "context/", type: "Directory" },
+  { path: "context/Dockerfile", body: "FROM scratch\n" },
+];
 
+describe("POST /build refusals", () => {
+  const tenMinutesAgo = Date.now() - 10 * 60_000;
   it.each([
-    ["missing", undefined],
-    ["over other bytes", "sha256=" + "0".repeat(64)],
-    ["SHA-1 style", "sha1=0000"],
-  ])("signature %s → 401 and nothing built", async (_, signature) => {
+    ["missing", () => undefined],
+    ["without a timestamp (the old form)", (body: Buffer) => signPayload(SECRET, body)],
+    ["SHA-1 style", () => "sha1=0000"],
+    ["over other bytes", () => signHop(SECRET, "of-builder", "other bytes")],
+    ["for another target (re-targeted hop)", (body: Buffer) => signHop(SECRET, "buildshiprun", body)],
+    ["10 minutes old (replayed)", (body: Buffer) => signHop(SECRET, "of-builder", body, tenMinutesAgo)],
+    ["with another secret", (body: Buffer) => signHop("not-the-secret", "of-builder", body)],
+  ])("signature %s → 401 and nothing built", async (_, sign) => {
     const request = signedRawTar(SECRET, [config(), ...context]);
+    const signature = sign(request.body);
     const res = await fetch(`${main.url}/build`, {
       method: "POST",
       body: request.body,
@@ -98,9 +106,12 @@ describe("POST /build refusals", () => {
     },
   );
 
+  // A fresh, well-formed header over other bytes: it passes the header check, so the body is read (and capped).
+  const plausible = () => signHop(SECRET, "of-builder", "not this body");
+
   it("a body over max_build_mb (with Content-Length) → 413", async () => {
     const body = Buffer.alloc(MAX_BUILD_BYTES + 1);
-    const res = await postBuild(main.url, { body, signature: "sha256=" + "0".repeat(64) });
+    const res = await postBuild(main.url, { body, signature: plausible() });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: string }).error).toMatch(/max_build_mb/);
   });
@@ -118,9 +129,57 @@ describe("POST /build refusals", () => {
       method: "POST",
       body: stream,
       duplex: "half",
-      headers: { "X-Cloud-Signature-256": "sha256=" + "0".repeat(64) },
+      headers: { "X-Cloud-Signature-256": plausible() },
     });
     expect(res.status).toBe(413);
+  });
+});
+
+// Issue #10: the signature is checked before a request takes a build slot, and a header that cannot be a fresh hop
+// for of-builder is refused before any of the body is read (the server's socket byte count shows it).
+describe("POST /build: signature before slot", () => {
+  const MiB = 1024 * 1024;
+  const big = { bytes: 60 * MiB, headers: { "content-type": "application/x-tar" } };
+
+  it.each([
+    ["no signature, Content-Length", {}, false],
+    ["no signature, chunked", {}, true],
+    ["a 10-minute-old signature, Content-Length", { stale: true }, false],
+  ])("a 60 MB body with %s → 401 before the body is read", async (_, how, chunked) => {
+    const headers: Record<string, string> = { ...big.headers };
+    if ("stale" in how) headers["x-cloud-signature-256"] = signHop(SECRET, "of-builder", "x", Date.now() - 600_000);
+    const bytesRead = countBytesRead(main.builder.server);
+    const outcome = await upload(`${main.url}/build`, { ...big, headers, chunked });
+    expect(outcome).toMatchObject({ status: 401 });
+    expect(JSON.parse((outcome as { body: string }).body)).toEqual({
+      status: "failure",
+      error: "invalid message digest or secret",
+    });
+    expect(bytesRead()).toBeLessThan(MiB);
+  });
+
+  it("an unsigned upload that trickles and never ends does not hold the only build slot (max_inflight 1)", async () => {
+    const one = await startBuilder({
+      socketPath: join(work, "no-dockerd.sock"),
+      secret: SECRET,
+      tmpDir: tmp,
+      maxBuildBytes: MAX_BUILD_BYTES,
+      maxInflight: 1,
+    });
+    const slow = await trickleUpload(one.builder.server, one.url, {
+      "content-type": "application/x-tar",
+      "x-cloud-signature-256": signHop(SECRET, "of-builder", "what the slow client claims to send"),
+    });
+    try {
+      const res = await postBuild(one.url, signedRawTar(SECRET, [config(), ...context]));
+      // It got the slot and ran: no daemon listens here, so the build itself fails (500), but it is not a 429.
+      expect(res.status).toBe(500);
+      expect(await res.json()).toMatchObject({ status: "failure", error: "unexpected failure" });
+      expect(slow.answered()).toBe(false);
+    } finally {
+      slow.stop();
+      await one.builder.shutdown(1000);
+    }
   });
 });
 

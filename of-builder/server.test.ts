@@ -3,8 +3,10 @@ import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { basicAuth, dockerConfig } from "../local/services/registry.js";
 import type { BuilderServer } from "./server.js";
-import { postBuild, signedBuild, startBuilder, startInfra, type Infra } from "./test-support.js";
+import { signHop } from "../shared/hmac.js";
+import { postBuild, signedBuild, startBuilder, startInfra, trickleUpload, type Infra } from "./test-support.js";
 import { createTimings } from "../test/support/timings.js";
 
 const TIMEOUT = 300_000;
@@ -47,7 +49,13 @@ let main: { builder: BuilderServer; url: string };
 const { timings, timed } = createTimings();
 
 const startMain = () =>
-  startBuilder({ socketPath: infra.dockerd.socketPath, secret: SECRET, tmpDir: tmp, maxBuildBytes: 8 * 1024 * 1024 });
+  startBuilder({
+    socketPath: infra.dockerd.socketPath,
+    secret: SECRET,
+    tmpDir: tmp,
+    maxBuildBytes: 8 * 1024 * 1024,
+    dockerConfig: dockerConfig(infra.registry.url, infra.registry.credentials),
+  });
 const post = (request: { body: Buffer; signature: string }, accept?: string, url = main.url) =>
   postBuild(url, request, accept);
 
@@ -116,11 +124,12 @@ describe("POST /build with the docker backend", () => {
       );
       expect(answer.log).toEqual(expect.arrayContaining([expect.stringMatching(/^#\d+ DONE \d+\.\ds$/)]));
 
-      const tags = await fetch(`http://${infra.registry.url}/v2/alice/hello/tags/list`);
+      const authorization = basicAuth(infra.registry.credentials);
+      const tags = await fetch(`http://${infra.registry.url}/v2/alice/hello/tags/list`, { headers: { authorization } });
       expect(((await tags.json()) as { tags: string[] }).tags).toEqual(["latest-abc1234"]);
       const manifest = await fetch(`http://${infra.registry.url}/v2/alice/hello/manifests/latest-abc1234`, {
         method: "HEAD",
-        headers: { Accept: "application/vnd.docker.distribution.manifest.v2+json" },
+        headers: { Accept: "application/vnd.docker.distribution.manifest.v2+json", authorization },
       });
       expect(manifest.headers.get("docker-content-digest")).toBe(answer.digest);
 
@@ -183,6 +192,36 @@ describe("POST /build with the docker backend", () => {
       expect(await refused.json()).toEqual({ status: "failure", error: "too many builds in flight" });
       for (const answer of answers.filter((a) => a.status === 200)) {
         expect(await answer.json()).toMatchObject({ status: "success" });
+      }
+    },
+    TIMEOUT,
+  );
+});
+
+describe("signature before slot (issue #10)", () => {
+  it(
+    "an unsigned upload that never ends, max_inflight 1 → a signed build completes (200) while it still uploads",
+    async () => {
+      const one = await startBuilder({
+        socketPath: infra.dockerd.socketPath,
+        secret: SECRET,
+        tmpDir: tmp,
+        maxBuildBytes: 8 * 1024 * 1024,
+        maxInflight: 1,
+        dockerConfig: dockerConfig(infra.registry.url, infra.registry.credentials),
+      });
+      const slow = await trickleUpload(one.builder.server, one.url, {
+        "content-type": "application/x-tar",
+        "x-cloud-signature-256": signHop(SECRET, "of-builder", "the tar this client never finishes"),
+      });
+      try {
+        const res = await post(await slowBuild("slot"), undefined, one.url);
+        expect(res.status).toBe(200);
+        expect(await res.json()).toMatchObject({ status: "success", digest: expect.stringMatching(/^sha256:/) });
+        expect(slow.answered()).toBe(false);
+      } finally {
+        slow.stop();
+        await one.builder.shutdown(1000);
       }
     },
     TIMEOUT,

@@ -1,12 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isHttpError } from "../shared/http-error.js";
-import { createBuildHandler, sendJson, type BuildHandlerDeps } from "./build-handler.js";
+import { createBuildHandler, sendJson, type BuildHandlerDeps, type ReceivedBuild } from "./build-handler.js";
 
-/** What the of-builder server needs: the build handler's deps and the in-flight limit. */
+/** What the of-builder server needs: the build handler's deps and the in-flight limits. */
 export interface BuilderDeps extends BuildHandlerDeps {
   /** Concurrent builds; one more is answered 429 (DESIGN §6). */
   maxInflight: number;
+  /**
+   * Bodies being received (and verified) at once, before they take a build slot; one more is answered 429 before
+   * it is read. Default 4 × maxInflight: each may spool up to max_build_mb to the temp folder.
+   */
+  maxUploads?: number;
 }
 
 /** A running of-builder: the HTTP server (not yet listening) and its graceful shutdown. */
@@ -18,24 +23,42 @@ export interface BuilderServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
+const SHUTTING_DOWN = { status: 503, error: "of-builder is shutting down" };
+
 /** The of-builder HTTP API (DESIGN §6): `POST /build`, `GET /healthz`. */
 export function createBuilderServer(deps: BuilderDeps): BuilderServer {
-  const handleBuild = createBuildHandler(deps);
+  const handler = createBuildHandler(deps);
+  const maxUploads = deps.maxUploads ?? 4 * deps.maxInflight;
   const running = new Map<Promise<void>, AbortController>();
+  // Every POST /build from its first byte to its answer, so a shutdown leaves no temp folder behind.
+  const requests = new Set<Promise<void>>();
+  let uploads = 0;
   let closing = false;
 
   async function build(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (closing) return sendJson(res, 503, { status: "failure", error: "of-builder is shutting down" });
-    if (running.size >= deps.maxInflight) {
-      // Answered before reading the body; the caller (buildshiprun) retries later.
-      return sendJson(res, 429, { status: "failure", error: "too many builds in flight" }, { Connection: "close" });
+    if (closing) return refuse(req, res, SHUTTING_DOWN);
+    // Issue #10: the signature is checked before a request costs a slot, so an unsigned upload, however slow,
+    // never holds one. A header that cannot be a fresh hop for of-builder is refused before any body is read.
+    const verifier = handler.precheck(req);
+    if (uploads >= maxUploads) return refuse(req, res, { status: 429, error: "too many uploads in flight" });
+    uploads++;
+    let received: ReceivedBuild;
+    try {
+      received = await handler.receive(req, verifier);
+    } finally {
+      uploads--;
+    }
+    if (closing || running.size >= deps.maxInflight) {
+      await handler.discard(received);
+      // The caller (buildshiprun) retries later.
+      return refuse(req, res, closing ? SHUTTING_DOWN : { status: 429, error: "too many builds in flight" });
     }
     const cancel = new AbortController();
     // The Engine and buildctl stop a build whose client is gone; so do we (anchors §F).
     res.on("close", () => {
       if (!res.writableFinished) cancel.abort(new Error("the client closed the connection"));
     });
-    const done = handleBuild(req, res, cancel.signal);
+    const done = handler.build(received, req, res, cancel.signal);
     running.set(done, cancel);
     try {
       await done;
@@ -56,7 +79,9 @@ export function createBuilderServer(deps: BuilderDeps): BuilderServer {
     if (req.method !== "POST") {
       return sendJson(res, 405, { status: "failure", error: "/build takes POST" }, { Allow: "POST" });
     }
-    return build(req, res);
+    const request = build(req, res);
+    requests.add(request);
+    return request.finally(() => requests.delete(request));
   }
 
   const server = createServer((req, res) => {
@@ -70,9 +95,7 @@ export function createBuilderServer(deps: BuilderDeps): BuilderServer {
       const status = isHttpError(error) ? error.status : 500;
       if (!isHttpError(error)) deps.log.error({ err: error, url: req.url }, "unexpected failure");
       if (res.headersSent) return void res.end();
-      const message = isHttpError(error) ? error.message : "unexpected failure";
-      // Refused before the body was read: close, so the rest of an upload is not read into nowhere.
-      sendJson(res, status, { status: "failure", error: message }, req.complete ? {} : { Connection: "close" });
+      refuse(req, res, { status, error: isHttpError(error) ? error.message : "unexpected failure" });
     });
   });
 
@@ -92,8 +115,20 @@ export function createBuilderServer(deps: BuilderDeps): BuilderServer {
       // Answers close their connection once sent (above); what is left is a client holding an idle socket.
       if (!(await within(closed, 1000))) server.closeAllConnections();
       await closed;
+      // Uploads cut by the close clean up their temp folders.
+      await Promise.allSettled(requests);
     },
   };
+}
+
+/**
+ * Answers a refusal as JSON. A request whose body was not read to its end gets its connection closed once the answer
+ * is out, so the rest of the upload is never read (issue #10: a 60 MB unsigned body costs nothing).
+ */
+function refuse(req: IncomingMessage, res: ServerResponse, refusal: { status: number; error: string }): void {
+  if (!req.complete) res.once("finish", () => req.socket.destroy());
+  const headers: Record<string, string> = req.complete ? {} : { Connection: "close" };
+  sendJson(res, refusal.status, { status: "failure", error: refusal.error }, headers);
 }
 
 /** Whether `promise` settles within `ms`. */

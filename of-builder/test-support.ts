@@ -1,13 +1,14 @@
 // Test helpers for of-builder's server tests: the real local services (DESIGN §8) and signed build tars.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { pino } from "pino";
 import { Header } from "tar";
 import { startServices, type Services } from "../local/services/test-services.js";
 import { packBuildContext } from "../shared/build-tar.js";
-import { signPayload } from "../shared/hmac.js";
+import { signHop } from "../shared/hmac.js";
 import { createDockerBackend } from "./docker-backend.js";
 import { createDockerClient } from "./docker-engine.js";
 import { createBuilderServer, type BuilderServer } from "./server.js";
@@ -29,7 +30,7 @@ export async function signedBuild(
   }
   await packBuildContext(join(dir, "context"), config, join(dir, "build.tar"));
   const body = await readFile(join(dir, "build.tar"));
-  return { body, signature: signPayload(secret, body) };
+  return { body, signature: signHop(secret, "of-builder", body) };
 }
 
 /** One entry of a hand-made tar: whatever a hostile client could send. */
@@ -58,7 +59,7 @@ export function signedRawTar(secret: string, entries: RawEntry[]): { body: Buffe
     blocks.push(header.block!, data, Buffer.alloc((512 - (data.length % 512)) % 512));
   }
   const body = Buffer.concat([...blocks, Buffer.alloc(1024)]);
-  return { body, signature: signPayload(secret, body) };
+  return { body, signature: signHop(secret, "of-builder", body) };
 }
 
 /** An of-builder listening on 127.0.0.1, with the docker backend on `socketPath`. */
@@ -67,12 +68,15 @@ export async function startBuilder(options: {
   secret: string;
   tmpDir: string;
   maxBuildBytes: number;
+  maxInflight?: number;
+  /** The registry's account as a Docker config.json (the local registry refuses anonymous pushes). */
+  dockerConfig?: string;
 }): Promise<{ builder: BuilderServer; url: string }> {
   const docker = createDockerClient({ socketPath: options.socketPath });
   const builder = createBuilderServer({
-    backend: createDockerBackend({ docker, readDockerConfig: () => Promise.resolve(undefined) }),
+    backend: createDockerBackend({ docker, readDockerConfig: () => Promise.resolve(options.dockerConfig) }),
     payloadSecret: options.secret,
-    maxInflight: 2,
+    maxInflight: options.maxInflight ?? 2,
     maxBuildBytes: options.maxBuildBytes,
     maxBuildFiles: 10_000,
     baseBuildArgs: {},
@@ -90,4 +94,26 @@ export function postBuild(url: string, request: { body: Buffer; signature: strin
     body: request.body,
     headers: { "Content-Type": "application/x-tar", "X-Cloud-Signature-256": request.signature, Accept: accept },
   });
+}
+
+/**
+ * An upload that never ends: `headers`, then a few bytes every 200 ms (a slow or stalled client). `stop()` drops it;
+ * `answered` says whether the server has answered it yet. Resolves once `server` has taken the request in (its
+ * handler has run up to its first wait).
+ */
+export async function trickleUpload(server: Server, url: string, headers: Record<string, string>) {
+  const seen = new Promise((resolve) => server.once("request", resolve));
+  let answered = false;
+  const req = request(`${url}/build`, { method: "POST", headers, agent: false }, () => (answered = true));
+  req.on("error", () => undefined);
+  req.flushHeaders();
+  const timer = setInterval(() => req.write(Buffer.alloc(16)), 200);
+  await seen;
+  return {
+    answered: () => answered,
+    stop() {
+      clearInterval(timer);
+      req.destroy();
+    },
+  };
 }

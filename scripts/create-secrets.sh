@@ -24,9 +24,21 @@ SECRETS=(
   "payload-secret|openfaas|payload-secret|payload-secret"
   "registry-secret|openfaas|config.json|registry-config.json"
 )
-# Optional file: stack.yml mounts the customers secret into github-event, so it must exist; without the file it is
-# created empty, and an empty list means github-event reads customers_url instead.
-OPTIONAL=("customers|openfaas-fn|customers|customers")
+# Optional files: stack.yml mounts these into github-event, so they must exist; without the file each is created
+# empty, which github-event reads as unset: an empty customers list means customers_url is read instead, empty
+# nats-user/nats-password mean the NATS at nats_url takes no account.
+OPTIONAL=(
+  "customers|openfaas-fn|customers|customers"
+  "nats-user|openfaas-fn|nats-user|nats-user"
+  "nats-password|openfaas-fn|nats-password|nats-password"
+)
+# Only for the in-cluster registry (yaml/registry.yaml), so created only when the file is there: the registry's
+# accounts (bcrypt htpasswd lines), and the nodes' pull credentials, a Docker config.json stored under the key
+# .dockerconfigjson that the kubelet reads (the functions' service account lists it as an imagePullSecret).
+IN_CLUSTER_REGISTRY=(
+  "registry-htpasswd|openfaas|htpasswd|registry-htpasswd"
+  "registry-pull|openfaas-fn|.dockerconfigjson|registry-pull-config.json"
+)
 
 missing=()
 for entry in "${SECRETS[@]}"; do
@@ -37,12 +49,23 @@ if [ "${#missing[@]}" -ne 0 ]; then
   echo "create-secrets: refusing: missing or empty in $dir: ${missing[*]}; nothing was created" >&2
   exit 1
 fi
+# The registry accepts bcrypt hashes only; any other line would lock its account out without a word. Blank lines are
+# fine (htpasswd -n ends with one).
+bcrypt_line='^$|^[^:[:space:]]+:\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$'
+if [ -s "$dir/registry-htpasswd" ] && grep -qvE "$bcrypt_line" "$dir/registry-htpasswd"; then
+  echo "create-secrets: refusing: every line of registry-htpasswd must be user:bcrypt-hash" \
+    "(htpasswd -nB user); nothing was created" >&2
+  exit 1
+fi
 
 apply() {
   local name namespace key file
   IFS='|' read -r name namespace key file <<<"$1"
-  kubectl create secret generic "$name" --namespace "$namespace" --from-file="$key=$dir/$file" \
-    --dry-run=client -o yaml | kubectl apply -f -
+  local type=()
+  [ "$key" = ".dockerconfigjson" ] && type=(--type=kubernetes.io/dockerconfigjson)
+  # ${type[@]+…}: an empty array under set -u breaks bash before 4.4 (macOS).
+  kubectl create secret generic "$name" --namespace "$namespace" ${type[@]+"${type[@]}"} \
+    --from-file="$key=$dir/$file" --dry-run=client -o yaml | kubectl apply -f -
 }
 
 for entry in "${SECRETS[@]}"; do apply "$entry"; done
@@ -52,9 +75,17 @@ for entry in "${OPTIONAL[@]}"; do
     apply "$entry"
   else
     IFS='|' read -r name namespace key _ <<<"$entry"
-    echo "create-secrets: no $file: creating $name empty (github-event then reads customers_url)"
+    echo "create-secrets: no $file: creating $name empty (github-event reads it as unset)"
     kubectl create secret generic "$name" --namespace "$namespace" --from-literal="$key=" \
       --dry-run=client -o yaml | kubectl apply -f -
+  fi
+done
+for entry in "${IN_CLUSTER_REGISTRY[@]}"; do
+  file=${entry##*|}
+  if [ -s "$dir/$file" ]; then
+    apply "$entry"
+  else
+    echo "create-secrets: no $file: skipping ${entry%%|*} (only yaml/registry.yaml's in-cluster registry needs it)"
   fi
 done
 echo "create-secrets: done"

@@ -51,10 +51,15 @@ const settings = {
   scaling_min_limit: count.default(1),
   scaling_max_limit: count.default(4),
   github_api_url: url.default("https://api.github.com"), // GitHub Enterprise, or a local stand-in
+  github_url: url.default("https://github.com"), // the git host git-tar clones from; a payload's clone URL is never used
   templates_url: text.default("https://github.com/openfaas/templates.git"),
   functions_per_repo_limit: count.default(5),
   build_concurrency: count.default(2),
   max_repo_size_mb: count.default(100), // most a clone may fetch and check out
+  // NATS with JetStream where github-event keeps delivery ids, so a restart still refuses a redelivery (issue #10)
+  nats_url: text
+    .regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, "expected nats://host:port[,nats://…]")
+    .optional(),
   log_level: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       message: "expected fatal, error, warn, info, debug, trace or silent",
@@ -75,7 +80,9 @@ export type SecretName =
   | "basic-auth-password"
   | "s3-access-key"
   | "s3-secret-key"
-  | "customers";
+  | "customers"
+  | "nats-user"
+  | "nats-password";
 
 export type Config<S extends SecretName = never, R extends SettingName = never> = Readonly<
   Omit<Env, R> & Required<Pick<Env, R>> & { secrets: Readonly<Record<S, string>> & Partial<Record<SecretName, string>> }

@@ -17,7 +17,7 @@ export const deploySpecSchema = z.object({
   installationId: z.number().int().positive(),
   /** The function's name as written in stack.yml: the commit status context. */
   function: z.string().min(1),
-  /** `<owner>-<fn>`, already validated. */
+  /** `<owner>--<fn>` (shared/naming.ts), already validated. */
   service: z.string().min(1),
   image: z.string().min(1),
   environment: z.record(z.string(), z.string()),

@@ -8,6 +8,12 @@ export interface FunctionEvent {
   method: string;
   query: Readonly<Record<string, string | undefined>>;
   path: string;
+  /**
+   * Aborts when nobody waits for the answer any more: `exec_timeout` passed (reason: a `TimeoutError`) or the caller
+   * disconnected (an `AbortError`). Optional, so handlers written for the node template keep their signature; a
+   * handler that holds resources for long threads it through its work (issue #10).
+   */
+  signal?: AbortSignal;
 }
 
 /** The node template's chainable response context (anchors §C). */
@@ -55,6 +61,19 @@ export async function respond(context: FunctionContext, log: Logger, work: () =>
   }
 }
 
+/**
+ * A refusal decided from a request's method, path and headers alone, so the server answers it before reading (and
+ * buffering) the body (issue #10); undefined lets the request through to the handler.
+ */
+export type Precheck = (request: {
+  method: string;
+  path: string;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+}) => { status: number; message: string } | undefined;
+
+/** A handler carrying its {@link Precheck}, which serveFunction and the local gateway run before reading a body. */
+export type PrecheckedHandler = FunctionHandler & { precheck?: Precheck };
+
 /** A handler whose dependencies can be built before the first request, so a bad configuration stops the start. */
 export type PreparableHandler = FunctionHandler & { prepare(): void };
 
@@ -67,5 +86,6 @@ export function lazyHandler(build: () => FunctionHandler): PreparableHandler {
   let handler: FunctionHandler | undefined;
   const run = ((event, context) => (handler ??= build())(event, context)) as PreparableHandler;
   run.prepare = () => void (handler ??= build());
+  (run as PrecheckedHandler).precheck = (request) => ((handler ??= build()) as PrecheckedHandler).precheck?.(request);
   return run;
 }

@@ -1,6 +1,14 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FunctionContext, FunctionEvent, FunctionHandler, PreparableHandler } from "./function-handler.js";
+import type {
+  FunctionContext,
+  FunctionEvent,
+  FunctionHandler,
+  Precheck,
+  PrecheckedHandler,
+  PreparableHandler,
+} from "./function-handler.js";
+import { CLOUD_SIGNATURE_HEADER, createHopVerifier, QUEUED_HOP_MAX_AGE_MS } from "./hmac.js";
 
 /** The answer a handler produced, as the node template would send it. */
 export interface FunctionResult {
@@ -52,15 +60,60 @@ function encode(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
-/** Reads a request into a FunctionEvent; bodies over `maxBytes` are refused rather than buffered without bound. */
+/** `handler` with a {@link Precheck} the server runs before it reads a request's body. */
+export function withPrecheck<H extends FunctionHandler>(handler: H, precheck: Precheck): H & { precheck: Precheck } {
+  return Object.assign(handler, { precheck });
+}
+
+/**
+ * The precheck of a stage only internal hops call (issue #10): a POST without a well-formed X-Cloud-Signature-256
+ * at most an hour old (the queue's allowance, QUEUED_HOP_MAX_AGE_MS) is refused 401 before its body is read, so an
+ * unsigned caller cannot make the stage buffer up to its cap. The handler still checks the HMAC, the target and
+ * its own age limit; `exceptPaths` are signed otherwise (github-push's queue callback).
+ */
+export function hopPrecheck(target: string, options: { exceptPaths?: string[] } = {}): Precheck {
+  return ({ method, path, headers }) => {
+    if (method !== "POST" || options.exceptPaths?.includes(path)) return undefined;
+    const header = headers[CLOUD_SIGNATURE_HEADER];
+    const { ready } = createHopVerifier("", target, typeof header === "string" ? header : undefined, {
+      maxAgeMs: QUEUED_HOP_MAX_AGE_MS,
+    });
+    return ready
+      ? undefined
+      : { status: 401, message: `invalid, stale or missing X-Cloud-Signature-256 for ${target}` };
+  };
+}
+
+/** How much body a function buffers when `max_body_bytes` is not set. */
+export const DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024;
+
+/**
+ * Reads a request into a FunctionEvent, or undefined when its body is over `maxBytes` (issue #10): a declared
+ * Content-Length over the cap is refused before a byte of the body is read, and a chunked body stops being read at
+ * the chunk that crosses the cap. Answer undefined with {@link refuseBody}, which drops the connection.
+ */
 export async function readEvent(req: IncomingMessage, maxBytes: number): Promise<FunctionEvent | undefined> {
+  const declared = Number(req.headers["content-length"]);
+  if (declared > maxBytes) return undefined;
   const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) return undefined;
-    chunks.push(chunk as Buffer);
-  }
+  const within = await new Promise<boolean>((resolve, reject) => {
+    let size = 0;
+    const stop = (outcome: boolean) => {
+      req.off("data", onData).off("end", onEnd).off("error", reject).off("close", onClose);
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) return void chunks.push(chunk);
+      // Stop pulling from the socket: what is still in flight is never read (refuseBody closes the connection).
+      req.pause();
+      stop(false);
+    };
+    const onEnd = () => stop(true);
+    const onClose = () => reject(new Error("the client closed the connection before the body ended"));
+    req.on("data", onData).once("end", onEnd).once("error", reject).once("close", onClose);
+  });
+  if (!within) return undefined;
   const url = new URL(req.url ?? "/", "http://function.local");
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
@@ -75,13 +128,35 @@ export async function readEvent(req: IncomingMessage, maxBytes: number): Promise
   };
 }
 
+/**
+ * Answers 413 to a request whose body was not (fully) read, then closes the connection once the answer
+ * is out: the rest of the body is never read, so a 60 MB upload costs what was read before the refusal.
+ */
+export function refuseBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): void {
+  refuseUnread(req, res, { status: 413, message: `request body over ${maxBytes} bytes` });
+}
+
+/** Answers a request whose body is not read to its end, then closes the connection: the rest is never read. */
+export function refuseUnread(
+  req: IncomingMessage,
+  res: ServerResponse,
+  refusal: { status: number; message: string },
+): void {
+  if (!req.complete) res.once("finish", () => req.socket.destroy());
+  const headers = { "content-type": "text/plain; charset=utf-8", ...(req.complete ? {} : { connection: "close" }) };
+  res.writeHead(refusal.status, headers).end(refusal.message);
+}
+
 /** Where and how {@link serveFunction} serves. */
 export interface ServeOptions {
   port?: number;
   /** 127.0.0.1 unless told otherwise; a container image sets `http_host=0.0.0.0`. */
   host?: string;
   maxBodyBytes?: number;
-  /** A handler still running after this gets a 504, as the watchdog's exec_timeout does; unset: no limit. */
+  /**
+   * A handler still running after this gets a 504, as the watchdog's exec_timeout does, and its event's `signal`
+   * aborts with a `TimeoutError`; unset: no limit.
+   */
   execTimeoutMs?: number;
 }
 
@@ -101,19 +176,26 @@ const HEALTH_PATH = "/_/health";
 
 /** Serves one handler over HTTP, as the OpenFaaS node template does, with a health path and a graceful stop. */
 export async function serveFunction(handler: FunctionHandler, options: ServeOptions = {}): Promise<FunctionServer> {
-  const maxBytes = options.maxBodyBytes ?? 100 * 1024 * 1024;
+  const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const precheck = (handler as PrecheckedHandler).precheck;
   const server = createServer((req, res) => {
     if (req.url === HEALTH_PATH) {
       res.writeHead(200, { "content-type": "text/plain" }).end("OK");
       return;
     }
+    // The handler's work stops when nobody waits for its answer any more, not just the reply (issue #10).
+    const controller = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) controller.abort(new DOMException("the caller disconnected", "AbortError"));
+    });
     void (async () => {
+      const url = new URL(req.url ?? "/", "http://function.local");
+      const refusal = precheck?.({ method: req.method ?? "GET", path: url.pathname, headers: req.headers });
+      if (refusal) return refuseUnread(req, res, refusal);
       const event = await readEvent(req, maxBytes);
-      if (!event) {
-        res.writeHead(413, { "content-type": "text/plain" }).end(`request body over ${maxBytes} bytes`);
-        return;
-      }
-      const result = await withTimeout(invokeHandler(handler, event), options.execTimeoutMs);
+      if (!event) return refuseBody(req, res, maxBytes);
+      const work = invokeHandler(handler, { ...event, signal: controller.signal });
+      const result = await withTimeout(work, options.execTimeoutMs, controller);
       res.writeHead(result.status, result.headers).end(result.body);
     })().catch(() => {
       if (!res.headersSent) res.writeHead(500).end("internal error");
@@ -137,19 +219,19 @@ export async function serveFunction(handler: FunctionHandler, options: ServeOpti
   };
 }
 
-async function withTimeout(work: Promise<FunctionResult>, ms: number | undefined): Promise<FunctionResult> {
+async function withTimeout(
+  work: Promise<FunctionResult>,
+  ms: number | undefined,
+  controller: AbortController,
+): Promise<FunctionResult> {
   if (ms === undefined) return work;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<FunctionResult>((resolve) => {
-    timer = setTimeout(
-      () =>
-        resolve({
-          status: 504,
-          headers: { "content-type": "text/plain" },
-          body: Buffer.from(`exec_timeout of ${ms / 1000}s exceeded`),
-        }),
-      ms,
-    );
+    timer = setTimeout(() => {
+      const message = `exec_timeout of ${ms / 1000}s exceeded`;
+      controller.abort(new DOMException(message, "TimeoutError"));
+      resolve({ status: 504, headers: { "content-type": "text/plain" }, body: Buffer.from(message) });
+    }, ms);
   });
   try {
     return await Promise.race([work, late]);
@@ -174,11 +256,27 @@ export function parseDuration(value: string | undefined): number | undefined {
 }
 
 /**
+ * `max_body_bytes` as bytes: a whole number, optionally with a `Ki`, `Mi` or `Gi` suffix (stack.yml says `25Mi`);
+ * undefined when unset. A malformed value throws naming the key, so the function does not start.
+ */
+export function parseByteSize(value: string | undefined): number | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  const match = /^([1-9]\d*)(Ki|Mi|Gi)?$/.exec(text);
+  if (!match)
+    throw new Error(
+      `max_body_bytes: expected a whole number of bytes, optionally with Ki, Mi or Gi, got ${JSON.stringify(text)}`,
+    );
+  const unit = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 }[match[2] as "Ki" | "Mi" | "Gi"] ?? 1;
+  return Number(match[1]) * unit;
+}
+
+/**
  * The entry point of a function image: builds the handler's configuration and clients first (a bad one rejects,
  * naming the key, and the container exits before it ever reports healthy), then serves `handler` on `http_port`
- * (default 8080) and `http_host` (default 0.0.0.0, a pod's address), with `exec_timeout` per request. On SIGTERM (a
- * rollout, a scale-down) it drains for up to `write_timeout` (default 10s), then exits, so a build hand-off in
- * flight is not cut mid-way.
+ * (default 8080) and `http_host` (default 0.0.0.0, a pod's address), with `exec_timeout` per request and bodies
+ * capped at `max_body_bytes` (default 100 MB). On SIGTERM (a rollout, a scale-down) it drains for up to
+ * `write_timeout` (default 10s), then exits, so a build hand-off in flight is not cut mid-way.
  */
 export async function runFunction(
   handler: FunctionHandler,
@@ -189,10 +287,12 @@ export async function runFunction(
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`http_port: expected a port, got ${port}`);
   (handler as Partial<PreparableHandler>).prepare?.();
   const execTimeoutMs = parseDuration(env.exec_timeout);
+  const maxBodyBytes = parseByteSize(env.max_body_bytes);
   const served = await serveFunction(handler, {
     port,
     host: env.http_host ?? "0.0.0.0",
     ...(execTimeoutMs === undefined ? {} : { execTimeoutMs }),
+    ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
   });
   const drainMs = parseDuration(env.write_timeout) ?? 10_000;
   const stop = () => void served.close(drainMs).then(() => processLike.exit(0));

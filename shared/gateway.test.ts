@@ -46,6 +46,22 @@ describe("gateway client", () => {
       },
     ));
 
+  // Issue #10: a stage whose own caller gave up abandons its hand-offs instead of waiting for them.
+  it("invoke whose signal aborts while the function runs → HttpError 502 at once, not retried", async () => {
+    const server = await startRecorder(() => new Promise<Answer>(() => undefined));
+    const gateway = createGateway({ url: server.url, payloadSecret: "payload", http: axios.create(), log });
+    try {
+      const controller = new AbortController();
+      const call = gateway.invoke("buildshiprun", "tar", {}, { signal: controller.signal });
+      while (server.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      controller.abort();
+      await expect(call).rejects.toMatchObject({ status: 502 });
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("invokeAsync → 202 resolves with the call id", () =>
     withGateway(
       () => ({ status: 202, headers: { "x-call-id": "abc" } }),
@@ -108,36 +124,48 @@ describe("gateway client", () => {
     });
   });
 
-  it("deploy: PUT 404 → POST, with basic auth and the deployment JSON", () =>
+  it("create: one POST with basic auth and the deployment JSON", () =>
     withGateway(
-      (req) => (req.method === "PUT" ? { status: 404 } : { status: 202 }),
+      () => ({ status: 202 }),
       async (gateway, requests) => {
-        await expect(gateway.deploy({ service: "alex-fn", image: "r/alex/fn:1" })).resolves.toBe("created");
-        expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual([
-          "PUT /system/functions",
-          "POST /system/functions",
-        ]);
-        expect(requests[1]?.headers.authorization).toBe(`Basic ${Buffer.from("admin:pw").toString("base64")}`);
-        expect(JSON.parse(requests[1]!.body.toString())).toEqual({ service: "alex-fn", image: "r/alex/fn:1" });
+        await gateway.create({ service: "alex--fn", image: "r/alex/fn:1" });
+        expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual(["POST /system/functions"]);
+        expect(requests[0]?.headers.authorization).toBe(`Basic ${Buffer.from("admin:pw").toString("base64")}`);
+        expect(JSON.parse(requests[0]!.body.toString())).toEqual({ service: "alex--fn", image: "r/alex/fn:1" });
       },
     ));
 
-  it("deploy: PUT 200 → updated, no POST", () =>
-    withGateway(
-      () => ({ status: 200 }),
-      async (gateway, requests) => {
-        await expect(gateway.deploy({ service: "a", image: "b" })).resolves.toBe("updated");
-        expect(requests).toHaveLength(1);
-      },
-    ));
-
-  it("deploy: PUT 400 → HttpError with the gateway's status and message", () =>
+  it("update: PUT 400 → HttpError with the gateway's status and message", () =>
     withGateway(
       () => ({ status: 400, body: "image is required" }),
       async (gateway) => {
-        await expect(gateway.deploy({ service: "a", image: "" })).rejects.toMatchObject({
+        await expect(gateway.update({ service: "a", image: "" })).rejects.toMatchObject({
           message: "gateway: PUT /system/functions answered 400: image is required",
         });
+      },
+    ));
+
+  it("create: the function exists meanwhile (500) → HttpError with the provider's text, one POST, never a PUT", () =>
+    withGateway(
+      () => ({ status: 500, body: "unable to create function: alice--api already exists" }),
+      async (gateway, requests) => {
+        await expect(gateway.create({ service: "alice--api", image: "r/alice/fns--api:1" })).rejects.toMatchObject({
+          status: 502,
+          message: "gateway: POST /system/functions answered 500: unable to create function: alice--api already exists",
+        });
+        expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual(["POST /system/functions"]);
+        expect(requests[0]?.headers.authorization).toBe(`Basic ${Buffer.from("admin:pw").toString("base64")}`);
+      },
+    ));
+
+  it("update: the function is gone (404) → HttpError, one PUT, never a POST", () =>
+    withGateway(
+      () => ({ status: 404, body: "function alice--api not found" }),
+      async (gateway, requests) => {
+        await expect(gateway.update({ service: "alice--api", image: "i" })).rejects.toMatchObject({
+          message: "gateway: PUT /system/functions answered 404: function alice--api not found",
+        });
+        expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual(["PUT /system/functions"]);
       },
     ));
 

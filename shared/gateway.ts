@@ -1,6 +1,6 @@
 import type { AxiosInstance, AxiosResponse, Method } from "axios";
 import type { Logger } from "pino";
-import { CLOUD_SIGNATURE_HEADER, signPayload } from "./hmac.js";
+import { CLOUD_SIGNATURE_HEADER, signHop } from "./hmac.js";
 import { HttpError } from "./http-error.js";
 
 /** FunctionDeployment, the body of POST/PUT /system/functions (anchors §A, faas-provider types). */
@@ -39,15 +39,22 @@ export interface Invocation {
 }
 
 export interface Gateway {
-  /** Synchronous `/function/<name>`, body signed with the payload secret. */
-  invoke(name: string, body: Buffer | string, headers?: Record<string, string>): Promise<Invocation>;
+  /** Synchronous `/function/<name>`, body signed with the payload secret; `signal` abandons it (no retry after). */
+  invoke(
+    name: string,
+    body: Buffer | string,
+    headers?: Record<string, string>,
+    options?: { signal?: AbortSignal },
+  ): Promise<Invocation>;
   /** `/async-function/<name>`: resolves once the gateway queued it (202), else throws HttpError 502. */
   invokeAsync(name: string, body: Buffer | string, headers?: Record<string, string>): Promise<{ callId?: string }>;
   listFunctions(namespace?: string): Promise<FunctionStatus[]>;
   /** GET /system/function/<name>; undefined when the function does not exist. */
   getFunction(name: string, namespace?: string): Promise<FunctionStatus | undefined>;
-  /** faas-cli's deploy: PUT, then POST when the function does not exist yet (anchors §A). */
-  deploy(deployment: FunctionDeployment): Promise<"updated" | "created">;
+  /** POST /system/functions only: a function that exists meanwhile is a refusal (HttpError 502), never an update. */
+  create(deployment: FunctionDeployment): Promise<void>;
+  /** PUT /system/functions only: a function that is gone is a refusal (HttpError 502), never a create. */
+  update(deployment: FunctionDeployment): Promise<void>;
   /** DELETE /system/functions; `false` when the function was already gone. */
   remove(name: string, namespace?: string): Promise<boolean>;
 }
@@ -86,7 +93,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     method: Method,
     path: string,
     retryable: Retryable,
-    options: { data?: Buffer | string; headers?: Record<string, string>; params?: Record<string, string> } = {},
+    options: {
+      data?: Buffer | string;
+      headers?: Record<string, string>;
+      params?: Record<string, string>;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<AxiosResponse<Buffer>> {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -104,13 +116,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
           // measurable cost per hop in bench/github-event) and no proxy from the environment.
           maxRedirects: 0,
           proxy: false,
+          ...(options.signal ? { signal: options.signal } : {}),
         });
         res.data = Buffer.from(res.data);
-        if (attempt >= retries || !retryable(res.status)) return res;
+        if (attempt >= retries || !retryable(res.status) || options.signal?.aborted) return res;
         deps.log.warn({ path, status: res.status, attempt }, "gateway answered with a retryable status");
       } catch (error) {
         // No response at all (refused, reset, timed out): the gateway may be restarting, so try again.
-        if (attempt >= retries || (error as { response?: unknown }).response !== undefined) {
+        // An abandoned call (the caller's signal) is not a gateway fault: no retry.
+        const final = attempt >= retries || options.signal?.aborted === true;
+        if (final || (error as { response?: unknown }).response !== undefined) {
           throw new HttpError(502, `gateway unreachable: ${method} ${path}: ${(error as Error).message}`, {
             cause: error,
           });
@@ -121,11 +136,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
   }
 
-  function signed(body: Buffer | string, headers: Record<string, string> = {}): Record<string, string> {
+  // Signed for the function it is sent to: the same bytes cannot be replayed against another stage.
+  function signed(target: string, body: Buffer | string, headers: Record<string, string> = {}): Record<string, string> {
     return {
       "content-type": "application/octet-stream",
       ...headers,
-      [CLOUD_SIGNATURE_HEADER]: signPayload(deps.payloadSecret, body),
+      [CLOUD_SIGNATURE_HEADER]: signHop(deps.payloadSecret, target, body),
     };
   }
 
@@ -135,15 +151,19 @@ export function createGateway(deps: GatewayDeps): Gateway {
   }
 
   return {
-    async invoke(name, body, headers) {
-      const res = await send("POST", `function/${name}`, unreachable, { data: body, headers: signed(body, headers) });
+    async invoke(name, body, headers, options = {}) {
+      const res = await send("POST", `function/${name}`, unreachable, {
+        data: body,
+        headers: signed(name, body, headers),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       return { status: res.status, body: res.data, headers: res.headers as Record<string, string> };
     },
 
     async invokeAsync(name, body, headers) {
       const res = await send("POST", `async-function/${name}`, anyServerError, {
         data: body,
-        headers: signed(body, headers),
+        headers: signed(name, body, headers),
       });
       if (res.status !== 202) throw failed(`async-function/${name}`, res);
       const callId = res.headers["x-call-id"] as string | undefined;
@@ -168,15 +188,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return JSON.parse(res.data.toString("utf8")) as FunctionStatus;
     },
 
-    async deploy(deployment) {
+    // buildshiprun decides create or update from the function's owner labels (DESIGN §5), so each is one call:
+    // falling back from one to the other could take over a function someone else deployed in between.
+    async create(deployment) {
+      const data = JSON.stringify(deployment);
+      const headers = { ...authHeader, "content-type": "application/json" };
+      // Only "never reached the provider" is retried: providers answer 500 when the function already exists.
+      const post = await send("POST", "system/functions", unreachable, { data, headers });
+      if (post.status < 200 || post.status >= 300) throw failed("POST /system/functions", post);
+    },
+
+    async update(deployment) {
       const data = JSON.stringify(deployment);
       const headers = { ...authHeader, "content-type": "application/json" };
       const put = await send("PUT", "system/functions", anyServerError, { data, headers });
-      if (put.status >= 200 && put.status < 300) return "updated";
-      if (put.status !== 404) throw failed("PUT /system/functions", put);
-      const post = await send("POST", "system/functions", anyServerError, { data, headers });
-      if (post.status >= 200 && post.status < 300) return "created";
-      throw failed("POST /system/functions", post);
+      if (put.status < 200 || put.status >= 300) throw failed("PUT /system/functions", put);
     },
 
     async remove(name, namespace) {

@@ -2,9 +2,13 @@ import { deployImage, functionName, imageName, secretName } from "./naming.js";
 
 describe("functionName", () => {
   it.each([
-    ["alexellis", "tester", "alexellis-tester"],
-    ["AlexEllis", "Tester", "alexellis-tester"],
-    ["Codertocat", "hello-world", "codertocat-hello-world"],
+    ["alexellis", "tester", "alexellis--tester"],
+    ["AlexEllis", "Tester", "alexellis--tester"],
+    ["Codertocat", "hello-world", "codertocat--hello-world"],
+    ["1234", "api", "1234--api"],
+    ["alice-bob", "api", "alice-bob--api"],
+    ["alice", "bob-api", "alice--bob-api"],
+    ["github", "event", "github--event"],
   ])("%s + %s → %s", (owner, fn, expected) => {
     expect(functionName(owner, fn)).toBe(expected);
   });
@@ -13,36 +17,85 @@ describe("functionName", () => {
     ["an underscore", "my_fn"],
     ["a dot", "my.fn"],
     ["a trailing dash", "fn-"],
-    ["over 63 characters", "f".repeat(60)],
+    ["a leading dash", "-fn"],
   ])("function with %s → a 400 naming the DNS-1123 label rule", (_, fn) => {
-    expect(() => functionName("alex", fn)).toThrow(/function name ".*" must be a DNS-1123 label/);
+    expect(() => functionName("alex", fn)).toThrow(
+      new RegExp(`^function name "${fn.replace(".", "\\.")}" must be a DNS-1123 label`),
+    );
+  });
+
+  it('a function name with "--" → a 400 naming the separator rule', () => {
+    expect(() => functionName("alice", "bob--api")).toThrow(
+      /^function name "bob--api" must not contain "--": it separates the owner from the name/,
+    );
+  });
+
+  it("owner + function over 63 characters → a 400 naming the whole name and the label rule", () => {
+    expect(() => functionName("a".repeat(39), "f".repeat(23))).toThrow(
+      /^function name "a{39}--f{23}" must be a DNS-1123 label.*at most 63 characters$/,
+    );
+    expect(functionName("a".repeat(39), "f".repeat(22))).toHaveLength(63);
+  });
+
+  it.each([
+    ["a double hyphen", "alice--bob"],
+    ["a leading hyphen", "-alice"],
+    ["a trailing hyphen", "alice-"],
+    ["a dot", "alice.bob"],
+    ["an underscore", "alice_bob"],
+    ["40 characters", "a".repeat(40)],
+    ["nothing", ""],
+  ])("an owner with %s → a 400 naming the GitHub login rule", (_, owner) => {
+    expect(() => functionName(owner, "api")).toThrow(
+      `owner ${JSON.stringify(owner)} must be a GitHub login: 1-39 letters, digits or single hyphens`,
+    );
   });
 });
 
 describe("secretName", () => {
-  it("owner-prefixed and lowercased", () => expect(secretName("Alex", "API-Key")).toBe("alex-api-key"));
+  it.each([
+    ["Alex", "API-Key", "alex--api-key"],
+    ["alice-bob", "db", "alice-bob--db"],
+    ["alice", "bob-db", "alice--bob-db"],
+    ["private", "key", "private--key"],
+    ["payload", "secret", "payload--secret"],
+    ["alice", "tls.crt", "alice--tls.crt"],
+  ])("%s + %s → %s", (owner, secret, expected) => {
+    expect(secretName(owner, secret)).toBe(expected);
+  });
+
   it("an invalid character → a 400 naming the subdomain rule", () =>
-    expect(() => secretName("alex", "api key")).toThrow(/secret name "alex-api key" must be a DNS-1123 subdomain/));
+    expect(() => secretName("alex", "api key")).toThrow(/^secret name "api key" must be a DNS-1123 subdomain/));
+  it('"--" → a 400 naming the separator rule', () =>
+    expect(() => secretName("alex", "db--password")).toThrow(/^secret name "db--password" must not contain "--"/));
+  it("an owner that is not a GitHub login → a 400", () =>
+    expect(() => secretName("s3-", "secret-key")).toThrow(/^owner "s3-" must be a GitHub login/));
 });
 
 describe("imageName", () => {
   const sha = "04b8e44aaaabbbbccccddddeeeeffff000011112";
   it.each([
-    ["registry:5000", "alexellis", "go-fns", "tester", "registry:5000/alexellis/go-fns-tester:latest-04b8e44"],
+    ["registry:5000", "alexellis", "go-fns", "tester", "registry:5000/alexellis/go-fns--tester:latest-04b8e44"],
     [
       "docker.io/of-community/",
       "AlexEllis",
       "go-fns",
       "func",
-      "docker.io/of-community/alexellis-go-fns-func:latest-04b8e44",
+      "docker.io/of-community/alexellis--go-fns--func:latest-04b8e44",
     ],
-    ["127.0.0.1:5000/", "Codertocat", "Hello-World", "fn", "127.0.0.1:5000/codertocat-hello-world-fn:latest-04b8e44"],
+    ["127.0.0.1:5000/", "Codertocat", "Hello-World", "fn", "127.0.0.1:5000/codertocat--hello-world--fn:latest-04b8e44"],
+    // The original's `<repo>-<fn>`: repo "a-b" + fn "c" and repo "a" + fn "b-c" were one image.
+    ["registry:5000", "alice", "a-b", "c", "registry:5000/alice/a-b--c:latest-04b8e44"],
+    ["registry:5000", "alice", "a", "b-c", "registry:5000/alice/a--b-c:latest-04b8e44"],
   ])("%s %s/%s %s → %s", (registry, owner, repo, fn, expected) => {
     expect(imageName(registry, owner, repo, fn, sha)).toBe(expected);
   });
 
   it("a repo name the registry cannot hold → a 400 naming the component", () => {
-    expect(() => imageName("reg:5000", "alex", "my_", "fn", sha)).toThrow(/image path component "my_-fn"/);
+    expect(() => imageName("reg:5000", "alex", "my_", "fn", sha)).toThrow(/image path component "my_--fn"/);
+  });
+  it('a function name with "--" → a 400 naming the separator rule', () => {
+    expect(() => imageName("reg:5000", "alex", "fns", "a--b", sha)).toThrow(/^function name "a--b" must not contain/);
   });
 });
 

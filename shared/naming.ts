@@ -1,6 +1,13 @@
 import { HttpError } from "./http-error.js";
 
-// DNS-1123 label: what Kubernetes (faas-netes) accepts as a function name (DESIGN §5).
+// Tenant names (DESIGN §5, issue #10): `<owner>--<name>`. No GitHub login contains "--" (only single hyphens), stack
+// names may not either, and no system function or secret has "--" in its name. So the owner is everything before the
+// first "--" and the name everything after it: distinct (owner, name) pairs never share a deployed name, and no
+// tenant can name a system function or secret (`github`+`event` is `github--event`, never `github-event`).
+const SEPARATOR = "--";
+// GitHub's login rule: letters, digits and single hyphens, not at either end; case-insensitive.
+const GITHUB_LOGIN = /^[a-z0-9](?:-?[a-z0-9])*$/;
+// DNS-1123 label: what Kubernetes (faas-netes) accepts as a function name.
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // DNS-1123 subdomain: what Kubernetes accepts as a secret name.
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -9,43 +16,63 @@ const REPO_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const LABEL_RULE =
   'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
+const SUBDOMAIN_RULE = 'must be a DNS-1123 subdomain: lowercase letters, digits, "-" and ".", at most 253 characters';
+const NO_SEPARATOR_RULE = 'must not contain "--": it separates the owner from the name in deployed names';
+
+// Build-log keys need no separator: `<owner>/<repo>/<sha>/<fn>/build.log` (shared/log-store.ts) joins parts that can
+// never contain "/" (it validates each one), so they are already injective.
 
 /** A name that cannot be used; a 400 whose message names the value and the rule it broke. */
 function refuse(what: string, value: string, rule: string): never {
   throw new HttpError(400, `${what} ${JSON.stringify(value)} ${rule}`);
 }
 
-function label(what: string, value: string): string {
-  if (value.length > 63 || !DNS1123_LABEL.test(value)) refuse(what, value, LABEL_RULE);
-  return value;
-}
-
-/** The deployed function's name: `<owner>-<fn>`, lowercased (mixed-case logins broke the original, original-spec §E.2). */
-export function functionName(owner: string, fn: string): string {
-  return label("function name", `${owner}-${fn}`.toLowerCase());
-}
-
-/** The platform secret a stack.yml secret maps to: `<owner>-<secret>`, so no owner can mount another's. */
-export function secretName(owner: string, secret: string): string {
-  const name = `${owner}-${secret}`.toLowerCase();
-  if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
+function login(owner: string): string {
+  const name = owner.toLowerCase();
+  if (name.length > 39 || !GITHUB_LOGIN.test(name)) {
     refuse(
-      "secret name",
-      name,
-      'must be a DNS-1123 subdomain: lowercase letters, digits, "-" and ".", at most 253 characters',
+      "owner",
+      owner,
+      "must be a GitHub login: 1-39 letters, digits or single hyphens, not starting or ending with one",
     );
   }
   return name;
 }
 
+/** A stack.yml function or secret name, lowercased: matching `rule`, and without the separator. */
+function tenantPart(what: string, value: string, pattern: RegExp, rule: string): string {
+  const name = value.toLowerCase();
+  if (name.includes(SEPARATOR)) refuse(what, value, NO_SEPARATOR_RULE);
+  if (!pattern.test(name)) refuse(what, value, rule);
+  return name;
+}
+
+/** The deployed function's name: `<owner>--<fn>`, lowercased (mixed-case logins broke the original, original-spec §E.2). */
+export function functionName(owner: string, fn: string): string {
+  const name = `${login(owner)}${SEPARATOR}${tenantPart("function name", fn, DNS1123_LABEL, LABEL_RULE)}`;
+  if (name.length > 63) refuse("function name", name, LABEL_RULE);
+  return name;
+}
+
+/** The platform secret a stack.yml secret maps to: `<owner>--<secret>`, so no owner can mount another's or the system's. */
+export function secretName(owner: string, secret: string): string {
+  const name = `${login(owner)}${SEPARATOR}${tenantPart("secret name", secret, DNS1123_SUBDOMAIN, SUBDOMAIN_RULE)}`;
+  if (name.length > 253) refuse("secret name", name, SUBDOMAIN_RULE);
+  return name;
+}
+
 /**
- * The image a function is built into (DESIGN §5, original-spec §4 step 13): `<registry>/<owner>/<repo>-<fn>:latest-<sha7>`,
- * or `<registry>/<owner>-<repo>-<fn>:latest-<sha7>` when the registry prefix ends in "/" (one shared account).
+ * The image a function is built into (DESIGN §5, original-spec §4 step 13): `<registry>/<owner>/<repo>--<fn>:latest-<sha7>`,
+ * or `<registry>/<owner>--<repo>--<fn>:latest-<sha7>` when the registry prefix ends in "/" (one shared account). The
+ * function name has no "--" and does not start with "-", so the last "--" ends the repository: injective as well.
  */
 export function imageName(pushRepositoryUrl: string, owner: string, repo: string, fn: string, sha: string): string {
   const shared = pushRepositoryUrl.endsWith("/");
   const registry = pushRepositoryUrl.replace(/\/+$/, "");
-  const path = (shared ? `${owner}-${repo}-${fn}` : `${owner}/${repo}-${fn}`).toLowerCase();
+  const o = login(owner);
+  const f = tenantPart("function name", fn, DNS1123_LABEL, LABEL_RULE);
+  const r = repo.toLowerCase();
+  const path = shared ? `${o}${SEPARATOR}${r}${SEPARATOR}${f}` : `${o}/${r}${SEPARATOR}${f}`;
   const tag = `latest-${sha.slice(0, 7).toLowerCase()}`;
   for (const part of path.split("/")) {
     if (!REPO_COMPONENT.test(part)) {

@@ -24,13 +24,24 @@ export type GithubPush = z.infer<typeof githubPush>;
 const fits = (event: PushEvent): z.input<typeof githubPush> => ({ ...event, installation: event.installation });
 void fits;
 
-/** The body github-push sends to git-tar (and git-tar to later stages): one normalised push to build. */
+// Path segments of `<github_url>/<owner>/<repo>.git`: no slash, and never `.` or `..`, so a payload cannot steer the
+// clone to another path on the git host (issue #10). Loose enough for GitHub Enterprise logins (`_`) and `.github`.
+const owner = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "expected a login: letters, digits, '.', '_', '-'");
+const repo = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]+$/, "expected a repository name: letters, digits, '.', '_', '-'")
+  .refine((name) => name !== "." && name !== "..", "expected a repository name, not . or ..");
+
+/**
+ * The body github-push sends to git-tar (and git-tar to later stages): one normalised push to build. It carries no
+ * clone URL: git-tar clones `<github_url>/<owner>/<repo>.git`, so no payload can point it (and the installation
+ * token) at another host (issue #10).
+ */
 const buildRequest = z.object({
-  owner: z.string().min(1),
+  owner,
   ownerId: z.number().int(),
-  repo: z.string().min(1),
+  repo,
   fullName: z.string().min(1),
-  cloneUrl: z.url(),
   repoUrl: z.url(),
   private: z.boolean(),
   sha: z.string().regex(/^[0-9a-f]{40}$/),

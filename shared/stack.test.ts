@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, open, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readStack } from "./stack.js";
+import { readStack, type OpenFile } from "./stack.js";
 
 const fixture = (name: string) => fileURLToPath(new URL(`../test/fixtures/stacks/${name}`, import.meta.url));
 let base: string;
@@ -169,7 +169,7 @@ describe("readStack: files it refuses", () => {
   });
 
   it.each([
-    ["1000 aliases of one anchor", `x: &a lol\nbomb: [${"*a, ".repeat(999)}*a]\n`],
+    ["1000 aliases of one anchor", `x: &a lol\nbomb: [${"*a, ".repeat(999)}*a]\n`, /Excessive alias count/],
     [
       "nine nested levels of ten",
       "a: &a [lol]\n" +
@@ -177,14 +177,34 @@ describe("readStack: files it refuses", () => {
           { length: 8 },
           (_, i) => `${"bcdefghi"[i]}: &${"bcdefghi"[i]} [${`*${"abcdefgh"[i]}, `.repeat(9)}*${"abcdefgh"[i]}]\n`,
         ).join(""),
+      /over 100000 YAML nodes once aliases are expanded/,
     ],
-  ])("a YAML bomb (%s) → 400 within two seconds", async (_, bomb) => {
+    [
+      // Under maxAliasCount (each alias is of a node holding none), still 60 × 5000 nodes once expanded.
+      "a 5000-item list aliased 60 times",
+      `big: &big [${"x, ".repeat(4999)}x]\ncopies: [${"*big, ".repeat(59)}*big]\n`,
+      /over 100000 YAML nodes once aliases are expanded/,
+    ],
+    [
+      "a 3000-key map merged into 60 maps",
+      `big: &big {${Array.from({ length: 3000 }, (_, i) => `k${i}: v`).join(", ")}}\n` +
+        `copies: [${Array.from({ length: 60 }, () => "{<<: *big}").join(", ")}]\n`,
+      /over 100000 YAML nodes once aliases are expanded/,
+    ],
+  ])("a YAML bomb (%s) → 400 within two seconds", async (_, bomb, message) => {
     await write({ "stack.yml": stack(fn("api")) + bomb });
     const started = performance.now();
     await expect(readStack(repo, {})).rejects.toMatchObject(
-      refusal(/^parseYAML error : stack.yml: Excessive alias count/),
+      refusal(new RegExp(`^parseYAML error : stack.yml: ${message.source}`)),
     );
     expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it("${SHA} repeated until the substituted file is over 1 MiB → 400 naming the limit", async () => {
+    await write({ "stack.yml": stack(fn("api")) + `# ${"${SHA}".repeat(100_000)}\n` });
+    await expect(readStack(repo, { SHA: "a".repeat(40) })).rejects.toMatchObject(
+      refusal("parseYAML error : stack.yml is over 1 MiB once its variables are set"),
+    );
   });
 });
 
@@ -260,6 +280,99 @@ describe("readStack: stack-level refusals", () => {
     await expect(readStack(repo, {})).rejects.toMatchObject(
       refusal(
         'parseYAML error : function "api": environment_file "e.yml": field "environment": expected a map of strings',
+      ),
+    );
+  });
+});
+
+describe("readStack: bounded work (issue #10)", () => {
+  const MIB = 1024 * 1024;
+  /** An openFile that records the files readStack opens, by path relative to the repository. */
+  function recordingOpen() {
+    const opened: string[] = [];
+    const openFile: OpenFile = async (path, flags) => {
+      opened.push(relative(await realpath(repo), path));
+      return open(path, flags);
+    };
+    return { opened, openFile };
+  }
+  /** An environment file of about `bytes` bytes: one long value. */
+  const bigEnv = (bytes: number) => `environment:\n  BIG: ${"x".repeat(bytes - 32)}\n`;
+
+  it("3000 references to one 1 MB environment_file → 400 too many environment files; the file is never opened", async () => {
+    await write({
+      "stack.yml": stack(fn("api", `    environment_file: [${Array(3000).fill("env.yml").join(", ")}]\n`)),
+      "env.yml": bigEnv(MIB - 1024),
+    });
+    const { opened, openFile } = recordingOpen();
+    await expect(readStack(repo, {}, { openFile })).rejects.toMatchObject(
+      refusal("too many environment files: the functions in stack.yml name 3000, the limit is 100"),
+    );
+    expect(opened).toEqual(["stack.yml"]);
+  });
+
+  it("a 600 KB environment_file named by two functions → 400 environment too large; the file is read once", async () => {
+    const env = "    environment_file: [env.yml]\n";
+    await write({ "stack.yml": stack(fn("api", env) + fn("web", env)), "env.yml": bigEnv(600 * 1024) });
+    const { opened, openFile } = recordingOpen();
+    await expect(readStack(repo, {}, { openFile })).rejects.toMatchObject(
+      refusal(
+        "environment too large: the environment files named in stack.yml add up to over 1 MiB (counted each time named)",
+      ),
+    );
+    expect(opened).toEqual(["stack.yml", "env.yml"]);
+  });
+
+  it("two 600 KB environment_files → 400 environment too large; the second is refused before it is read", async () => {
+    await write({
+      "stack.yml": stack(fn("api", "    environment_file: [a.yml, b.yml]\n")),
+      "a.yml": bigEnv(600 * 1024),
+      "b.yml": bigEnv(600 * 1024),
+    });
+    const { opened, openFile } = recordingOpen();
+    await expect(readStack(repo, {}, { openFile })).rejects.toMatchObject(refusal(/^environment too large: /));
+    // Opened to learn its size (fstat on the handle), never read: readStack's reader reads after the size check.
+    expect(opened).toEqual(["stack.yml", "a.yml", "b.yml"]);
+  });
+
+  it("one environment_file named by three functions, twice by one, by two spellings → each gets it, opened once", async () => {
+    await write({
+      "stack.yml": stack(
+        fn("api", "    environment_file: [conf/env.yml]\n") +
+          fn("web", "    environment_file: [./conf/env.yml, conf/other.yml, conf/env.yml]\n") +
+          fn("job", "    environment: {A: inline}\n    environment_file: [conf/../conf/env.yml]\n"),
+      ),
+      "conf/env.yml": "environment:\n  A: shared\n",
+      "conf/other.yml": "environment:\n  A: other\n  B: other\n",
+    });
+    const { opened, openFile } = recordingOpen();
+    const { functions } = await readStack(repo, {}, { openFile });
+    expect(functions.map((f) => [f.name, f.environment])).toEqual([
+      ["api", { A: "shared" }],
+      ["web", { A: "shared", B: "other" }],
+      ["job", { A: "shared" }],
+    ]);
+    expect(opened).toEqual(["stack.yml", "conf/env.yml", "conf/other.yml"]);
+  });
+
+  it("50 functions with maxFunctions 5 → 400 too many functions before any environment_file is read", async () => {
+    const functions = Array.from({ length: 50 }, (_, i) => fn(`f${i}`, "    environment_file: [env.yml]\n"));
+    await write({ "stack.yml": stack(functions.join("")), "env.yml": "environment:\n  A: b\n" });
+    const { opened, openFile } = recordingOpen();
+    await expect(readStack(repo, {}, { maxFunctions: 5, openFile })).rejects.toMatchObject(
+      refusal("too many functions in stack.yml: 50, the limit is 5"),
+    );
+    expect(opened).toEqual(["stack.yml"]);
+  });
+
+  it("an environment_file that is a YAML bomb → 400 naming the file", async () => {
+    await write({
+      "stack.yml": stack(fn("api", "    environment_file: [env.yml]\n")),
+      "env.yml": `environment: {}\nbig: &big [${"x, ".repeat(4999)}x]\ncopies: [${"*big, ".repeat(59)}*big]\n`,
+    });
+    await expect(readStack(repo, {})).rejects.toMatchObject(
+      refusal(
+        'parseYAML error : function "api": environment_file "env.yml": over 100000 YAML nodes once aliases are expanded',
       ),
     );
   });

@@ -1,11 +1,11 @@
 import { constants } from "node:fs";
-import { lstat, open } from "node:fs/promises";
+import { lstat, open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { LineCounter, parseDocument, visit } from "yaml";
 import { z } from "zod";
 import { envsubst } from "./envsubst.js";
 import { HttpError, isHttpError } from "./http-error.js";
 import { resolveInside } from "./repo-path.js";
+import { parseYaml, plain } from "./yaml.js";
 
 /**
  * stack.yml, as faas-cli reads it (anchors §B). The types are the contract between git-tar's stages; the parser
@@ -47,26 +47,57 @@ export interface Stack {
   configuration: { templates: Array<{ name: string; source?: string }>; copy: string[] };
 }
 
+/** Opens a file for reading; readStack's own is `fs.open`, a test's may count what is read. */
+export type OpenFile = (path: string, flags: number) => Promise<FileHandle>;
+
+/** Caps on one stack read (issue #10: one push cannot hold git-tar for long). */
+export interface ReadStackOptions {
+  /** Most functions the stack may declare, checked before any environment_file is read; default 100. */
+  maxFunctions?: number;
+  openFile?: OpenFile;
+}
+
 /** Largest stack file or environment_file read, in bytes. */
 const MAX_FILE_BYTES = 1024 * 1024;
-/** Alias expansions allowed per document: stops "billion laughs" while leaving room for shared anchors. */
-const MAX_ALIASES = 100;
+const DEFAULT_MAX_FUNCTIONS = 100;
+/** environment_file entries across the stack: each is a file to merge. */
+const MAX_ENVIRONMENT_FILES = 100;
+/** Bytes of environment_files merged into the stack, a file counted each time it is named. */
+const MAX_ENVIRONMENT_BYTES = 1024 * 1024;
 /** faas-cli's default file, then its fallback; only at the repository root (original-spec §4 step 5). */
 const STACK_FILES = ["stack.yml", "stack.yaml"];
 /** The original's prefix for every parse failure (original-spec §4 step 8). */
 const PREFIX = "parseYAML error : ";
 
+/** A refusal for going over one of the caps: not a parse error, so it keeps its own words. */
+class LimitError extends HttpError {
+  constructor(message: string) {
+    super(400, message);
+  }
+}
+
 /**
  * Reads and validates the repository's stack file: `${VAR}` substitution from `vars` only (anchors §B), YAML, then
- * every function field faas-cli knows. Refusals are `HttpError(400)` prefixed `parseYAML error : `.
+ * every function field faas-cli knows. Refusals are `HttpError(400)` prefixed `parseYAML error : `, except going
+ * over a cap (functions, environment files), which says so plainly. The work is bounded: the file sizes, the YAML
+ * nodes after alias expansion, the functions, and the environment_files, each read once (issue #10).
  */
-export async function readStack(repoDir: string, vars: Readonly<Record<string, string>>): Promise<Stack> {
+export async function readStack(
+  repoDir: string,
+  vars: Readonly<Record<string, string>>,
+  options: ReadStackOptions = {},
+): Promise<Stack> {
   const file = await findStackFile(repoDir);
+  const openFile = options.openFile ?? open;
   try {
-    const raw = await readRepoFile(repoDir, file, "stack file");
-    return await toStack(repoDir, file, parseYaml(envsubst(raw, vars), file));
+    const raw = await readRepoFile(openFile, repoDir, file, "stack file");
+    const text = envsubst(raw, vars);
+    if (Buffer.byteLength(text) > MAX_FILE_BYTES)
+      throw new HttpError(400, `${file} is over 1 MiB once its variables are set`);
+    const maxFunctions = options.maxFunctions ?? DEFAULT_MAX_FUNCTIONS;
+    return await toStack({ repoDir, file, openFile, maxFunctions }, parseYaml(text, file));
   } catch (error) {
-    if (isHttpError(error) && !error.message.startsWith(PREFIX))
+    if (isHttpError(error) && !(error instanceof LimitError) && !error.message.startsWith(PREFIX))
       throw new HttpError(error.status, PREFIX + error.message, { cause: error });
     throw error;
   }
@@ -85,48 +116,30 @@ async function findStackFile(repoDir: string): Promise<string> {
 }
 
 /** Reads a regular file the repository names, refusing anything outside it (symlinks included) or over the cap. */
-async function readRepoFile(repoDir: string, path: string, what: string): Promise<string> {
-  const real = await resolveInside(repoDir, path, what);
-  const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+async function readRepoFile(openFile: OpenFile, repoDir: string, path: string, what: string): Promise<string> {
+  return readRegularFile(openFile, await resolveInside(repoDir, path, what), `${what} ${JSON.stringify(path)}`);
+}
+
+/**
+ * Reads `real` (already resolved inside the repository) unless it is not a regular file or is over the cap; `admit`
+ * sees the size first and may refuse it, before a byte is read.
+ */
+async function readRegularFile(
+  openFile: OpenFile,
+  real: string,
+  shown: string,
+  admit?: (size: number) => void,
+): Promise<string> {
+  const handle = await openFile(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const stats = await handle.stat();
-    if (!stats.isFile()) throw new HttpError(400, `${what} ${JSON.stringify(path)} must be a regular file`);
-    if (stats.size > MAX_FILE_BYTES)
-      throw new HttpError(400, `${what} ${JSON.stringify(path)} is ${stats.size} bytes, over the 1 MiB limit`);
+    if (!stats.isFile()) throw new HttpError(400, `${shown} must be a regular file`);
+    if (stats.size > MAX_FILE_BYTES) throw new HttpError(400, `${shown} is ${stats.size} bytes, over the 1 MiB limit`);
+    admit?.(stats.size);
     return await handle.readFile("utf8");
   } finally {
     await handle.close();
   }
-}
-
-/**
- * Parses one YAML document into Maps (to keep the file's function order), arrays and strings. Like yaml.v2/v3
- * decoding into Go string fields, a plain scalar keeps its source text: `1.50`, `yes` and `0x1F` stay as written.
- */
-function parseYaml(text: string, where: string): unknown {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false });
-  const [error] = doc.errors;
-  if (error) {
-    const { line, col } = lineCounter.linePos(error.pos[0]);
-    throw new HttpError(400, `${where} line ${line}, column ${col}: ${error.message}`);
-  }
-  visit(doc, {
-    Scalar(_, node) {
-      if (["number", "boolean", "bigint"].includes(typeof node.value)) node.value = node.source ?? String(node.value);
-    },
-  });
-  try {
-    return doc.toJS({ mapAsMap: true, maxAliasCount: MAX_ALIASES }) as unknown;
-  } catch (cause) {
-    throw new HttpError(400, `${where}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
-}
-
-/** Maps become plain objects (own properties only, so a `__proto__` key stays data), recursively. */
-function plain(value: unknown): unknown {
-  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), plain(v)]));
-  return Array.isArray(value) ? value.map(plain) : value;
 }
 
 const expected = (what: string) => ({
@@ -202,7 +215,16 @@ function describe(issue: z.core.$ZodIssue): string {
   return path === "" ? issue.message : `field ${JSON.stringify(path)}: ${issue.message}`;
 }
 
-async function toStack(repoDir: string, file: string, root: unknown): Promise<Stack> {
+/** What toStack needs besides the parsed document. */
+interface Reading {
+  repoDir: string;
+  file: string;
+  openFile: OpenFile;
+  maxFunctions: number;
+}
+
+async function toStack(reading: Reading, root: unknown): Promise<Stack> {
+  const { file } = reading;
   if (root !== null && !(root instanceof Map)) throw new HttpError(400, `${file}: expected a map at the top level`);
   const top = (root ?? new Map()) as Map<unknown, unknown>;
   const provider = plain(top.get("provider")) as { name?: unknown } | null | undefined;
@@ -219,19 +241,22 @@ async function toStack(repoDir: string, file: string, root: unknown): Promise<St
     throw new HttpError(400, `[1.0] are the only valid versions for the stack file - found: ${version}`);
 
   const functions = top.get("functions");
+  if (functions instanceof Map && functions.size > reading.maxFunctions)
+    throw new LimitError(`too many functions in ${file}: ${functions.size}, the limit is ${reading.maxFunctions}`);
   const parsed = stackSchema.safeParse({
     ...(plain(top) as object),
     functions: functions instanceof Map ? new Map([...functions].map(([k, v]) => [String(k), plain(v)])) : functions,
   });
   if (!parsed.success) throw new HttpError(400, describe(parsed.error.issues[0]!));
 
+  const environments = createEnvironments(reading, parsed.data.functions);
   const result: StackFunction[] = [];
   for (const [name, fn] of parsed.data.functions) {
     const { environment_file, build_args, build_options, readonly_root_filesystem, skip_build, ...rest } = fn;
     result.push({
       name,
       ...rest,
-      environment: await environment(repoDir, name, fn.environment, environment_file),
+      environment: await environments(name, fn.environment, environment_file),
       buildArgs: build_args,
       buildOptions: build_options,
       readonlyRootFilesystem: readonly_root_filesystem,
@@ -242,17 +267,55 @@ async function toStack(repoDir: string, file: string, root: unknown): Promise<St
   return { file, version: stackVersion, provider: stackProvider, functions: result, configuration };
 }
 
-/** `environment`, overlaid by each environment_file in order, later files winning (faas-cli compileEnvironment). */
-async function environment(repoDir: string, fn: string, inline: Record<string, string>, files: string[]) {
-  let merged = { ...inline };
-  for (const path of files) {
-    const what = `function ${JSON.stringify(fn)}: environment_file`;
-    const where = `${what} ${JSON.stringify(path)}`;
+/**
+ * `environment`, overlaid by each environment_file in order, later files winning (faas-cli compileEnvironment). The
+ * stack may name at most MAX_ENVIRONMENT_FILES, adding up to MAX_ENVIRONMENT_BYTES with a file counted each time it
+ * is named, and each file is read and parsed once (issue #10): a file named thousands of times is refused before it
+ * is read at all, and the merge work is bounded before it starts.
+ */
+function createEnvironments(reading: Reading, functions: ReadonlyMap<string, { environment_file: string[] }>) {
+  const { repoDir, file, openFile } = reading;
+  const named = [...functions.values()].reduce((sum, fn) => sum + fn.environment_file.length, 0);
+  if (named > MAX_ENVIRONMENT_FILES) {
+    throw new LimitError(
+      `too many environment files: the functions in ${file} name ${named}, the limit is ${MAX_ENVIRONMENT_FILES}`,
+    );
+  }
+  const tooLarge = () =>
+    new LimitError(
+      `environment too large: the environment files named in ${file} add up to over 1 MiB (counted each time named)`,
+    );
+  const files = new Map<string, Promise<{ bytes: number; environment: Record<string, string> }>>();
+  let merged = 0;
+
+  async function readEnvironmentFile(real: string, where: string) {
+    let bytes = 0;
+    const admit = (size: number) => {
+      if (merged + size > MAX_ENVIRONMENT_BYTES) throw tooLarge();
+      bytes = size;
+    };
     // faas-cli reads environment files as they are: no substitution.
-    const root = parseYaml(await readRepoFile(repoDir, path, what), where);
+    const root = parseYaml(await readRegularFile(openFile, real, where, admit), where);
     const parsed = environmentFileSchema.safeParse(plain(root ?? new Map()));
     if (!parsed.success) throw new HttpError(400, `${where}: ${describe(parsed.error.issues[0]!)}`);
-    merged = { ...merged, ...parsed.data.environment };
+    return { bytes, environment: parsed.data.environment };
   }
-  return merged;
+
+  return async (fn: string, inline: Record<string, string>, paths: string[]) => {
+    const environment = { ...inline };
+    for (const path of paths) {
+      const what = `function ${JSON.stringify(fn)}: environment_file`;
+      const real = await resolveInside(repoDir, path, what);
+      let read = files.get(real);
+      if (!read) {
+        read = readEnvironmentFile(real, `${what} ${JSON.stringify(path)}`);
+        files.set(real, read);
+      }
+      const { bytes, environment: values } = await read;
+      merged += bytes;
+      if (merged > MAX_ENVIRONMENT_BYTES) throw tooLarge();
+      Object.assign(environment, values);
+    }
+    return environment;
+  };
 }

@@ -12,10 +12,10 @@ const spec: DeploySpec = {
   private: true,
   installationId: 9,
   function: "tester",
-  service: "alexellis-tester",
-  image: "registry:5000/alexellis/go-fns-tester:latest-04b8e44",
+  service: "alexellis--tester",
+  image: "registry:5000/alexellis/go-fns--tester:latest-04b8e44",
   environment: { MODE: "prod" },
-  secrets: ["alexellis-db"],
+  secrets: ["alexellis--db"],
   labels: {
     team: "web",
     "com.openfaas.scale.zero": "false",
@@ -52,14 +52,14 @@ describe("toDeployment", () => {
   });
 
   it("image → pulled from repository_url instead of the push registry, lower case", () => {
-    expect(deployment.image).toBe("127.0.0.1:5000/alexellis/go-fns-tester:latest-04b8e44");
+    expect(deployment.image).toBe("127.0.0.1:5000/alexellis/go-fns--tester:latest-04b8e44");
   });
 
   it("labels → the platform's identity labels, lower-case owner and repo, the real owner id", () => {
     expect(deployment.labels).toEqual({
       team: "web",
-      faas_function: "alexellis-tester",
-      app: "alexellis-tester",
+      faas_function: "alexellis--tester",
+      app: "alexellis--tester",
       "com.openfaas.scale.min": "1",
       "com.openfaas.scale.max": "4",
       "com.openfaas.scale.factor": "20",
@@ -96,7 +96,7 @@ describe("toDeployment", () => {
       requests: { cpu: "100m" },
       readOnlyRootFilesystem: true,
       envVars: { MODE: "prod" },
-      secrets: ["alexellis-db"],
+      secrets: ["alexellis--db"],
     });
     expect(deployment).not.toHaveProperty("constraints");
     expect(deployment).not.toHaveProperty("namespace");
@@ -115,8 +115,8 @@ describe("toDeployment", () => {
 
 describe("functionUrl", () => {
   it.each([
-    ["http://127.0.0.1:8080/", undefined, "http://127.0.0.1:8080/function/alexellis-tester"],
-    ["http://127.0.0.1:8080", undefined, "http://127.0.0.1:8080/function/alexellis-tester"],
+    ["http://127.0.0.1:8080/", undefined, "http://127.0.0.1:8080/function/alexellis--tester"],
+    ["http://127.0.0.1:8080", undefined, "http://127.0.0.1:8080/function/alexellis--tester"],
     ["https://cloud.o6s.io/", "https://user.o6s.io/function", "https://alexellis.o6s.io/tester"],
   ])("public %s, pretty %s → %s", (publicUrl, pretty, expected) => {
     expect(functionUrl(spec, publicUrl, pretty)).toBe(expected);

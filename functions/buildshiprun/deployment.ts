@@ -22,8 +22,8 @@ const ANNOTATIONS_ALLOWED = new Set([
   "com.openfaas.health.http.path",
   "com.openfaas.health.http.initialDelay",
 ]);
-// Labels only the platform sets: identity and ownership (garbage-collect trusts git-owner), scaling policy, and the
-// role labels NetworkPolicies select system functions by.
+// Labels only the platform sets: identity and ownership (buildshiprun and garbage-collect trust git-owner-id),
+// scaling policy, and the role labels NetworkPolicies select system functions by.
 const RESERVED_LABEL = (key: string) =>
   key === "faas_function" ||
   key === "app" ||
@@ -83,7 +83,7 @@ export function toDeployment(
 
 /**
  * The public URL of a deployed function (original-spec §8 step 5): the pretty form `https://<owner>.<domain>/<fn>`
- * when gateway_pretty_url (`https://user.<domain>/function`) is set, else `<gateway_public_url>function/<owner>-<fn>`.
+ * when gateway_pretty_url (`https://user.<domain>/function`) is set, else `<gateway_public_url>function/<owner>--<fn>`.
  */
 export function functionUrl(spec: DeploySpec, publicUrl: string, prettyUrl?: string): string {
   if (prettyUrl) {

@@ -5,8 +5,8 @@ import axios from "axios";
 import { pino } from "pino";
 import { packBuildContext } from "../../shared/build-tar.js";
 import type { DeploySpec } from "../../shared/deploy-spec.js";
-import { createGateway } from "../../shared/gateway.js";
-import { signPayload } from "../../shared/hmac.js";
+import { createGateway, type FunctionStatus } from "../../shared/gateway.js";
+import { signHop } from "../../shared/hmac.js";
 import { createLogStore } from "../../shared/log-store.js";
 import { invokeHandler } from "../../shared/function-server.js";
 import { startGithub } from "../../test/support/github.js";
@@ -29,8 +29,8 @@ const spec: DeploySpec = {
   private: false,
   installationId: 1,
   function: "api",
-  service: "alice-api",
-  image: "127.0.0.1:5000/alice/fns-api:latest-6113728",
+  service: "alice--api",
+  image: "127.0.0.1:5000/alice/fns--api:latest-6113728",
   environment: {},
   secrets: [],
   labels: {},
@@ -105,7 +105,7 @@ async function start(
     log,
     now: () => new Date("2026-11-25T12:00:00Z"),
   });
-  const call = async (body = tar, signature = signPayload(SECRET, body)) => {
+  const call = async (body = tar, signature = signHop(SECRET, "buildshiprun", body)) => {
     const res = await invokeHandler(handler, {
       body,
       headers: { "x-cloud-signature-256": signature },
@@ -144,46 +144,89 @@ const built: Answer = {
 const logUrlPattern =
   /^http:\/\/127\.0\.0\.1:8080\/function\/pipeline-log\?owner=alice&repo=fns&sha=6113728f27ae82c7b1a177c8d03f9e96e0adf246&function=api&sig=[0-9a-f]{64}$/;
 
+/** A function as the provider lists it, with cloud labels for `ownerId`/`owner`/`repo` (none when `ownerId` is null). */
+const deployed = (ownerId: number | null, owner = "alice", repo = "fns", extra: Record<string, string> = {}) =>
+  ({
+    name: spec.service,
+    image: "127.0.0.1:5000/someone/else:1",
+    labels:
+      ownerId === null
+        ? { faas_function: spec.service }
+        : {
+            faas_function: spec.service,
+            "com.openfaas.cloud.git-owner-id": String(ownerId),
+            "com.openfaas.cloud.git-owner": owner,
+            "com.openfaas.cloud.git-repo": repo,
+            ...extra,
+          },
+    availableReplicas: 1,
+  }) satisfies FunctionStatus;
+
+/**
+ * The gateway's /system/* over one function: `existing` (or none) until a POST creates it, as providers answer:
+ * GET 404 when absent, POST 500 when it exists, PUT 404 when absent. `then` replaces the function after the first GET
+ * (someone else deploying it while we build); `ready` is what it reports once deployed by us.
+ */
+function provider(options: { existing?: FunctionStatus; then?: FunctionStatus; post?: Answer; ready?: number } = {}) {
+  let current = options.existing;
+  let gets = 0;
+  return (req: RecordedRequest): Answer => {
+    if (req.method === "GET") {
+      if (gets++ === 1 && options.then) current = options.then;
+      return current ? { status: 200, body: current } : { status: 404, body: `function ${spec.service} not found` };
+    }
+    const body = JSON.parse(req.body.toString()) as { service: string; image: string; labels: Record<string, string> };
+    const mine = { name: body.service, image: body.image, labels: body.labels, availableReplicas: options.ready ?? 1 };
+    if (req.method === "POST") {
+      if (options.post) return options.post;
+      if (current) return { status: 500, body: `unable to create function: ${spec.service} already exists` };
+      current = mine;
+      return { status: 202 };
+    }
+    if (req.method === "PUT") {
+      if (!current) return { status: 404, body: `function ${spec.service} not found` };
+      current = mine;
+      return { status: 200 };
+    }
+    return { status: 405 };
+  };
+}
+const calls = (requests: RecordedRequest[]) => requests.map((r) => `${r.method} ${r.path}`);
+const GET = "GET /system/function/alice--api";
+
 describe("buildshiprun", () => {
-  it("build succeeds, function new (PUT 404 → POST) → deployed, success status with the function URL, log stored", async () => {
-    world = await start(
-      () => built,
-      (req) =>
-        req.method === "PUT"
-          ? { status: 404 }
-          : req.method === "GET"
-            ? { status: 200, body: { name: "alice-api", image: spec.image, availableReplicas: 1 } }
-            : { status: 202 },
-    );
+  it("build succeeds, function new (GET 404 → POST only) → deployed, success status with the function URL, log stored", async () => {
+    world = await start(() => built, provider());
     const res = await world.call();
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toEqual({
       function: "api",
       status: "success",
-      description: "deployed: alice-api",
-      url: "http://127.0.0.1:8080/function/alice-api",
+      description: "deployed: alice--api",
+      url: "http://127.0.0.1:8080/function/alice--api",
       image: spec.image,
     });
     expect(world.statuses()).toEqual([
       {
         context: "api",
         state: "success",
-        description: "deployed: alice-api",
-        target_url: "http://127.0.0.1:8080/function/alice-api",
+        description: "deployed: alice--api",
+        target_url: "http://127.0.0.1:8080/function/alice--api",
       },
     ]);
     expect(world.builder[0]!.body.equals(tar)).toBe(true);
-    expect(world.gateway.map((r) => `${r.method} ${r.path}`)).toEqual([
-      "PUT /system/functions",
-      "POST /system/functions",
-      "GET /system/function/alice-api",
-    ]);
-    const deployment = JSON.parse(world.gateway[1]!.body.toString()) as unknown;
+    // Looked up before the build and again before the deploy; created with POST alone; then waited for.
+    expect(calls(world.gateway)).toEqual([GET, GET, "POST /system/functions", GET]);
+    const deployment = JSON.parse(world.gateway[2]!.body.toString()) as unknown;
     expect(gatewaySchema("FunctionDeployment")(deployment)).toEqual([]);
     expect(deployment).toMatchObject({
-      service: "alice-api",
+      service: "alice--api",
       image: spec.image,
-      labels: { "com.openfaas.cloud.git-owner": "alice" },
+      labels: {
+        "com.openfaas.cloud.git-owner": "alice",
+        "com.openfaas.cloud.git-owner-id": "42",
+        "com.openfaas.cloud.git-repo": "fns",
+      },
     });
     const stored = await world.logs.get({ owner: "alice", repo: "fns", sha: SHA, function: "api" });
     expect(stored).toMatch(
@@ -201,10 +244,7 @@ describe("buildshiprun", () => {
         error: "SyntaxError: Unexpected token ')'",
       },
     };
-    world = await start(
-      () => failed,
-      () => ({ status: 500 }),
-    );
+    world = await start(() => failed, provider());
     const res = JSON.parse((await world.call()).body) as { status: string; description: string };
     expect(res).toMatchObject({ status: "failure", description: "build failed: SyntaxError: Unexpected token ')'" });
     const [status] = world.statuses();
@@ -214,53 +254,54 @@ describe("buildshiprun", () => {
       description: "build failed: SyntaxError: Unexpected token ')'",
     });
     expect(status!.target_url).toMatch(logUrlPattern);
-    expect(world.gateway).toHaveLength(0);
+    expect(calls(world.gateway)).toEqual([GET]);
     expect(await world.logs.get({ owner: "alice", repo: "fns", sha: SHA, function: "api" })).toMatch(
       /SyntaxError: Unexpected token/,
     );
   });
 
   it("gateway refuses the deploy → failure status with the gateway's status and message", async () => {
+    world = await start(() => built, provider({ post: { status: 400, body: "image is not allowed" } }));
+    await world.call();
+    expect(world.statuses()[0]).toMatchObject({
+      state: "failure",
+      description: "deploy failed: gateway: POST /system/functions answered 400: image is not allowed",
+    });
+  });
+
+  it("gateway cannot say whether the function exists (500) → failure naming the lookup, nothing deployed", async () => {
     world = await start(
       () => built,
-      () => ({ status: 400, body: "image is not allowed" }),
+      () => ({ status: 500, body: "provider down" }),
     );
     await world.call();
     expect(world.statuses()[0]).toMatchObject({
       state: "failure",
-      description: "deploy failed: gateway: PUT /system/functions answered 400: image is not allowed",
+      description: "deploy failed: gateway: GET /system/function/alice--api answered 500: provider down",
     });
+    expect(world.gateway.filter((r) => r.method !== "GET")).toEqual([]);
   });
 
   it("deployed but the function never reports a ready replica → success, saying it is not answering yet", async () => {
-    world = await start(
-      () => built,
-      (req) =>
-        req.method === "GET"
-          ? { status: 200, body: { name: "alice-api", image: spec.image, availableReplicas: 0 } }
-          : { status: 200 },
-    );
+    world = await start(() => built, provider({ ready: 0 }));
     await world.call();
     expect(world.statuses()[0]).toMatchObject({
       state: "success",
-      description: "deployed: alice-api (not answering yet)",
+      description: "deployed: alice--api (not answering yet)",
     });
   });
 
   it("of-builder busy (429) twice → waits and retries, then deploys", async () => {
     world = await start(
       (_, i) => (i < 2 ? { status: 429, body: { status: "failure", error: "too many builds in flight" } } : built),
-      () => ({ status: 200 }),
+      provider(),
     );
     expect(JSON.parse((await world.call()).body)).toMatchObject({ status: "success" });
     expect(world.builder).toHaveLength(3);
   });
 
   it("of-builder unreachable → failure status naming it", async () => {
-    world = await start(
-      () => built,
-      () => ({ status: 200 }),
-    );
+    world = await start(() => built, provider({ existing: deployed(42) }));
     expect(JSON.parse((await world.call()).body)).toMatchObject({ status: "success" }); // the builder works
     await world.stopBuilder();
     await world.call();
@@ -272,11 +313,7 @@ describe("buildshiprun", () => {
   });
 
   it("use_checks → a completed check run whose text is the log", async () => {
-    world = await start(
-      () => built,
-      () => ({ status: 200 }),
-      true,
-    );
+    world = await start(() => built, provider(), true);
     await world.call();
     const [run] = world.standin.checkRuns();
     expect(run).toMatchObject({ name: "api", head_sha: SHA, status: "completed", conclusion: "success" });
@@ -285,10 +322,14 @@ describe("buildshiprun", () => {
 
   it.each([
     ["no signature", (t: Buffer) => ({ body: t, signature: "" }), 401],
-    ["a signature with another secret", (t: Buffer) => ({ body: t, signature: signPayload("other", t) }), 401],
+    [
+      "a signature with another secret",
+      (t: Buffer) => ({ body: t, signature: signHop("other", "buildshiprun", t) }),
+      401,
+    ],
     [
       "a body that is not a tar",
-      () => ({ body: Buffer.from("not a tar"), signature: signPayload(SECRET, "not a tar") }),
+      () => ({ body: Buffer.from("not a tar"), signature: signHop(SECRET, "buildshiprun", "not a tar") }),
       400,
     ],
   ])("%s → %s, nothing built", async (_, make, status) => {
@@ -299,5 +340,104 @@ describe("buildshiprun", () => {
     const { body, signature } = make(tar);
     expect((await world.call(body, signature)).status).toBe(status);
     expect(world.builder).toHaveLength(0);
+  });
+});
+
+// Issue #10 item 2: buildshiprun creates a function only under a free name and updates only one carrying this push's
+// owner id and repository.
+describe("buildshiprun: ownership of the function name", () => {
+  const sent = () => world.gateway.filter((r) => r.method === "PUT" || r.method === "POST");
+
+  it.each([
+    ["another owner's function", deployed(7, "alice-bob", "other-repo"), "belongs to alice-bob/other-repo"],
+    [
+      "another owner's function from a private repository",
+      deployed(7, "alice-bob", "secret-repo", { "com.openfaas.cloud.git-private": "1" }),
+      "belongs to alice-bob (a private repository)",
+    ],
+    [
+      "a function of the account that held the login alice before (another owner id)",
+      deployed(7, "alice", "fns"),
+      "belongs to alice/fns, owner id 7",
+    ],
+    ["the same owner's function from another repository", deployed(42, "alice", "first"), "belongs to alice/first"],
+    ["a function without cloud labels (system or operator)", deployed(null), "is a system or operator function"],
+    [
+      "a function with no labels at all",
+      { name: "alice--api", image: "i", labels: null },
+      "is a system or operator function",
+    ],
+  ])("%s → failure naming the holder, nothing built, no PUT or POST", async (_, existing, holder) => {
+    world = await start(() => built, provider({ existing }));
+    const res = JSON.parse((await world.call()).body) as { status: string; description: string };
+    const description = `deploy refused: alice--api ${holder}`;
+    expect(res).toMatchObject({ status: "failure", description });
+    expect(world.statuses()).toEqual([
+      { context: "api", state: "failure", description, target_url: expect.stringMatching(logUrlPattern) },
+    ]);
+    expect(world.builder).toHaveLength(0);
+    expect(sent()).toEqual([]);
+    expect(await world.logs.get({ owner: "alice", repo: "fns", sha: SHA, function: "api" })).toBe(
+      `buildshiprun: ${description}`,
+    );
+  });
+
+  it("the name taken by another owner while building → failure naming the holder, no PUT or POST", async () => {
+    world = await start(() => built, provider({ then: deployed(7, "alice-bob", "other-repo") }));
+    await world.call();
+    expect(world.statuses()[0]).toMatchObject({
+      state: "failure",
+      description: "deploy refused: alice--api belongs to alice-bob/other-repo",
+    });
+    expect(world.builder).toHaveLength(1);
+    expect(sent()).toEqual([]);
+  });
+
+  it("created by someone else between the lookup and the POST (500 exists) → failure, never a PUT", async () => {
+    world = await start(
+      () => built,
+      provider({ post: { status: 500, body: "unable to create function: alice--api already exists" } }),
+    );
+    await world.call();
+    expect(world.statuses()[0]).toMatchObject({
+      state: "failure",
+      description:
+        "deploy failed: gateway: POST /system/functions answered 500: unable to create function: alice--api already exists",
+    });
+    expect(calls(sent())).toEqual(["POST /system/functions"]);
+  });
+
+  it("our own function (same owner id and repository) → updated with PUT only", async () => {
+    world = await start(() => built, provider({ existing: deployed(42, "alice", "fns") }));
+    await world.call();
+    expect(world.statuses()[0]).toMatchObject({ state: "success", description: "deployed: alice--api" });
+    expect(calls(world.gateway)).toEqual([GET, GET, "PUT /system/functions", GET]);
+  });
+
+  it("our own function deployed under our old login (same owner id) → updated, the owner label renamed", async () => {
+    world = await start(() => built, provider({ existing: deployed(42, "alice-old-login", "fns") }));
+    await world.call();
+    expect(world.statuses()[0]).toMatchObject({ state: "success" });
+    const [put] = sent();
+    expect(put!.method).toBe("PUT");
+    expect(JSON.parse(put!.body.toString())).toMatchObject({
+      labels: { "com.openfaas.cloud.git-owner": "alice", "com.openfaas.cloud.git-owner-id": "42" },
+    });
+  });
+
+  it("a stack label trying to claim another owner id → dropped: the deployment carries the pusher's id", async () => {
+    const forged = { ...spec, labels: { "com.openfaas.cloud.git-owner-id": "7", "com.openfaas.cloud.git-repo": "x" } };
+    const dir = await mkdtemp(join(tmpdir(), "bsr-"));
+    await writeFile(join(dir, "Dockerfile"), "FROM scratch\n");
+    await packBuildContext(dir, { ref: spec.image, deploy: forged }, `${dir}.tar`);
+    const forgedTar = await readFile(`${dir}.tar`);
+    await rm(dir, { recursive: true, force: true });
+    await rm(`${dir}.tar`);
+    world = await start(() => built, provider());
+    await world.call(forgedTar);
+    const [post] = sent();
+    expect(JSON.parse(post!.body.toString())).toMatchObject({
+      labels: { "com.openfaas.cloud.git-owner-id": "42", "com.openfaas.cloud.git-repo": "fns" },
+    });
   });
 });

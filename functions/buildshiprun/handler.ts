@@ -1,15 +1,17 @@
 import axios from "axios";
-import { pino } from "pino";
 import { gatewayFromConfig, githubFromConfig, logStoreFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
+import { hopPrecheck, withPrecheck } from "../../shared/function-server.js";
+import { createLogger } from "../../shared/log.js";
 import { createBuilderClient } from "./builder-client.js";
 import { createShipper, type BuildshiprunDeps } from "./ship.js";
 
 /** buildshiprun: build, store the log, deploy, report (original-spec §5). */
 export function createHandler(deps: BuildshiprunDeps): FunctionHandler {
   const ship = createShipper(deps);
-  return (event, context) => respond(context, deps.log, () => ship(event));
+  // Only internal hops call it: an unsigned caller is refused before its (up to 100 MB) tar is buffered.
+  return withPrecheck((event, context) => respond(context, deps.log, () => ship(event)), hopPrecheck("buildshiprun"));
 }
 
 /** The composition root: configuration and clients from the environment and secret files, built once. */
@@ -25,7 +27,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): Buildshipr
       "s3-secret-key",
     ],
   });
-  const log = pino({ name: "buildshiprun", level: config.log_level });
+  const log = createLogger("buildshiprun", config.log_level);
   const http = axios.create();
   const payloadSecret = config.secrets["payload-secret"];
   return {

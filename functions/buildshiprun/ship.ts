@@ -4,12 +4,13 @@ import { deploySpecSchema, type DeployResult, type DeploySpec } from "../../shar
 import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
 import type { Gateway } from "../../shared/gateway.js";
 import type { Github, StatusState } from "../../shared/github.js";
-import { CLOUD_SIGNATURE_HEADER, verifyPayload } from "../../shared/hmac.js";
+import { requireHop } from "../../shared/hmac.js";
 import { HttpError, isHttpError } from "../../shared/http-error.js";
 import { buildLogUrl } from "../../shared/log-link.js";
 import type { LogKey, LogStore } from "../../shared/log-store.js";
 import type { BuilderClient } from "./builder-client.js";
 import { functionUrl, toDeployment, type DeployPolicy } from "./deployment.js";
+import { claimName } from "./ownership.js";
 
 export interface BuildshiprunDeps {
   payloadSecret: string;
@@ -32,9 +33,7 @@ export interface BuildshiprunDeps {
 /** buildshiprun (original-spec §5): build one function's tar, keep its log, deploy it, report its status. */
 export function createShipper(deps: BuildshiprunDeps): (event: FunctionEvent) => Promise<Reply> {
   return async (event) => {
-    if (!verifyPayload(deps.payloadSecret, event.body, event.headers[CLOUD_SIGNATURE_HEADER])) {
-      throw new HttpError(401, "invalid or missing X-Cloud-Signature-256");
-    }
+    requireHop(deps.payloadSecret, "buildshiprun", event);
     const config = await readBuildConfig(event.body);
     const parsed = deploySpecSchema.safeParse(config.deploy);
     if (!parsed.success) throw new HttpError(400, "build tar: com.openfaas.docker.config has no valid deploy spec");
@@ -50,12 +49,8 @@ export function createShipper(deps: BuildshiprunDeps): (event: FunctionEvent) =>
 async function ship(deps: BuildshiprunDeps, spec: DeploySpec, tar: Buffer, log: Logger): Promise<DeployResult> {
   const key: LogKey = { owner: spec.owner, repo: spec.repo, sha: spec.sha, function: spec.function };
   const logUrl = buildLogUrl(deps.publicUrl, deps.payloadSecret, key);
-  const started = deps.now().getTime();
-  const outcome = await deps.builder.build(tar);
-  const buildLog = [
-    ...outcome.log,
-    `buildshiprun: build ${outcome.ok ? "succeeded" : "failed"} in ${((deps.now().getTime() - started) / 1000).toFixed(1)}s`,
-  ];
+  let buildLog: string[] = [];
+  let builtImage = spec.image;
 
   const finish = async (
     state: StatusState & ("success" | "failure"),
@@ -91,14 +86,34 @@ async function ship(deps: BuildshiprunDeps, spec: DeploySpec, tar: Buffer, log: 
       status: state,
       description,
       ...(state === "success" ? { url: targetUrl } : {}),
-      image: outcome.imageName || spec.image,
+      image: builtImage,
     };
   };
+  const refuse = (reason: string) => {
+    log.warn({ service: spec.service, reason }, "deploy refused: the name is held by another owner or repository");
+    return finish("failure", reason, logUrl, [`buildshiprun: ${reason}`]);
+  };
+
+  // A name someone else holds costs no build (issue #10). A gateway fault here is left to the check after the build.
+  const early = await claimName(deps.gateway, spec).catch(() => undefined);
+  if (early?.action === "refuse") return refuse(early.reason);
+  const started = deps.now().getTime();
+  const outcome = await deps.builder.build(tar);
+  builtImage = outcome.imageName || spec.image;
+  buildLog = [
+    ...outcome.log,
+    `buildshiprun: build ${outcome.ok ? "succeeded" : "failed"} in ${((deps.now().getTime() - started) / 1000).toFixed(1)}s`,
+  ];
 
   if (!outcome.ok) return finish("failure", `build failed: ${outcome.reason ?? "see the build log"}`, logUrl);
   try {
-    const deployment = toDeployment(spec, outcome.imageName || spec.image, deps.policy, deps.now());
-    const how = await deps.gateway.deploy(deployment);
+    // Decided again after the build, from the function as it is now: POST only when free, PUT only when ours.
+    const claim = await claimName(deps.gateway, spec);
+    if (claim.action === "refuse") return await refuse(claim.reason);
+    const deployment = toDeployment(spec, builtImage, deps.policy, deps.now());
+    if (claim.action === "create") await deps.gateway.create(deployment);
+    else await deps.gateway.update(deployment);
+    const how = claim.action === "create" ? "created" : "updated";
     // "success" should mean the link answers: wait for the gateway to report a ready replica (the original did not).
     const ready = await waitUntilReady(deps, spec.service);
     const description = `deployed: ${spec.service}${ready ? "" : " (not answering yet)"}`;

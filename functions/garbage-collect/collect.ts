@@ -2,8 +2,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
 import type { FunctionStatus, Gateway } from "../../shared/gateway.js";
-import { CLOUD_SIGNATURE_HEADER, verifyPayload } from "../../shared/hmac.js";
-import { HttpError } from "../../shared/http-error.js";
+import { QUEUED_HOP_MAX_AGE_MS, requireHop } from "../../shared/hmac.js";
 import { parseJsonBody } from "../../shared/json-body.js";
 
 export interface GarbageCollectDeps {
@@ -12,35 +11,42 @@ export interface GarbageCollectDeps {
   log: Logger;
 }
 
-const OWNER_LABEL = "com.openfaas.cloud.git-owner";
+const OWNER_ID_LABEL = "com.openfaas.cloud.git-owner-id";
 const REPO_LABEL = "com.openfaas.cloud.git-repo";
 
 /** What git-tar (after a deploy) and github-event (after an uninstall) send (original-spec §9, §16.4). */
 const garbageRequest = z.object({
-  /** The deployed names (`<owner>-<fn>`) to keep. */
+  /** The deployed names (`<owner>--<fn>`) to keep. */
   functions: z.array(z.string()),
   /** One repository, or `*` for every repository of the owner. */
   repo: z.string().trim().min(1),
+  /** The login, for the report and the log only: ownership is by id. */
   owner: z.string().trim().min(1),
+  /**
+   * The owner's numeric GitHub id, which the functions carry as `git-owner-id` (DESIGN §5). Positive: the original
+   * labelled every function with 0, so 0 would match every owner's old functions.
+   */
+  ownerId: z.number().int().positive(),
 });
 type GarbageRequest = z.infer<typeof garbageRequest>;
 
 /** The garbage-collect answer: what was removed, and what could not be. */
 export interface GarbageReport {
   owner: string;
+  ownerId: number;
   repo: string;
   deleted: string[];
   failed: string[];
 }
 
 /**
- * Whether a deployed function is garbage for this request (DESIGN §5): labelled with this owner, and with this
- * repository unless the owner uninstalled (`*`), and no longer in the stack. Compared case-insensitively, since
- * the original labelled with GitHub's case. Functions without labels (the system's own) are never candidates.
+ * Whether a deployed function is garbage for this request (DESIGN §5): labelled with this owner's id (not the login:
+ * a new account that took a renamed login owns nothing of the old one's), with this repository unless the owner
+ * uninstalled (`*`), and no longer in the stack. The repository is compared case-insensitively, since the original
+ * labelled with GitHub's case. Functions without an owner id (the system's and the operator's) are never candidates.
  */
 function isGarbage(fn: FunctionStatus, request: GarbageRequest, keep: ReadonlySet<string>): boolean {
-  const owner = fn.labels?.[OWNER_LABEL]?.toLowerCase();
-  if (owner === undefined || owner !== request.owner) return false;
+  if (fn.labels?.[OWNER_ID_LABEL] !== String(request.ownerId)) return false;
   if (request.repo !== "*" && fn.labels?.[REPO_LABEL]?.toLowerCase() !== request.repo) return false;
   return !keep.has(fn.name.toLowerCase());
 }
@@ -48,16 +54,15 @@ function isGarbage(fn: FunctionStatus, request: GarbageRequest, keep: ReadonlySe
 /** garbage-collect (original-spec §9): removes an owner's functions that are no longer in their stack. */
 export function createCollector(deps: GarbageCollectDeps): (event: FunctionEvent) => Promise<Reply> {
   return async (event) => {
-    if (!verifyPayload(deps.payloadSecret, event.body, event.headers[CLOUD_SIGNATURE_HEADER])) {
-      throw new HttpError(401, "invalid or missing X-Cloud-Signature-256");
-    }
+    requireHop(deps.payloadSecret, "garbage-collect", event, { maxAgeMs: QUEUED_HOP_MAX_AGE_MS });
     const parsed = parseJsonBody(garbageRequest, event.body, "garbage-collect request");
     const request = { ...parsed, owner: parsed.owner.toLowerCase(), repo: parsed.repo.toLowerCase() };
     const keep = new Set(request.functions.map((f) => f.toLowerCase()));
-    const log = deps.log.child({ owner: request.owner, repo: request.repo });
+    const log = deps.log.child({ owner: request.owner, ownerId: request.ownerId, repo: request.repo });
 
     const candidates = (await deps.gateway.listFunctions()).filter((fn) => isGarbage(fn, request, keep));
-    const report: GarbageReport = { owner: request.owner, repo: request.repo, deleted: [], failed: [] };
+    const { owner, ownerId, repo } = request;
+    const report: GarbageReport = { owner, ownerId, repo, deleted: [], failed: [] };
     for (const fn of candidates) {
       try {
         // `false` means it was already gone: removed either way.

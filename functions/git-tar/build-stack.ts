@@ -8,12 +8,13 @@ import { deployResultSchema, type DeployResult, type DeploySpec } from "../../sh
 import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
 import type { Gateway } from "../../shared/gateway.js";
 import { STACK_CONTEXT, type Github, type StatusState } from "../../shared/github.js";
-import { CLOUD_SIGNATURE_HEADER, verifyPayload } from "../../shared/hmac.js";
+import { QUEUED_HOP_MAX_AGE_MS, requireHop } from "../../shared/hmac.js";
 import { HttpError, isHttpError } from "../../shared/http-error.js";
 import { functionName, imageName, secretName } from "../../shared/naming.js";
 import { parseBuildRequest, type BuildRequest } from "../../shared/push.js";
 import { readStack, type Stack, type StackFunction } from "../../shared/stack.js";
-import { cloneAt } from "./clone.js";
+import { abandonedBecause, atMost, untilAborted } from "./abort.js";
+import { cloneAt, repositoryUrl } from "./clone.js";
 import { buildArgsFor, readTemplate, shrinkwrap } from "./shrinkwrap.js";
 import type { TemplateStore } from "./templates.js";
 
@@ -23,6 +24,8 @@ export interface GitTarDeps {
   gateway: Gateway;
   templates: TemplateStore;
   templateUrls: string[];
+  /** The git host (github_url): git-tar clones `<githubUrl>/<owner>/<repo>.git`, never a URL a payload names. */
+  githubUrl: string;
   pushRepositoryUrl: string;
   functionsPerRepoLimit: number;
   buildConcurrency: number;
@@ -38,6 +41,15 @@ export interface GitTarDeps {
 /** Posts a commit status; a failure to tell GitHub is logged, never thrown. */
 type Report = (context: string, state: StatusState, description: string, targetUrl?: string) => Promise<void>;
 
+/** One push's run: `signal` aborts when nobody waits any more; `unconcluded` holds function contexts left pending. */
+interface Run {
+  signal: AbortSignal | undefined;
+  unconcluded: Set<string>;
+}
+
+// After the signal fired, the last statuses get this long: the push must not hold git-tar much past its deadline.
+const FINAL_STATUS_MS = 5000;
+
 // Build args a repository may set (original-spec §16.10 kept GO111MODULE; ADDITIONAL_PACKAGE carries build_options).
 const ALLOWED_BUILD_ARGS = ["GO111MODULE", "ADDITIONAL_PACKAGE"];
 
@@ -50,9 +62,7 @@ interface Prepared {
 /** git-tar (original-spec §4): from a queued push to deployed functions, always ending in a terminal status. */
 export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => Promise<Reply> {
   return async (event) => {
-    if (!verifyPayload(deps.payloadSecret, event.body, event.headers[CLOUD_SIGNATURE_HEADER])) {
-      throw new HttpError(401, "invalid or missing X-Cloud-Signature-256");
-    }
+    requireHop(deps.payloadSecret, "git-tar", event, { maxAgeMs: QUEUED_HOP_MAX_AGE_MS });
     const request = parseBuildRequest(event.body);
     const log = deps.log.child({ repo: request.fullName, sha: request.sha, delivery: request.deliveryId });
     // Whether the commit got its terminal stack-deploy status: the queue's callback to github-push covers it if not.
@@ -81,10 +91,19 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
 
     const started = deps.now();
     const workspace = await mkdtemp(join(deps.workRoot, "git-tar-"));
+    const run: Run = { signal: event.signal, unconcluded: new Set() };
     try {
-      const outcome = await buildStack(deps, request, workspace, report, log);
+      const outcome = await buildStack(deps, request, workspace, report, log, run);
       return reply(200, `${outcome}, time taken: ${((deps.now() - started) / 1000).toFixed(2)}s`);
     } catch (error) {
+      // exec_timeout passed or the caller left (issue #10): the work stopped; the commit still gets a terminal status.
+      if (run.signal?.aborted) {
+        const description = abandonedBecause(run.signal.reason, deps.now() - started);
+        log.warn({ err: error }, description);
+        const contexts = [STACK_CONTEXT, ...run.unconcluded];
+        await atMost(Promise.all(contexts.map((c) => report(c, "error", description))).then(), FINAL_STATUS_MS);
+        return reply(504, description);
+      }
       // Every accepted push ends in a terminal status: refusals are the user's to fix (failure), faults ours (error).
       if (isHttpError(error) && error.status < 500) {
         await report(STACK_CONTEXT, "failure", error.message);
@@ -106,17 +125,23 @@ async function buildStack(
   workspace: string,
   report: Report,
   log: Logger,
+  run: Run,
 ): Promise<string> {
+  const { signal } = run;
   const repoDir = join(workspace, "repo");
-  const token = request.private ? await deps.github.installationToken(request.installationId) : undefined;
+  const token = request.private
+    ? await untilAborted(deps.github.installationToken(request.installationId), signal)
+    : undefined;
   const { tip } = await cloneAt({
-    url: request.cloneUrl,
+    // The configured host only: the installation token must never go where a payload points (issue #10).
+    url: repositoryUrl(deps.githubUrl, request.owner, request.repo),
     sha: request.sha,
     branch: request.branch,
     dir: repoDir,
     token,
     maxBytes: deps.maxRepoBytes,
     log,
+    signal,
   });
   if (tip !== request.sha) {
     // A newer push to the branch is on its way through the pipeline and builds instead (DESIGN §10).
@@ -131,30 +156,43 @@ async function buildStack(
     SHA: request.sha,
     BRANCH: request.branch,
   };
-  const stack = await readStack(repoDir, vars);
+  const stack = await readStack(repoDir, vars, { maxFunctions: deps.functionsPerRepoLimit });
   checkStack(deps, stack);
-  const templatesDir = await deps.templates.pull(deps.templateUrls).catch((error: unknown) => {
+  checkNames(request, stack);
+  const pulled = deps.templates.pull(deps.templateUrls).catch((error: unknown) => {
     throw new HttpError(502, `error fetching templates: ${(error as Error).message}`, { cause: error });
   });
+  // The pull is shared with other pushes: this one stops waiting for it, the pull itself goes on.
+  const templatesDir = await untilAborted(pulled, signal);
 
   // Everything that can be refused is checked for every function before the first build starts.
   const prepared: Prepared[] = [];
   for (const fn of stack.functions)
-    prepared.push(await prepare(deps, request, workspace, repoDir, templatesDir, stack, fn));
+    prepared.push(await prepare(deps, request, workspace, repoDir, templatesDir, stack, fn, signal));
 
-  for (const { fn, spec } of prepared)
+  for (const { fn, spec } of prepared) {
+    run.unconcluded.add(fn.name);
     await report(fn.name, "pending", `${fn.name} function build started, image: ${spec.image}`);
+  }
   const limit = pLimit(deps.buildConcurrency);
-  const results = await Promise.all(prepared.map((p) => limit(() => buildAndDeploy(deps, p, report, log))));
+  const build = async (p: Prepared) => {
+    const result = await buildAndDeploy(deps, p, report, log, signal);
+    // buildshiprun reported this function's status (or buildAndDeploy did for it).
+    run.unconcluded.delete(p.fn.name);
+    return result;
+  };
+  const results = await Promise.all(prepared.map((p) => limit(() => build(p))));
 
   const failed = results.filter((r) => r.status !== "success").map((r) => r.function);
   if (failed.length > 0)
     throw new HttpError(422, `deploy failed: ${failed.join(",")} failed to be deployed via buildshiprun`);
 
+  // Keyed on the owner's id (DESIGN §5): a new account that took an old login never collects the old one's functions.
   const garbage = {
     functions: prepared.map((p) => p.spec.service),
     repo: request.repo.toLowerCase(),
     owner: request.owner.toLowerCase(),
+    ownerId: request.ownerId,
   };
   try {
     const gc = await deps.gateway.invoke("garbage-collect", JSON.stringify(garbage), {
@@ -176,12 +214,13 @@ async function prepare(
   templatesDir: string,
   stack: Stack,
   fn: StackFunction,
+  signal?: AbortSignal,
 ): Promise<Prepared> {
   const service = functionName(request.owner, fn.name);
   const image = imageName(deps.pushRepositoryUrl, request.owner, request.repo, fn.name, request.sha);
   const template = await readTemplate(templatesDir, fn.lang, fn.name);
   const contextDir = join(workspace, "build", fn.name);
-  await shrinkwrap({ repoDir, templatesDir, fn, copy: stack.configuration.copy, outDir: contextDir });
+  await shrinkwrap({ repoDir, templatesDir, fn, copy: stack.configuration.copy, outDir: contextDir, signal });
   const spec: DeploySpec = {
     owner: request.owner,
     ownerId: request.ownerId,
@@ -209,13 +248,8 @@ async function prepare(
   return { fn, spec, tarFile };
 }
 
+// functions_per_repo_limit is enforced by readStack, before any environment_file is read.
 function checkStack(deps: GitTarDeps, stack: Stack): void {
-  if (stack.functions.length > deps.functionsPerRepoLimit) {
-    throw new HttpError(
-      400,
-      `too many functions in ${stack.file}: ${stack.functions.length}, the limit is ${deps.functionsPerRepoLimit}`,
-    );
-  }
   if (!deps.enableDockerfileLang && stack.functions.some((fn) => fn.lang.toLowerCase() === "dockerfile")) {
     throw new HttpError(400, "detected a dockerfile function but feature is not enabled");
   }
@@ -224,23 +258,46 @@ function checkStack(deps: GitTarDeps, stack: Stack): void {
     throw new HttpError(400, `skip_build is not supported: functions are built from source (${skipped.join(", ")})`);
 }
 
+/**
+ * Every function's deployed name, checked before any work (issue #10): a name with "--" or one too long is refused by
+ * naming, and two functions whose names differ only in case would deploy over each other.
+ */
+function checkNames(request: BuildRequest, stack: Stack): void {
+  const seen = new Map<string, string>();
+  for (const fn of stack.functions) {
+    const service = functionName(request.owner, fn.name);
+    const other = seen.get(service);
+    if (other !== undefined) {
+      throw new HttpError(
+        400,
+        `functions ${JSON.stringify(other)} and ${JSON.stringify(fn.name)} both deploy as ${service}`,
+      );
+    }
+    seen.set(service, fn.name);
+    for (const secret of fn.secrets) secretName(request.owner, secret);
+  }
+}
+
 /** Hands one function to buildshiprun, which reports the function's own status; covers for it when it cannot. */
 async function buildAndDeploy(
   deps: GitTarDeps,
   { fn, spec, tarFile }: Prepared,
   report: Report,
   log: Logger,
+  signal: AbortSignal | undefined,
 ): Promise<DeployResult> {
   try {
-    const res = await deps.gateway.invoke("buildshiprun", await readFile(tarFile), {
-      "content-type": "application/x-tar",
-    });
+    // A build still queued behind build_concurrency does not start for an abandoned push.
+    signal?.throwIfAborted();
+    const tar = await readFile(tarFile);
+    const res = await deps.gateway.invoke("buildshiprun", tar, { "content-type": "application/x-tar" }, { signal });
     const parsed = deployResultSchema.safeParse(safeJson(res.body));
     if (res.status === 200 && parsed.success) return parsed.data;
     const reason = `buildshiprun answered ${res.status}: ${res.body.toString("utf8").slice(0, 100)}`;
     await report(fn.name, "failure", reason);
     return { function: fn.name, status: "failure", description: reason };
   } catch (error) {
+    if (signal?.aborted) throw error;
     log.warn({ err: error, function: fn.name }, "buildshiprun unreachable");
     const reason = isHttpError(error) ? error.message : "buildshiprun unreachable";
     await report(fn.name, "failure", reason);

@@ -1,7 +1,8 @@
 import { jest } from "@jest/globals";
 import { randomBytes } from "node:crypto";
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
-import { createServer } from "node:net";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startGitServer, type GitRepo, type GitServer } from "../../local/git-server/git-server.js";
@@ -151,5 +152,115 @@ describe("cloneAt", () => {
     expect(error.status).toBe(502);
     expect(error.message).toMatch(`unable to clone http://127.0.0.1:${port}/alice/tip.git: `);
     expect(error.message).not.toContain("ghs_secret");
+  });
+});
+
+/** An HTTP peer on 127.0.0.1 that answers with `answer` and counts the connections it got and saw closed. */
+async function startPeer(answer: (req: IncomingMessage, res: ServerResponse) => void) {
+  let connections = 0;
+  let closed = 0;
+  const requests: Array<{ url: string; authorization?: string }> = [];
+  const server = createHttpServer((req, res) => {
+    requests.push({
+      url: req.url ?? "",
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+    });
+    answer(req, res);
+  });
+  server.on("connection", (socket) => {
+    connections++;
+    socket.on("close", () => closed++);
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    connections: () => connections,
+    closed: () => closed,
+    close: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
+  };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !condition();) {
+    if (Date.now() > deadline) throw new Error(`waited 10 s for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("cloneAt: confined to the clone URL's host, stoppable (issue #10)", () => {
+  it("the git host redirects to another host → 502 naming the redirect; the other host gets no connection", async () => {
+    const foreign = await startPeer((_req, res) => res.writeHead(401, { "www-authenticate": "Basic" }).end());
+    const redirector = await startPeer((req, res) =>
+      res.writeHead(302, { location: `${foreign.url}${req.url ?? "/"}` }).end(),
+    );
+    try {
+      const url = `${redirector.url}/alice/tip.git`;
+      const clone = cloneAt({ url, sha: "a".repeat(40), branch: "master", dir, token: TOKEN, maxBytes: MIB });
+      await expect(clone).rejects.toMatchObject({ status: 502, message: `unable to clone ${url}: HTTP 302` });
+      expect(foreign.connections()).toBe(0);
+    } finally {
+      await foreign.close();
+      await redirector.close();
+    }
+  });
+
+  it.each([
+    ["answers nothing", (_req: IncomingMessage, _res: ServerResponse) => undefined],
+    [
+      "sends half an answer",
+      (_req: IncomingMessage, res: ServerResponse) => {
+        res.writeHead(200, { "content-type": "application/x-git-upload-pack-advertisement" });
+        res.write("001e# service=git-upload-pack\n");
+      },
+    ],
+  ])(
+    "a git host that %s, then the signal aborts → rejects with its reason; the connection is closed",
+    async (_, answer) => {
+      const stalled = await startPeer(answer);
+      try {
+        const controller = new AbortController();
+        const url = `${stalled.url}/alice/tip.git`;
+        const clone = cloneAt({
+          url,
+          sha: "a".repeat(40),
+          branch: "master",
+          dir,
+          maxBytes: MIB,
+          signal: controller.signal,
+        });
+        const outcome = clone.catch((error: unknown) => error);
+        await until(() => stalled.requests.length > 0, "the clone's first request");
+        const reason = new DOMException("exec_timeout of 1s exceeded", "TimeoutError");
+        controller.abort(reason);
+        expect(await outcome).toBe(reason);
+        await until(() => stalled.closed() === stalled.connections(), "the git host to see its connection closed");
+      } finally {
+        await stalled.close();
+      }
+    },
+  );
+
+  it("a signal aborted before the clone starts → rejects with its reason, nothing fetched", async () => {
+    const peer = await startPeer((_req, res) => res.writeHead(404).end());
+    try {
+      const signal = AbortSignal.abort(new Error("gone"));
+      const clone = cloneAt({
+        url: `${peer.url}/a/b.git`,
+        sha: "a".repeat(40),
+        branch: "master",
+        dir,
+        maxBytes: MIB,
+        signal,
+      });
+      await expect(clone).rejects.toThrow("gone");
+      expect(peer.connections()).toBe(0);
+    } finally {
+      await peer.close();
+    }
   });
 });

@@ -1,10 +1,13 @@
 import { promises as fsp } from "node:fs";
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import { join, resolve } from "node:path";
 import git, { type FsClient } from "isomorphic-git";
 import http, { type HttpClient } from "isomorphic-git/http/node";
 import type { Logger } from "pino";
 import { HttpError } from "../../shared/http-error.js";
 import { isInside } from "../../shared/repo-path.js";
+import { untilAborted } from "./abort.js";
 
 /** What to clone, where, and how much it may cost. `dir` is the caller's: it creates and removes it. */
 export type CloneOptions = {
@@ -16,6 +19,8 @@ export type CloneOptions = {
   maxBytes: number;
   depth?: number;
   log?: Logger;
+  /** Stops the clone: requests in flight are cut (the git host sees the connection close) and file writes fail. */
+  signal?: AbortSignal;
 };
 /** The branch tip as fetched (to tell a superseded push) and the bytes charged against `maxBytes`. */
 export type CloneResult = { tip: string; bytes: number };
@@ -30,20 +35,36 @@ const MIB = 1024 * 1024;
 type Budget = { used: number; exceeded: boolean; check(): void; charge(bytes: number): void };
 type FsCall = (path: string, ...rest: unknown[]) => Promise<unknown>;
 
+/** Where git-tar clones `owner/repo` from: always the configured git host, never a URL a payload names (issue #10). */
+export function repositoryUrl(gitHost: string, owner: string, repo: string): string {
+  return `${gitHost.replace(/\/+$/, "")}/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}.git`;
+}
+
 /**
  * Checks out commit `sha` of `branch` from `url` into `dir`, detached: a shallow clone, deepened until the
  * commit turns up. One `maxBytes` budget covers the bytes received over HTTP (the pack, held in memory by
  * isomorphic-git) plus the working tree written on checkout, so neither a big pack nor a small pack that
- * inflates to gigabytes gets through. Refusals are `HttpError`s; the token never appears in one.
+ * inflates to gigabytes gets through. Every request goes to `url`'s origin, redirects are not followed, so the
+ * token reaches no other host. Refusals are `HttpError`s; the token never appears in one. Once `signal` aborts,
+ * it rejects with the signal's reason.
  */
 export async function cloneAt(options: CloneOptions): Promise<CloneResult> {
-  const { url, sha, branch, dir, token, maxBytes, log } = options;
+  const { url, sha, branch, dir, token, maxBytes, log, signal } = options;
   if (!SHA.test(sha)) throw new HttpError(400, `commit ${JSON.stringify(sha)} is not a 40-character hex SHA`);
+  signal?.throwIfAborted();
+  // One controller cuts the HTTP requests and the file writes, whether the budget ran out or the caller gave up.
   const controller = new AbortController();
+  const stop = () => controller.abort(signal?.reason);
+  signal?.addEventListener("abort", stop, { once: true });
   const budget = createBudget(maxBytes, () => controller.abort());
-  const fs = meteredFs(dir, budget);
+  const fs = meteredFs(dir, budget, controller.signal);
   const onAuth = token === undefined ? undefined : () => ({ username: "x-access-token", password: token });
-  const remote = { fs, http: meteredHttp(budget, controller.signal), dir, cache: {}, onAuth };
+  // Node's global agents time a socket out after 5 s of silence, and simple-get then aborts the request: a git host
+  // still packing a big repository is not dead. The budget and the signal bound the clone instead.
+  const agent =
+    new URL(url).protocol === "https:" ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const http = meteredHttp(budget, controller.signal, new URL(url).origin, agent);
+  const remote = { fs, http, dir, cache: {}, onAuth };
   const notOnBranch = () =>
     new HttpError(400, `commit ${sha.slice(0, 7)} is not on branch ${branch} (force-pushed or deleted)`);
   let phase: "fetch" | "checkout" = "fetch";
@@ -63,7 +84,12 @@ export async function cloneAt(options: CloneOptions): Promise<CloneResult> {
     log?.debug({ sha, branch, tip, bytes: budget.used }, "checked out");
     return { tip, bytes: budget.used };
   } catch (error) {
+    // isomorphic-git may wrap the abort in its own error: the caller's signal says why the clone stopped.
+    if (signal?.aborted) throw signal.reason;
     throw refusal(error, { budget, maxBytes, url, phase, notOnBranch });
+  } finally {
+    signal?.removeEventListener("abort", stop);
+    agent.destroy();
   }
 }
 
@@ -109,17 +135,34 @@ function createBudget(maxBytes: number, onExceeded: () => void): Budget {
   return budget;
 }
 
-/** isomorphic-git's HTTP client with every response body charged to the budget as it streams in. */
-function meteredHttp(budget: Budget, signal: AbortSignal): HttpClient {
+/**
+ * isomorphic-git's HTTP client, confined to `origin` (no other host, no redirects: the token goes nowhere else),
+ * with every response body charged to the budget as it streams in and every wait cut short by `signal`.
+ */
+function meteredHttp(budget: Budget, signal: AbortSignal, origin: string, agent: HttpAgent): HttpClient {
   async function* metered(body: AsyncIterableIterator<Uint8Array>): AsyncIterableIterator<Uint8Array> {
-    for await (const chunk of body) {
-      budget.charge(chunk.byteLength);
-      yield chunk;
+    const chunks = body[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        // A stalled server sends nothing: waiting for the next chunk must end when the signal does.
+        const next = await untilAborted(chunks.next(), signal);
+        if (next.done) return;
+        budget.charge(next.value.byteLength);
+        yield next.value;
+      }
+    } finally {
+      // Destroys the response stream, closing the connection.
+      await chunks.return?.();
     }
   }
   return {
     async request(request) {
-      const response = await http.request({ ...request, signal });
+      const target = new URL(request.url).origin;
+      if (target !== origin) throw new Error(`refusing to fetch from ${target}: clones come from ${origin} only`);
+      const response = await untilAborted(
+        http.request({ ...request, agent, signal, fetchOptions: { followRedirects: false } }),
+        signal,
+      );
       return response.body ? { ...response, body: metered(response.body) } : response;
     },
   };
@@ -127,15 +170,17 @@ function meteredHttp(budget: Budget, signal: AbortSignal): HttpClient {
 
 /**
  * Node's fs for isomorphic-git, refusing writes outside `dir` and charging working-tree writes to the budget
- * (the pack in `.git` was already charged as it arrived). Once the budget is spent, only removal still works.
+ * (the pack in `.git` was already charged as it arrived). Once the budget is spent or the clone is stopped, only
+ * removal still works.
  */
-function meteredFs(dir: string, budget: Budget) {
+function meteredFs(dir: string, budget: Budget, signal: AbortSignal) {
   const gitdir = join(dir, ".git");
   const inside = (path: string) => {
     if (!isInside(dir, resolve(path))) throw new Error(`refusing to touch ${path}: it is outside ${dir}`);
   };
   const charge = (path: string, bytes: number) => {
     inside(path);
+    signal.throwIfAborted();
     if (isInside(gitdir, resolve(path))) budget.check();
     else budget.charge(bytes);
   };
@@ -146,7 +191,11 @@ function meteredFs(dir: string, budget: Budget) {
       return original(path, ...rest);
     };
   };
-  const checked = (name: keyof typeof fsp) => guard(name, () => budget.check());
+  const checked = (name: keyof typeof fsp) =>
+    guard(name, () => {
+      budget.check();
+      signal.throwIfAborted();
+    });
   const removal = (name: keyof typeof fsp) => guard(name, inside);
   return {
     promises: {

@@ -1,10 +1,26 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unpackBuildContext } from "../../shared/build-tar.js";
 import { startGitTar } from "../../test/support/git-tar-harness.js";
 
 let h: Awaited<ReturnType<typeof startGitTar>>;
+
+/** A TCP listener on 127.0.0.1 that counts the connections it gets (standing for a host no request may reach). */
+async function startListener() {
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => connections,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
 afterEach(() => h.close());
 
 const nodeFn = { "api/handler.js": "module.exports = async () => 'hi';\n", "api/package.json": '{"name":"api"}\n' };
@@ -40,36 +56,38 @@ describe("git-tar: a stack that builds", () => {
     // The queue's callback to github-push reads this: the commit already has its terminal status.
     expect(res.headers["x-ofc-status-posted"]).toBe("true");
     expect(res.data).toMatch(
-      /^Deployed: api @ 127\.0\.0\.1:5000\/alice\/fns-api:latest-[0-9a-f]{7}, worker @ .*, time taken: [\d.]+s$/,
+      /^Deployed: api @ 127\.0\.0\.1:5000\/alice\/fns--api:latest-[0-9a-f]{7}, worker @ .*, time taken: [\d.]+s$/,
     );
     const sha7 = sha.slice(0, 7);
     expect(h.statuses()).toEqual([
       {
         context: "api",
         state: "pending",
-        description: `api function build started, image: 127.0.0.1:5000/alice/fns-api:latest-${sha7}`,
+        description: `api function build started, image: 127.0.0.1:5000/alice/fns--api:latest-${sha7}`,
       },
       {
         context: "worker",
         state: "pending",
-        description: `worker function build started, image: 127.0.0.1:5000/alice/fns-worker:latest-${sha7}`,
+        description: `worker function build started, image: 127.0.0.1:5000/alice/fns--worker:latest-${sha7}`,
       },
       { context: "stack-deploy", state: "success", description: "stack is successfully deployed" },
     ]);
     const api = h.received.find((r) => r.deploy.function === "api")!;
-    expect(api.ref).toBe(`127.0.0.1:5000/alice/fns-api:latest-${sha7}`);
+    expect(api.ref).toBe(`127.0.0.1:5000/alice/fns--api:latest-${sha7}`);
     expect(api.deploy).toMatchObject({
       owner: "alice",
-      service: "alice-api",
+      service: "alice--api",
       environment: { MODE: "prod" },
-      secrets: ["alice-db-password"],
+      secrets: ["alice--db-password"],
       labels: { team: "web" },
       annotations: { topic: "orders" },
       sha,
     });
     const worker = h.received.find((r) => r.deploy.function === "worker")!;
     expect(worker.buildArgs).toEqual({ ADDITIONAL_PACKAGE: "make gcc" });
-    expect(h.collected).toEqual([{ functions: ["alice-api", "alice-worker"], repo: "fns", owner: "alice" }]);
+    expect(h.collected).toEqual([
+      { functions: ["alice--api", "alice--worker"], repo: "fns", owner: "alice", ownerId: 1001 },
+    ]);
     expect(await readdir(h.workRoot)).toEqual([]);
 
     // The tar is what of-builder unpacks: the node template with the handler under function/.
@@ -105,16 +123,15 @@ describe("git-tar: a stack that builds", () => {
     expect(h.standin.tokensIssued).toBeGreaterThan(0);
   });
 
-  it("private repo the installation token cannot read → failure status naming the refusal, nothing built", async () => {
+  it("a private repo the request calls public (no token sent) → failure naming the refusal, nothing built", async () => {
     h = await startGitTar();
-    // The clone URL points at bob's private repo; alice's installation token is refused by the git host.
     const { sha } = await pushRepo(
-      "bob",
+      "alice",
       "secret-fns",
       { "stack.yml": twoFunctions, ...nodeFn, ...pyFn },
       { private: true },
     );
-    const res = await h.build("alice", "fns", sha, { private: true, cloneUrl: `${h.git.url}/bob/secret-fns.git` });
+    const res = await h.build("alice", "secret-fns", sha, { private: false });
     expect(res.status).toBe(422);
     expect(h.received).toHaveLength(0);
     expect(h.statuses()).toEqual([
@@ -124,6 +141,35 @@ describe("git-tar: a stack that builds", () => {
         description: expect.stringMatching(/^unable to clone .*: authentication refused$/),
       },
     ]);
+  });
+
+  // Issue #10: the installation token goes to github_url only, whatever a payload says.
+  it("a payload naming a foreign clone URL → cloned from github_url; the foreign host gets no connection", async () => {
+    h = await startGitTar();
+    const foreign = await startListener();
+    try {
+      const { sha } = await pushRepo(
+        "alice",
+        "secret-fns",
+        { "stack.yml": twoFunctions, ...nodeFn, ...pyFn },
+        {
+          private: true,
+        },
+      );
+      const elsewhere = `${foreign.url}/alice/secret-fns.git`;
+      const res = await h.build("alice", "secret-fns", sha, {
+        private: true,
+        cloneUrl: elsewhere,
+        clone_url: elsewhere,
+        url: elsewhere,
+      });
+      // A private repo built: the token went to the configured host, which let the clone through.
+      expect(res.status).toBe(200);
+      expect(h.received).toHaveLength(2);
+      expect(foreign.connections()).toBe(0);
+    } finally {
+      await foreign.close();
+    }
   });
 
   it("a push that is no longer the branch tip → superseded (error status), nothing built", async () => {
@@ -146,7 +192,7 @@ describe("git-tar: a stack that builds", () => {
       "box/Dockerfile": "FROM scratch\n",
     });
     expect((await h.build("alice", "fns", sha)).status).toBe(200);
-    expect(h.received[0]!.deploy.service).toBe("alice-box");
+    expect(h.received[0]!.deploy.service).toBe("alice--box");
   });
 
   it("buildshiprun reports one function failed → stack failure naming it, no garbage collection", async () => {
@@ -231,6 +277,27 @@ describe("git-tar: refused repositories → failure status on stack-deploy, noth
       "a function name that is not DNS-1123",
       { "stack.yml": stack(fn("My_Fn", "./api")), ...nodeFn },
       /must be a DNS-1123 label/,
+    ],
+    // Issue #10: alice's "bob-api" deploys as alice--bob-api; "bob--api" could only be asking for bob's name.
+    [
+      'a function name with "--"',
+      { "stack.yml": stack(fn("api", "./api") + fn("bob--api", "./api")), ...nodeFn },
+      /^function name "bob--api" must not contain "--": it separates the owner from the name/,
+    ],
+    [
+      'a secret name with "--"',
+      { "stack.yml": stack(fn("api", "./api") + "    secrets: [bob--db]\n"), ...nodeFn },
+      /^secret name "bob--db" must not contain "--"/,
+    ],
+    [
+      "two functions whose names differ only in case",
+      { "stack.yml": stack(fn("api", "./api") + fn("API", "./api")), ...nodeFn },
+      /^functions "api" and "API" both deploy as alice--api$/,
+    ],
+    [
+      "owner and function name together over 63 characters",
+      { "stack.yml": stack(fn("f".repeat(58), "./api")), ...nodeFn },
+      /^function name "alice--f{58}" must be a DNS-1123 label/,
     ],
   ];
 

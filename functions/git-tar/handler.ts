@@ -1,16 +1,17 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import { gatewayFromConfig, githubFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
+import { hopPrecheck, withPrecheck } from "../../shared/function-server.js";
+import { createLogger } from "../../shared/log.js";
 import { createStackBuilder, type GitTarDeps } from "./build-stack.js";
 import { createTemplateStore, parseTemplateUrls } from "./templates.js";
 
 /** git-tar: clone at the SHA, read stack.yml, shrinkwrap, hand each function to buildshiprun (original-spec §4). */
 export function createHandler(deps: GitTarDeps): FunctionHandler {
   const build = createStackBuilder(deps);
-  return (event, context) => respond(context, deps.log, () => build(event));
+  return withPrecheck((event, context) => respond(context, deps.log, () => build(event)), hopPrecheck("git-tar"));
 }
 
 /** The composition root: configuration and clients from the environment and secret files, built once. */
@@ -19,13 +20,14 @@ export function depsFromEnv(env: Record<string, string | undefined>): GitTarDeps
     settings: ["github_app_id", "push_repository_url"],
     secrets: ["payload-secret", "private-key"],
   });
-  const log = pino({ name: "git-tar", level: config.log_level });
+  const log = createLogger("git-tar", config.log_level);
   return {
     payloadSecret: config.secrets["payload-secret"],
     github: githubFromConfig(config, log),
     gateway: gatewayFromConfig(config, log),
     templates: createTemplateStore({ cacheDir: join(tmpdir(), "ofc-templates"), now: Date.now, log }),
     templateUrls: parseTemplateUrls(config.templates_url, config.custom_templates),
+    githubUrl: config.github_url,
     pushRepositoryUrl: config.push_repository_url,
     functionsPerRepoLimit: config.functions_per_repo_limit,
     buildConcurrency: config.build_concurrency,

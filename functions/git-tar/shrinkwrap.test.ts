@@ -239,6 +239,15 @@ describe("shrinkwrap refuses hostile repos with a 400 and writes nothing outside
       "over 50 bytes",
     );
   });
+
+  // Issue #10: a push nobody waits for stops copying (checked before each entry).
+  it("an aborted signal → rejects with its reason, nothing copied", async () => {
+    await files(join(repo, "api"), { "handler.js": "//\n", "lib/util.js": "//\n" });
+    const reason = new DOMException("exec_timeout of 1s exceeded", "TimeoutError");
+    const signal = AbortSignal.abort(reason);
+    await expect(wrap(fn({ lang: "node20", handler: "./api" }), [], { signal })).rejects.toBe(reason);
+    expect(await tree(out)).toEqual({});
+  });
 });
 
 describe("readTemplate and buildArgsFor", () => {

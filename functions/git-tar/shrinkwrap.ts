@@ -80,6 +80,7 @@ interface Copy {
   /** The real outDir: never copied into itself (`handler: .`, `copy: [.]`). */
   outDir: string;
   budget: { bytes: number; files: number; maxBytes: number; maxFiles: number };
+  signal?: AbortSignal;
 }
 
 function count(copy: Copy, bytes: number): void {
@@ -119,6 +120,8 @@ async function makeDir(dir: string, outDir: string, what: string): Promise<void>
 /** Copies `src` to `dest` without following symlinks: links staying inside `copy.root` are copied as links. */
 async function copyTree(src: string, dest: string, copy: Copy): Promise<void> {
   if (src === copy.outDir) return;
+  // Checked between entries: a push whose caller gave up stops copying (issue #10).
+  copy.signal?.throwIfAborted();
   const stat = await lstat(src);
   const rel = relative(copy.root, src) || ".";
   if (stat.isSymbolicLink()) {
@@ -176,6 +179,8 @@ export interface ShrinkwrapOptions {
   /** Caps on what is copied in all; defaults 100 MB and 10,000 entries. */
   maxBytes?: number;
   maxFiles?: number;
+  /** Stops the copy between two entries; it then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -208,7 +213,7 @@ export async function shrinkwrap(options: ShrinkwrapOptions): Promise<void> {
     maxBytes: options.maxBytes ?? 100 * 1024 * 1024,
     maxFiles: options.maxFiles ?? 10_000,
   };
-  const fromRepo: Copy = { fn: fn.name, root, rootName: "repository", outDir, budget };
+  const fromRepo: Copy = { fn: fn.name, root, rootName: "repository", outDir, budget, signal: options.signal };
 
   // faas-cli treats "dockerfile" in any case as the Dockerfile lang (its template folder must still exist).
   const dockerfile = fn.lang.toLowerCase() === "dockerfile";

@@ -108,7 +108,7 @@ describe("createTemplateStore", () => {
     expect(await note(await templates.pull([custom.url, base.url]), "python3")).toBe("official\n");
   });
 
-  it("the test fixtures pushed as a repo → node20, python3 and dockerfile, byte for byte", async () => {
+  it("the test fixtures pushed as a repo → node20, node24, python3 and dockerfile, byte for byte", async () => {
     const fixtures = join(dirname(fileURLToPath(import.meta.url)), "../../local/templates");
     const paths = (await readdir(fixtures, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
     const files: Record<string, Buffer> = {};
@@ -120,7 +120,7 @@ describe("createTemplateStore", () => {
     await repo.commit(files);
     await repo.push();
     const dir = await store().pull([`${server.url}/openfaas/templates.git`]);
-    expect((await readdir(dir)).sort()).toEqual(["dockerfile", "node20", "python3"]);
+    expect((await readdir(dir)).sort()).toEqual(["dockerfile", "node20", "node24", "python3"]);
     for (const [path, content] of Object.entries(files)) {
       expect(await readFile(join(dir, relative("template", path)))).toEqual(content);
     }

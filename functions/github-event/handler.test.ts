@@ -1,13 +1,15 @@
 import examples from "@octokit/webhooks-examples/api.github.com/index.json" with { type: "json" };
 import { repoint, startFrontDoor, WEBHOOK_SECRET } from "../../test/support/front-door.js";
 import { signPayload } from "../../shared/hmac.js";
+import { systemBodyCaps } from "../../local/system-stack.js";
+import { countBytesRead, upload } from "../../test/support/oversized-upload.js";
 
 type Example = {
   ref?: string;
   after?: string;
   deleted?: boolean;
   action?: string;
-  installation?: { id: number; account?: { login: string } };
+  installation?: { id: number; account?: { login: string; id: number } };
   repositories_removed?: Array<{ name: string }>;
 };
 const examplesOf = (name: string) =>
@@ -57,7 +59,6 @@ describe("github-event: every push example from @octokit/webhooks-examples", () 
           sha: example.after,
           branch: "master",
           installationId: 1,
-          cloneUrl: `${door.standin.url}/Codertocat/Hello-World.git`,
         });
       } else {
         expect(res.status).toBe(200);
@@ -85,7 +86,12 @@ describe("github-event: every installation and installation_repositories example
           ? [
               {
                 fn: "garbage-collect",
-                body: { functions: [], repo: "*", owner: example.installation!.account!.login.toLowerCase() },
+                body: {
+                  functions: [],
+                  repo: "*",
+                  owner: example.installation!.account!.login.toLowerCase(),
+                  ownerId: example.installation!.account!.id,
+                },
               },
             ]
           : [],
@@ -105,6 +111,7 @@ describe("github-event: every installation and installation_repositories example
               functions: [],
               repo: r.name.toLowerCase(),
               owner: example.installation!.account!.login.toLowerCase(),
+              ownerId: example.installation!.account!.id,
             }))
           : [];
       expect(door.queued.map((q) => JSON.parse(q.body.toString()) as unknown)).toEqual(expected);
@@ -230,5 +237,42 @@ describe("github-event: front-door rules", () => {
     const axios = (await import("axios")).default;
     const res = await axios.get(`${door.gatewayUrl}function/github-event`, { validateStatus: () => true });
     expect(res.status).toBe(405);
+  });
+});
+
+// Issue #10: GitHub caps payloads at 25 MB, and so does github-event (stack.yml max_body_bytes, which the local
+// gateway applies in-process): a larger body is refused before it is buffered. The gateway's socket byte count shows
+// how much of it was read.
+describe("github-event: body cap", () => {
+  const MiB = 1024 * 1024;
+  let bytesRead: () => number;
+  beforeEach(async () => {
+    await door.close();
+    door = await startFrontDoor({ functionBodyBytes: await systemBodyCaps() });
+    bytesRead = countBytesRead(door.gatewayServer);
+  });
+
+  it("stack.yml caps github-event at GitHub's 25 MB", async () => {
+    expect((await systemBodyCaps())["github-event"]).toBe(25 * MiB);
+  });
+
+  const headers = { "x-github-event": "push", "x-github-delivery": "big-1" };
+
+  it("a 60 MB unsigned body with Content-Length → 413 before any of the body is read, nothing forwarded", async () => {
+    const outcome = await upload(`${door.gatewayUrl}function/github-event`, { bytes: 60 * MiB, headers });
+    expect(outcome).toMatchObject({ status: 413, body: `request body over ${25 * MiB} bytes` });
+    expect(bytesRead()).toBeLessThan(MiB);
+    expect(door.queued).toHaveLength(0);
+  });
+
+  it("a 60 MB unsigned chunked body → 413 once 25 MB are read; the rest never is", async () => {
+    const outcome = await upload(`${door.gatewayUrl}function/github-event`, {
+      bytes: 60 * MiB,
+      chunked: true,
+      headers,
+    });
+    expect(outcome).toMatchObject({ status: 413 });
+    expect(bytesRead()).toBeLessThan(26 * MiB);
+    expect(door.queued).toHaveLength(0);
   });
 });

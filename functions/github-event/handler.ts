@@ -1,10 +1,11 @@
 import axios from "axios";
-import { pino } from "pino";
 import { gatewayFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { createCustomers } from "../../shared/customers.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
+import { createLogger } from "../../shared/log.js";
 import { createDeliveries } from "./deliveries.js";
+import { createJetStreamDeliveries } from "./jetstream-deliveries.js";
 import { createEventRouter, type GithubEventDeps } from "./route-event.js";
 
 /** github-event: the webhook front door (original-spec §2). */
@@ -17,9 +18,10 @@ export function createHandler(deps: GithubEventDeps): FunctionHandler {
 export function depsFromEnv(env: Record<string, string | undefined>): GithubEventDeps {
   const config = loadConfig(env, {
     secrets: ["github-webhook-secret", "payload-secret"],
-    optionalSecrets: ["customers"],
+    // nats-user/nats-password: only when the NATS at nats_url asks for credentials.
+    optionalSecrets: ["customers", "nats-user", "nats-password"],
   });
-  const log = pino({ name: "github-event", level: config.log_level });
+  const log = createLogger("github-event", config.log_level);
   const http = axios.create();
   return {
     webhookSecret: config.secrets["github-webhook-secret"],
@@ -28,7 +30,14 @@ export function depsFromEnv(env: Record<string, string | undefined>): GithubEven
       ? createCustomers({ list: config.secrets.customers, url: config.customers_url, http, now: Date.now })
       : undefined,
     gateway: gatewayFromConfig(config, log, http),
-    deliveries: createDeliveries({ now: Date.now }),
+    deliveries: config.nats_url
+      ? createJetStreamDeliveries({
+          url: config.nats_url,
+          user: config.secrets["nats-user"],
+          password: config.secrets["nats-password"],
+          log,
+        })
+      : createDeliveries({ now: Date.now }),
     log,
   };
 }

@@ -4,16 +4,20 @@ import { parseJsonBody } from "../../shared/json-body.js";
 /** The parts of `installation` and `installation_repositories` payloads github-event acts on. */
 const installationEvent = z.object({
   action: z.string().min(1),
-  installation: z.object({ id: z.number().int(), account: z.object({ login: z.string().min(1) }) }),
+  installation: z.object({
+    id: z.number().int(),
+    account: z.object({ login: z.string().min(1), id: z.number().int().positive() }),
+  }),
   repositories_removed: z.array(z.object({ name: z.string().min(1) })).optional(),
 });
 export type InstallationEvent = z.infer<typeof installationEvent>;
 
-/** A garbage-collect request (original-spec §16.4): `repo` is `*` for every repo of the owner. */
+/** A garbage-collect request (original-spec §16.4): `repo` is `*` for every repo of the owner, known by its id. */
 export interface GarbageRequest {
   functions: string[];
   repo: string;
   owner: string;
+  ownerId: number;
 }
 
 export function parseInstallationEvent(body: Buffer): InstallationEvent {
@@ -25,10 +29,17 @@ export function parseInstallationEvent(body: Buffer): InstallationEvent {
  * uninstalled, each removed repository's functions when repositories are removed, nothing otherwise.
  */
 export function garbageRequests(name: string, event: InstallationEvent): GarbageRequest[] {
+  // The account's id, not its login (DESIGN §5): only what this account deployed is removed.
   const owner = event.installation.account.login.toLowerCase();
-  if (name === "installation" && event.action === "deleted") return [{ functions: [], repo: "*", owner }];
+  const ownerId = event.installation.account.id;
+  if (name === "installation" && event.action === "deleted") return [{ functions: [], repo: "*", owner, ownerId }];
   if (name === "installation_repositories" && event.action === "removed") {
-    return (event.repositories_removed ?? []).map((r) => ({ functions: [], repo: r.name.toLowerCase(), owner }));
+    return (event.repositories_removed ?? []).map((r) => ({
+      functions: [],
+      repo: r.name.toLowerCase(),
+      owner,
+      ownerId,
+    }));
   }
   return [];
 }

@@ -61,6 +61,15 @@ export function createEventRouter(deps: GithubEventDeps): (event: FunctionEvent)
     return { status: 200, body: `Message received with event: ${name}` };
   }
 
+  async function claim(delivery: string): Promise<boolean> {
+    try {
+      return await deps.deliveries.claim(delivery);
+    } catch (error) {
+      // Without the store a redelivery could build twice: refuse, GitHub shows the failure and can redeliver.
+      throw new HttpError(503, "delivery store unavailable: redeliver the webhook later", { cause: error });
+    }
+  }
+
   return async (event) => {
     // The GitHub App's "Setup URL" redirect lands here after installation (original-spec §2 step 2).
     if (event.query.setup_action === "install") {
@@ -77,14 +86,17 @@ export function createEventRouter(deps: GithubEventDeps): (event: FunctionEvent)
     const delivery = event.headers["x-github-delivery"];
     if (!delivery) throw new HttpError(400, "missing X-GitHub-Delivery header");
     const log = deps.log.child({ delivery, event: name });
-    if (!deps.deliveries.claim(delivery)) {
+    if (!(await claim(delivery))) {
       log.info("duplicate delivery ignored");
       return { status: 200, body: `delivery ${delivery} was already received: ignored` };
     }
     try {
       return name === "push" ? await onPush(event, delivery, log) : await onInstallation(name, event, log);
     } catch (error) {
-      deps.deliveries.release(delivery);
+      // Released so GitHub's "Redeliver" builds; if even that fails, the id expires with the store's TTL.
+      await deps.deliveries
+        .release(delivery)
+        .catch((err: unknown) => log.warn({ err }, "could not release the delivery"));
       throw error;
     }
   };

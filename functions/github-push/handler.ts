@@ -2,6 +2,7 @@ import { gatewayFromConfig, githubFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
 import { BUILD_RESULT_PATH } from "../../shared/build-result.js";
+import { hopPrecheck, withPrecheck } from "../../shared/function-server.js";
 import { createLogger } from "../../shared/log.js";
 import { createBuildResultHandler } from "./build-result.js";
 import { createBuildStarter, type GithubPushDeps } from "./start-build.js";
@@ -10,8 +11,12 @@ import { createBuildStarter, type GithubPushDeps } from "./start-build.js";
 export function createHandler(deps: GithubPushDeps): FunctionHandler {
   const start = createBuildStarter(deps);
   const result = createBuildResultHandler(deps);
-  return (event, context) =>
-    respond(context, deps.log, () => (event.path === BUILD_RESULT_PATH ? result(event) : start(event)));
+  // The queue-worker's callback is signed in its URL, not with a hop header.
+  return withPrecheck(
+    (event, context) =>
+      respond(context, deps.log, () => (event.path === BUILD_RESULT_PATH ? result(event) : start(event))),
+    hopPrecheck("github-push", { exceptPaths: [BUILD_RESULT_PATH] }),
+  );
 }
 
 /** The composition root: configuration and clients from the environment and secret files, built once. */

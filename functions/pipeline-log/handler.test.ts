@@ -194,7 +194,7 @@ describe("log store", () => {
       bucket: "late",
       log,
       sleep: async () => {
-        late ??= await startS3Server({ port });
+        late ??= await startS3Server({ port, keys: { accessKey: s3.accessKey, secretKey: s3.secretKey } });
       },
     });
     try {

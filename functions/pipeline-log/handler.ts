@@ -1,13 +1,18 @@
 import { logStoreFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
+import { hopPrecheck, withPrecheck } from "../../shared/function-server.js";
 import { createLogger } from "../../shared/log.js";
 import { createLogService, type PipelineLogDeps } from "./serve-log.js";
 
 /** pipeline-log: stores and serves build logs (original-spec §7). */
 export function createHandler(deps: PipelineLogDeps): FunctionHandler {
   const service = createLogService(deps);
-  return (event, context) => respond(context, deps.log, () => service(event));
+  // POSTs are hops from buildshiprun; GETs are signed links, checked by the handler.
+  return withPrecheck(
+    (event, context) => respond(context, deps.log, () => service(event)),
+    hopPrecheck("pipeline-log"),
+  );
 }
 
 /** The composition root: configuration and the S3 client from the environment and secret files, built once. */

@@ -14,6 +14,13 @@ export const LABELS = {
 /** Where functions read their secrets (faas-provider's default `secret_mount_path`, DESIGN §4). */
 export const SECRETS_MOUNT = "/var/openfaas/secrets";
 
+/** The memory limit of a function deployed without one (the cloud's own default, `function_memory_limit_mb`). */
+export const DEFAULT_MEMORY = "128Mi";
+/** At most this many processes and threads per container: a fork bomb stays inside its function. */
+export const PIDS_LIMIT = 256;
+/** Who runs a function whose image would run it as root: `nobody`, an account that owns no file on the host. */
+export const NON_ROOT_USER = "65534:65534";
+
 /** A function's container name. */
 export function containerName(service: string): string {
   return `ofc-fn-${service}`;
@@ -27,12 +34,17 @@ export interface Placement {
   name: string;
   /** Host folder holding the function's secret files, bind-mounted read-only at SECRETS_MOUNT. */
   secretsDir?: string;
+  /** The image's own USER (`Config.User`); empty or root means the function runs as NON_ROOT_USER instead. */
+  imageUser?: string;
 }
 
 /**
  * The Engine API create body for a function: host networking (DESIGN §8: no bridge), its port as `port` (of-watchdog)
- * and `http_port` (the node template), `fprocess` from envProcess, the memory limit, a read-only root with a tmpfs
- * /tmp (as faas-netes mounts an emptyDir there), and the deployment itself in a label.
+ * and `http_port` (the node template), `fprocess` from envProcess, and the deployment itself in a label.
+ * User code runs confined (issue #10), whatever the deployment asks: no capabilities (so no raw sockets to sniff the
+ * loopback traffic of the internal services, no mounts, no chown), no privilege gained through setuid binaries, a
+ * pids limit, a memory limit without swap (DEFAULT_MEMORY when none is given), a read-only root with a tmpfs /tmp (as
+ * faas-netes mounts an emptyDir there), never root, and no host path but the function's own secrets folder.
  */
 export function containerSpec(placement: Placement): ContainerSpec {
   const { deployment, port } = placement;
@@ -42,8 +54,7 @@ export function containerSpec(placement: Placement): ContainerSpec {
   env.set("http_port", String(port));
   // Host networking shares the machine's interfaces: a template that honours http_host stays on loopback.
   env.set("http_host", "127.0.0.1");
-  const readOnly = deployment.readOnlyRootFilesystem === true;
-  const memory = deployment.limits?.memory;
+  const memory = memoryBytes(deployment.limits?.memory ?? DEFAULT_MEMORY);
   return {
     name: placement.name,
     Image: deployment.image,
@@ -56,15 +67,27 @@ export function containerSpec(placement: Placement): ContainerSpec {
       [LABELS.port]: String(port),
       [LABELS.createdAt]: placement.createdAt,
     },
+    ...(runsAsRoot(placement.imageUser) ? { User: NON_ROOT_USER } : {}),
     HostConfig: {
       NetworkMode: "host",
       RestartPolicy: { Name: "unless-stopped" },
-      ReadonlyRootfs: readOnly,
-      ...(readOnly ? { Tmpfs: { "/tmp": "rw,nosuid,nodev,mode=1777" } } : {}),
-      ...(memory ? { Memory: memoryBytes(memory) } : {}),
-      ...(placement.secretsDir ? { Binds: [`${placement.secretsDir}:${SECRETS_MOUNT}:ro`] } : {}),
+      Privileged: false,
+      CapDrop: ["ALL"],
+      SecurityOpt: ["no-new-privileges"],
+      PidsLimit: PIDS_LIMIT,
+      Memory: memory,
+      MemorySwap: memory,
+      ReadonlyRootfs: true,
+      Tmpfs: { "/tmp": "rw,nosuid,nodev,mode=1777" },
+      Binds: placement.secretsDir ? [`${placement.secretsDir}:${SECRETS_MOUNT}:ro`] : [],
     },
   };
+}
+
+/** An image's USER that means root: none, `root` or uid 0 (with or without a group). */
+function runsAsRoot(user: string | undefined): boolean {
+  const name = (user ?? "").split(":")[0] ?? "";
+  return name === "" || name === "root" || name === "0";
 }
 
 /** A function container as `GET /containers/json` lists it. */

@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { DockerClient } from "../../of-builder/docker-engine.js";
+import { registryAuthHeader } from "../../of-builder/registry-auth.js";
 import type { FunctionDeployment } from "../../shared/gateway.js";
 import { HttpError } from "../../shared/http-error.js";
 import { containerSpec, memoryBytes } from "./container-spec.js";
@@ -24,6 +25,8 @@ export interface Instance {
 /** What a function's containers run on. */
 export interface InstancesDeps {
   docker: DockerClient;
+  /** A Docker config.json with the registry's account (undefined: anonymous pulls), as of-builder reads one. */
+  dockerConfig?: string;
   ports: Ports;
   secrets: SecretStore;
   /** Each container's secret files go to `<dir>/<function>/<port>/`. */
@@ -61,7 +64,9 @@ export function createInstances(deps: InstancesDeps) {
       if (await deps.docker.inspectImage(d.image)) return;
       let error: string | undefined;
       try {
-        error = (await deps.docker.pull(d.image)).error;
+        // Only the image's own registry gets the credentials kept for it (registry-auth.ts matches the host).
+        const registryAuth = registryAuthHeader(deps.dockerConfig, d.image);
+        error = (await deps.docker.pull(d.image, { registryAuth })).error;
       } catch (err) {
         error = engineMessage(err);
       }
@@ -74,8 +79,9 @@ export function createInstances(deps: InstancesDeps) {
       const secretsDir = secretsDirFor(d, port);
       try {
         if (secretsDir) deps.secrets.copyTo(d.secrets ?? [], secretsDir);
+        const imageUser = (await deps.docker.inspectImage(d.image))?.Config?.User;
         const id = await deps.docker.createAndStart(
-          containerSpec({ deployment: d, port, createdAt, name, secretsDir }),
+          containerSpec({ deployment: d, port, createdAt, name, secretsDir, imageUser }),
         );
         return adopt(id, d, port);
       } catch (err) {

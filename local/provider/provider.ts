@@ -11,6 +11,8 @@ import { createSecretStore, type SecretStore } from "./secrets.js";
 export interface LocalProviderDeps {
   /** The Docker daemon's unix socket (local/services/dockerd.ts). */
   socketPath: string;
+  /** A Docker config.json with the local registry's account, for pulling images the daemon lacks. */
+  dockerConfig?: string;
   /** Holds `secrets/` (the secret store) and `functions/<name>/` (each container's secret files). */
   stateDir: string;
   log: Logger;
@@ -43,6 +45,7 @@ export function createLocalProvider(deps: LocalProviderDeps): LocalProvider {
   const secrets = createSecretStore({ dir: join(deps.stateDir, "secrets") });
   const functions = createFunctions({
     docker,
+    ...(deps.dockerConfig !== undefined ? { dockerConfig: deps.dockerConfig } : {}),
     containers: createContainerApi({ socketPath: deps.socketPath }),
     ports: createPorts(),
     secrets,

@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { create as createTar } from "tar";
 import { createDockerClient, type DockerClient } from "../../of-builder/docker-engine.js";
+import { registryAuthHeader } from "../../of-builder/registry-auth.js";
+import { dockerConfig } from "../services/registry.js";
 import { startServices } from "../services/test-services.js";
 import { createContainerApi } from "./container-api.js";
 import { LABELS } from "./container-spec.js";
@@ -42,6 +44,8 @@ CMD ["node","/app/server.js"]
 export interface Infra {
   socketPath: string;
   registry: string;
+  /** A Docker config.json with the registry's account (it refuses anonymous pulls). */
+  dockerConfig: string;
   docker: DockerClient;
   image: string;
   /** Removes the function containers left, stops the registry and the daemon. */
@@ -68,12 +72,13 @@ export async function startInfra(dir: string): Promise<Infra> {
     const image = `${registry.url}/alice/echo:1`;
     const built = await docker.build(`${context}.tar`, { tag: image, buildargs: { NODE_IMAGE: baseImage } });
     if (built.error) throw new Error(`build of ${image}: ${built.error}`);
-    const pushed = await docker.push(image);
+    const config = dockerConfig(registry.url, registry.credentials);
+    const pushed = await docker.push(image, { registryAuth: registryAuthHeader(config, image) });
     if (pushed.error) throw new Error(`push of ${image}: ${pushed.error}`);
     // Only in the registry now, so the first deploy has to pull it.
     const removed = await engine(socketPath, "DELETE", `/images/${image}`);
     if (removed !== 200) throw new Error(`removing ${image} from the daemon answered ${removed}`);
-    return { socketPath, registry: registry.url, docker, image, stop };
+    return { socketPath, registry: registry.url, dockerConfig: config, docker, image, stop };
   } catch (err) {
     await stop();
     throw err;

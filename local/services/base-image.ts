@@ -15,6 +15,9 @@ import {
 } from "node:fs";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { createDockerClient } from "../../of-builder/docker-engine.js";
+import { registryAuthHeader } from "../../of-builder/registry-auth.js";
+import { ensureNodeBinary, NODE_MAJOR } from "./node-runtime.js";
+import { basicAuth, dockerConfig, type RegistryCredentials } from "./registry.js";
 
 /** Where to build and publish the base image. */
 export interface BaseImageOptions {
@@ -22,10 +25,15 @@ export interface BaseImageOptions {
   socketPath: string;
   /** `127.0.0.1:PORT` of the local registry. */
   registry: string;
-  /** Scratch space for the root filesystem (`<workDir>/rootfs`, rebuilt each time). */
+  /** The registry's account (it refuses anonymous pulls and pushes, issue #10). */
+  credentials: RegistryCredentials;
+  /**
+   * Scratch space for the root filesystem (`<workDir>/rootfs`, rebuilt each time), and the cache of the official
+   * Node.js binary (`<workDir>/node`, kept: a later start fetches nothing).
+   */
   workDir: string;
-  /** Defaults to the first `node` on the image's PATH, resolved (`readlink -f $(which node)`). */
-  node?: string;
+  /** Where to keep the official Node.js binary instead (tests share one across their throwaway work dirs). */
+  nodeCacheDir?: string;
   /**
    * A CA bundle node must trust besides its own, copied in at the same path. Defaults to this machine's
    * NODE_EXTRA_CA_CERTS, else its system bundle: where egress goes through a TLS-inspecting proxy, `npm ci` inside a
@@ -50,25 +58,34 @@ const LIBS = [
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /**
- * Makes `<registry>/base/node:<major>` from this machine's own node, npm, dash and a few coreutils, since no image
- * can be pulled here (DESIGN §8). Skips whatever the daemon and the registry already have. Returns the image name.
+ * Makes `<registry>/base/node:24` from the official Node.js 24 binary (the current LTS, fetched once through npm:
+ * local/services/node-runtime.ts) with this machine's npm, dash, a few coreutils and the libraries they link, since
+ * no image can be pulled here (DESIGN §8). Skips whatever the daemon and the registry already have. Returns the image
+ * name.
  */
 export async function ensureBaseImage(options: BaseImageOptions): Promise<string> {
   const docker = createDockerClient({ socketPath: options.socketPath });
-  const node = realpathSync(options.node ?? which("node"));
-  const major = execFileSync(node, ["--version"], { encoding: "utf8" }).trim().replace(/^v/, "").split(".")[0];
+  // Tagged with the major alone, so a later start knows the image without fetching anything.
+  const major = NODE_MAJOR;
   const image = `${options.registry}/base/node:${major}`;
 
-  const tags = await fetch(`http://${options.registry}/v2/base/node/tags/list`);
-  const inRegistry = tags.ok && ((await tags.json()) as { tags: string[] | null }).tags?.includes(major ?? "") === true;
+  const registryAuth = registryAuthHeader(dockerConfig(options.registry, options.credentials), image);
+  const tags = await fetch(`http://${options.registry}/v2/base/node/tags/list`, {
+    headers: { authorization: basicAuth(options.credentials) },
+  });
+  if (!tags.ok && tags.status !== 404) check("list tags of", image, `registry answered ${tags.status}`);
+  const inRegistry = tags.ok && ((await tags.json()) as { tags: string[] | null }).tags?.includes(major) === true;
   const inDaemon = (await docker.inspectImage(image)) !== undefined;
   if (inRegistry && inDaemon) return image;
 
-  if (!inDaemon && inRegistry) check("pull", image, (await docker.pull(image)).error);
+  if (!inDaemon && inRegistry) check("pull", image, (await docker.pull(image, { registryAuth })).error);
   if (!inDaemon && !inRegistry) {
     // Without NODE_EXTRA_CA_CERTS, the system bundle: a superset of node's own roots plus whatever the machine adds.
     const ca = options.extraCaCerts ?? process.env.NODE_EXTRA_CA_CERTS ?? "/etc/ssl/certs/ca-certificates.crt";
     const extraCaCerts = ca && existsSync(ca) ? ca : undefined;
+    // Issue #10 item 5: the images run the current LTS, not whatever node this machine runs its tooling with.
+    const cacheDir = options.nodeCacheDir ?? join(resolve(options.workDir), "node");
+    const node = (await ensureNodeBinary({ cacheDir, npm: which("npm") })).path;
     const rootfs = buildRootfs(join(resolve(options.workDir), "rootfs"), node, extraCaCerts);
     const tar = spawn("tar", ["-C", rootfs, "--numeric-owner", "-c", "."], { stdio: ["ignore", "pipe", "inherit"] });
     const tarExit = new Promise<number | null>((done) => tar.on("close", done));
@@ -79,7 +96,7 @@ export async function ensureBaseImage(options: BaseImageOptions): Promise<string
     rmSync(rootfs, { recursive: true, force: true });
     check("import", image, code === 0 ? imported.error : `tar of ${rootfs} exited with ${code}`);
   }
-  if (!inRegistry) check("push", image, (await docker.push(image)).error);
+  if (!inRegistry) check("push", image, (await docker.push(image, { registryAuth })).error);
   return image;
 }
 
@@ -87,7 +104,10 @@ function check(step: string, image: string, error: string | undefined) {
   if (error !== undefined) throw new Error(`base image ${image}: ${step} failed: ${error}`);
 }
 
-/** Lays out node, npm, sh and TOOLS with their shared libraries, keeping the host's paths (usrmerge included). */
+/**
+ * Lays out node at /usr/local/bin (where the official images have it), this machine's npm, sh and TOOLS with their
+ * shared libraries, keeping the host's paths for all but node (usrmerge included).
+ */
 function buildRootfs(root: string, node: string, extraCaCerts: string | undefined): string {
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
@@ -96,9 +116,12 @@ function buildRootfs(root: string, node: string, extraCaCerts: string | undefine
     const host = `/${top}`;
     if (existsSync(host) && lstatSync(host).isSymbolicLink()) symlinkSync(readlinkSync(host), join(root, top));
   }
+  mkdirSync(join(root, "usr/local/bin"), { recursive: true });
+  copyFileSync(node, join(root, "usr/local/bin/node"));
+  chmodSync(join(root, "usr/local/bin/node"), 0o755);
   const linked: string[] = [];
   for (const binary of [node, ...TOOLS.map(which)]) {
-    copyPath(root, binary);
+    if (binary !== node) copyPath(root, binary);
     for (const lib of sharedLibraries(binary)) {
       copyPath(root, lib);
       linked.push(lib);
@@ -108,8 +131,9 @@ function buildRootfs(root: string, node: string, extraCaCerts: string | undefine
   for (const lib of LIBS) if (existsSync(join(libDir, lib))) copyPath(root, join(libDir, lib));
   symlinkSync("dash", join(root, "usr/bin/sh"));
 
-  const npm = join(dirname(node), "../lib/node_modules/npm");
-  if (existsSync(npm)) {
+  // This machine's npm (npm 11 supports Node.js 24); its package root is two levels above bin/npm-cli.js.
+  const npm = resolve(dirname(realpathSync(which("npm"))), "..");
+  if (existsSync(join(npm, "bin/npm-cli.js"))) {
     cpSync(npm, join(root, "usr/lib/node_modules/npm"), { recursive: true, verbatimSymlinks: true });
     symlinkSync("../lib/node_modules/npm/bin/npm-cli.js", join(root, "usr/bin/npm"));
     symlinkSync("../lib/node_modules/npm/bin/npx-cli.js", join(root, "usr/bin/npx"));

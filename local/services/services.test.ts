@@ -8,7 +8,8 @@ import { create as createTar } from "tar";
 import { ensureBaseImage } from "./base-image.js";
 import { createDockerClient, type DockerClient } from "../../of-builder/docker-engine.js";
 import { startDockerd, type Dockerd } from "./dockerd.js";
-import { startRegistry, type Registry } from "./registry.js";
+import { registryAuthHeader } from "../../of-builder/registry-auth.js";
+import { basicAuth, dockerConfig, startRegistry, type Registry } from "./registry.js";
 import { checkServicesCanStart } from "./test-services.js";
 import { createTimings } from "../../test/support/timings.js";
 
@@ -64,6 +65,9 @@ describe("local services: dockerd, registry, base image, BuildKit build/push/run
     docker = createDockerClient({ socketPath: dockerd.socketPath });
   }, TIMEOUT);
 
+  const registryGet = (path: string) =>
+    fetch(`http://${registry!.url}${path}`, { headers: { authorization: basicAuth(registry!.credentials) } });
+
   afterAll(async () => {
     for (const id of containers) await docker.remove(id);
     await timed("registry stop", async () => registry?.stop());
@@ -75,11 +79,16 @@ describe("local services: dockerd, registry, base image, BuildKit build/push/run
   it(
     "ensureBaseImage on an empty daemon and registry → base/node imported, pushed, listed; second call is a no-op",
     async () => {
-      const opts = { socketPath: dockerd!.socketPath, registry: registry!.url, workDir: join(dir, "base") };
+      const opts = {
+        socketPath: dockerd!.socketPath,
+        registry: registry!.url,
+        credentials: registry!.credentials,
+        workDir: join(dir, "base"),
+      };
       baseImage = await timed("base image (uncached)", () => ensureBaseImage(opts));
       expect(baseImage).toMatch(new RegExp(`^${registry!.url}/base/node:\\d+$`));
       const tag = baseImage.split(":").pop();
-      const list = (await (await fetch(`http://${registry!.url}/v2/base/node/tags/list`)).json()) as { tags: string[] };
+      const list = (await (await registryGet("/v2/base/node/tags/list")).json()) as { tags: string[] };
       expect(list.tags).toContain(tag);
       expect(await timed("base image (cached)", () => ensureBaseImage(opts))).toBe(baseImage);
     },
@@ -101,12 +110,11 @@ describe("local services: dockerd, registry, base image, BuildKit build/push/run
       const cached = await timed("build (cached)", () => docker.build(context, { tag: image, buildargs }));
       expect(cached.error).toBeUndefined();
 
-      const pushed = await timed("push", () => docker.push(image));
+      const registryAuth = registryAuthHeader(dockerConfig(registry!.url, registry!.credentials), image);
+      const pushed = await timed("push", () => docker.push(image, { registryAuth }));
       expect(pushed.error).toBeUndefined();
       expect(pushed.messages.some((m) => JSON.stringify(m.aux ?? {}).includes('"Digest":"sha256:'))).toBe(true);
-      const list = (await (await fetch(`http://${registry!.url}/v2/alice/hello/tags/list`)).json()) as {
-        tags: string[];
-      };
+      const list = (await (await registryGet("/v2/alice/hello/tags/list")).json()) as { tags: string[] };
       expect(list.tags).toEqual(["abc123"]);
 
       const port = await freePort();
@@ -124,6 +132,47 @@ describe("local services: dockerd, registry, base image, BuildKit build/push/run
         }
       });
       expect(body).toBe("hi-from-buildkit from 1000\n");
+    },
+    TIMEOUT,
+  );
+
+  it.each([
+    ["no credentials", undefined],
+    ["a guessed password (ofc:ofc)", `Basic ${Buffer.from("ofc:ofc").toString("base64")}`],
+    ["the right user with a wrong password", `Basic ${Buffer.from("ofc:wrong").toString("base64")}`],
+  ])("registry with %s → 401 on ping, catalog, manifest pull and blob upload (issue #10)", async (_, authorization) => {
+    const headers: Record<string, string> = authorization ? { authorization } : {};
+    const statuses = [];
+    for (const [method, path] of [
+      ["GET", "/v2/"],
+      ["GET", "/v2/_catalog"],
+      ["GET", "/v2/alice/hello/manifests/abc123"],
+      ["POST", "/v2/mallory/x/blobs/uploads/"],
+    ] as const) {
+      statuses.push(`${method} ${path} ${(await fetch(`http://${registry!.url}${path}`, { method, headers })).status}`);
+    }
+    expect(statuses).toEqual([
+      "GET /v2/ 401",
+      "GET /v2/_catalog 401",
+      "GET /v2/alice/hello/manifests/abc123 401",
+      "POST /v2/mallory/x/blobs/uploads/ 401",
+    ]);
+    expect((await registryGet("/v2/alice/hello/manifests/abc123")).status).toBe(200);
+  });
+
+  it(
+    "dockerd push without X-Registry-Auth credentials → in-stream error, the tag is not in the registry",
+    async () => {
+      const image = `${registry!.url}/alice/hello:anonymous`;
+      const tagged = await docker.build(`${join(dir, "ctx-ok")}.tar`, {
+        tag: image,
+        buildargs: { NODE_IMAGE: baseImage },
+      });
+      expect(tagged.error).toBeUndefined();
+      const pushed = await docker.push(image);
+      expect(pushed.error).toMatch(/no basic auth credentials|unauthorized/);
+      const list = (await (await registryGet("/v2/alice/hello/tags/list")).json()) as { tags: string[] };
+      expect(list.tags).toEqual(["abc123"]);
     },
     TIMEOUT,
   );

@@ -1,5 +1,6 @@
 // For tests and benchmarks that need real builds: the private dockerd, the registry and the base image (DESIGN §8).
 import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBaseImage } from "./base-image.js";
 import { startDockerd, type Dockerd } from "./dockerd.js";
@@ -36,7 +37,10 @@ export async function startServices(dir: string): Promise<Services> {
     const baseImage = await ensureBaseImage({
       socketPath: dockerd.socketPath,
       registry: registry.url,
+      credentials: registry.credentials,
       workDir: join(dir, "base"),
+      // One copy of the official Node.js binary for every test run on this machine (local/services/node-runtime.ts).
+      nodeCacheDir: join(tmpdir(), "ofc-node-cache"),
     });
     return { dockerd, registry, baseImage, stop };
   } catch (error) {

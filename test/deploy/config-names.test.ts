@@ -59,10 +59,15 @@ async function configurationTable(heading: string): Promise<Map<string, string[]
   return table;
 }
 
-/** yaml/secrets.md's rows for `namespace`: the secret names. */
+/** The key under which a Docker config.json is an image pull secret: the kubelet reads it, no function does. */
+const PULL_SECRET_KEY = ".dockerconfigjson";
+
+/** yaml/secrets.md's rows for `namespace`: the secret names (image pull secrets aside: the kubelet reads those). */
 async function secretsMd(namespace: string): Promise<string[]> {
   const rows = await docsRows("yaml/secrets.md", "Secrets");
-  return rows.filter(({ cells }) => cells[1] === `\`${namespace}\``).flatMap(({ names }) => names);
+  return rows
+    .filter(({ cells }) => cells[1] === `\`${namespace}\`` && cells[2] !== `\`${PULL_SECRET_KEY}\``)
+    .flatMap(({ names }) => names);
 }
 
 /** Problems for two name sets that must match: `<name> <missingWhat>` / `<name> <extraWhat>`. */
@@ -252,11 +257,11 @@ describe("functions: settings", () => {
 
   it("every Function runtime name is set by stack.yml or the template's Dockerfile", async () => {
     const set = new Set(functions.flatMap((f) => Object.keys(f.environment)));
-    for (const [, names] of (await text("template/ofc-node20/Dockerfile")).matchAll(/^ENV\s+(.*)$/gm)) {
+    for (const [, names] of (await text("template/ofc-node24/Dockerfile")).matchAll(/^ENV\s+(.*)$/gm)) {
       for (const [, name] of names!.matchAll(/([A-Za-z_]\w*)=/g)) set.add(name!);
     }
     const unset = minus(await runtimeNames(), set);
-    expect(unset.map((n) => `${n}: set by neither stack.yml nor template/ofc-node20/Dockerfile`)).toEqual([]);
+    expect(unset.map((n) => `${n}: set by neither stack.yml nor template/ofc-node24/Dockerfile`)).toEqual([]);
   });
 
   it("no function reads process.env by name: every name goes through loadConfig", async () => {
@@ -264,7 +269,7 @@ describe("functions: settings", () => {
       (
         await Promise.all([
           ...functions.map((f) => sourceGraph(`functions/${f.name}/handler.ts`)),
-          sourceGraph("template/ofc-node20/index.ts"),
+          sourceGraph("template/ofc-node24/index.ts"),
         ])
       ).flat(),
     );
@@ -317,7 +322,7 @@ describe("functions: secrets", () => {
   it("yaml/secrets.md and scripts/create-secrets.sh create every secret the functions read, and no other", async () => {
     const mdFn = await secretsMd("openfaas-fn");
     const script = await scriptSecrets();
-    const scriptFn = script.filter((s) => s.namespace === "openfaas-fn");
+    const scriptFn = script.filter((s) => s.namespace === "openfaas-fn" && s.key !== PULL_SECRET_KEY);
     const problems = [
       ...compare(
         codeSecrets(),
@@ -471,14 +476,19 @@ describe("of-builder", () => {
     ).toEqual([]);
   });
 
-  it("the secrets of-builder mounts are created by yaml/secrets.md and scripts/create-secrets.sh", async () => {
+  // of-builder's and, since issue #10, the in-cluster registry's (registry-htpasswd).
+  it("the secrets yaml/'s Deployments mount in openfaas are created by yaml/secrets.md and scripts/create-secrets.sh", async () => {
     const mounted = new Set<string>();
-    for (const doc of parseAllDocuments(await text("yaml/of-builder.yaml"))) {
-      const value = doc.toJS() as {
-        kind?: string;
-        spec?: { template?: { spec?: { volumes?: Array<{ secret?: { secretName: string } }> } } };
-      } | null;
-      for (const v of value?.spec?.template?.spec?.volumes ?? []) if (v.secret) mounted.add(v.secret.secretName);
+    for (const file of (await readdir(join(ROOT, "yaml"))).filter((f) => f.endsWith(".yaml"))) {
+      for (const doc of parseAllDocuments(await text(`yaml/${file}`))) {
+        const value = doc.toJS() as {
+          kind?: string;
+          metadata?: { namespace?: string };
+          spec?: { template?: { spec?: { volumes?: Array<{ secret?: { secretName: string } }> } } };
+        } | null;
+        if (value?.metadata?.namespace !== "openfaas") continue;
+        for (const v of value.spec?.template?.spec?.volumes ?? []) if (v.secret) mounted.add(v.secret.secretName);
+      }
     }
     const md = await secretsMd("openfaas");
     const script = (await scriptSecrets()).filter((s) => s.namespace === "openfaas").map((s) => s.name);
@@ -486,14 +496,14 @@ describe("of-builder", () => {
       ...compare(
         mounted,
         md,
-        "mounted by of-builder, not in yaml/secrets.md (namespace openfaas)",
-        "in yaml/secrets.md (openfaas), not mounted by of-builder",
+        "mounted in yaml/, not in yaml/secrets.md (namespace openfaas)",
+        "in yaml/secrets.md (openfaas), mounted by nothing in yaml/",
       ),
       ...compare(
         mounted,
         script,
-        "mounted by of-builder, not created by scripts/create-secrets.sh",
-        "created in openfaas by scripts/create-secrets.sh, not mounted by of-builder",
+        "mounted in yaml/, not created by scripts/create-secrets.sh",
+        "created in openfaas by scripts/create-secrets.sh, mounted by nothing in yaml/",
       ),
       ...(mounted.has("payload-secret")
         ? []

@@ -1,10 +1,17 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import bcrypt from "bcryptjs";
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
-import { parseAllDocuments } from "yaml";
+import type { IContainer } from "kubernetes-models/v1/Container";
+import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
+import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import { parse, parseAllDocuments } from "yaml";
 import { unknownFields } from "../support/k8s-strict.js";
+import { egressAllowed, egressPoliciesOf, type Destination, type Pod } from "../support/network-policy.js";
 
 // Issue #6: the deployment files are checked, not sketched. Kubernetes schemas come from kubernetes-models, whose
 // validators are compiled from the Kubernetes OpenAPI document and ship inside the package (no network). They accept
@@ -216,6 +223,413 @@ describe("docker-compose.yml", () => {
   });
 });
 
+// ---------------------------------------------------------------------------------------------------------------
+// Issue #10: what the manifests promise about the registry's password, where credentials live, buildkitd's reach
+// and the network. docs/security.md states the model these tests hold the files to.
+
+/** The document `<file>: <Kind> <name>` of yaml/. */
+async function manifest(name: string): Promise<Record<string, unknown>> {
+  const found = (await manifests()).find(([n]) => n === name);
+  if (!found) throw new Error(`yaml/ has no ${name}`);
+  return structuredClone(found[1]);
+}
+const podSpecOf = (doc: Record<string, unknown>) => (doc as unknown as IDeployment).spec!.template.spec!;
+const containerOf = (spec: IPodSpec, name: string) => {
+  const found = spec.containers.find((c) => c.name === name);
+  if (!found) throw new Error(`no container ${name}`);
+  return found;
+};
+const envOf = (container: IContainer) => Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+
+/** The secrets a container can read: through mounted volumes (secret or projected), env and envFrom. */
+function secretsOf(spec: IPodSpec, container: IContainer): string[] {
+  const byVolume = new Map<string, string[]>();
+  for (const v of spec.volumes ?? []) {
+    const projected = (v.projected?.sources ?? []).flatMap((s) => (s.secret?.name ? [s.secret.name] : []));
+    byVolume.set(v.name, [...(v.secret?.secretName ? [v.secret.secretName] : []), ...projected]);
+  }
+  return [
+    ...(container.volumeMounts ?? []).flatMap((m) => byVolume.get(m.name) ?? []),
+    ...(container.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.name!] : [])),
+    ...(container.envFrom ?? []).flatMap((e) => (e.secretRef ? [e.secretRef.name!] : [])),
+  ].sort();
+}
+
+/** Every container of every pod template in yaml/: `<manifest> / <container>` → the secrets it can read. */
+async function secretsByContainer(): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const [name, doc] of await manifests()) {
+    const spec = (doc as { spec?: { template?: { spec?: IPodSpec } } }).spec?.template?.spec;
+    for (const c of [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])])
+      out[`${name} / ${c.name}`] = secretsOf(spec!, c);
+  }
+  return out;
+}
+
+type ComposeService = {
+  environment?: Record<string, string>;
+  secrets?: Array<string | { source: string; target?: string }>;
+  volumes?: string[];
+  ports?: string[];
+  command?: string[];
+  user?: string;
+};
+const compose = async () =>
+  parse(await readFile(join(ROOT, "docker-compose.yml"), "utf8")) as {
+    services: Record<string, ComposeService>;
+    secrets: Record<string, { file: string }>;
+    volumes: Record<string, unknown>;
+  };
+const composeSecrets = (service: ComposeService) =>
+  (service.secrets ?? []).map((s) => (typeof s === "string" ? { source: s, target: s } : { target: s.source, ...s }));
+
+/** The values following each `--addr` in an argument list. */
+const addrs = (args: string[] = []) => args.flatMap((a, i) => (a === "--addr" ? [args[i + 1]!] : []));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe("the registry demands a password (issue #10)", () => {
+  /** yaml/registry.yaml's container and where its htpasswd file comes from. */
+  async function registry() {
+    const spec = podSpecOf(await manifest("registry.yaml: Deployment registry"));
+    const container = containerOf(spec, "registry");
+    const env = envOf(container);
+    const path = env.REGISTRY_AUTH_HTPASSWD_PATH ?? "";
+    const mount = (container.volumeMounts ?? []).find((m) => path.startsWith(`${m.mountPath}/`));
+    const volume = spec.volumes?.find((v) => v.name === mount?.name);
+    return { container, env, path, mount, volume };
+  }
+
+  it("yaml/registry.yaml → htpasswd from the registry-htpasswd secret, probes on / (where /v2/ now answers 401)", async () => {
+    const { container, env, path, mount, volume } = await registry();
+    expect(env.REGISTRY_AUTH).toBe("htpasswd");
+    expect(env.REGISTRY_AUTH_HTPASSWD_REALM).toBeTruthy();
+    expect(mount?.readOnly).toBe(true);
+    expect(volume?.secret?.secretName).toBe("registry-htpasswd");
+    expect(volume?.secret?.items).toEqual([{ key: "htpasswd", path: basename(path) }]);
+    expect(container.readinessProbe?.httpGet?.path).toBe("/");
+    expect(container.livenessProbe?.httpGet?.path).toBe("/");
+  });
+
+  it("docker-compose.yml's registry → the same settings, its htpasswd from the registry-htpasswd file secret", async () => {
+    const { services, secrets } = await compose();
+    const { env } = await registry();
+    const environment = services.registry!.environment!;
+    expect(environment.REGISTRY_AUTH).toBe(env.REGISTRY_AUTH);
+    expect(environment.REGISTRY_AUTH_HTPASSWD_REALM).toBe(env.REGISTRY_AUTH_HTPASSWD_REALM);
+    expect(composeSecrets(services.registry!)).toEqual([{ source: "registry-htpasswd", target: "registry-htpasswd" }]);
+    expect(environment.REGISTRY_AUTH_HTPASSWD_PATH).toBe("/run/secrets/registry-htpasswd");
+    expect(secrets["registry-htpasswd"]?.file).toMatch(/\/registry-htpasswd$/);
+  });
+
+  // The same registry (distribution 2.8, Debian's docker-registry) run with the manifest's own environment: only the
+  // listen address (127.0.0.1 here) and the htpasswd file's folder differ, so a misspelled or ignored setting shows.
+  it("the registry run with yaml/registry.yaml's environment → / 200, /v2/ and a push 401 without the password, 200/202 with it", async () => {
+    if (!(await readFile("/usr/bin/docker-registry").catch(() => undefined)))
+      throw new Error("docker-registry is not installed: run scripts/install-system-deps.sh");
+    const { env, path } = await registry();
+    const dir = await mkdtemp(join(tmpdir(), "registry-auth-"));
+    const port = await freePort();
+    await mkdir(join(dir, "auth"));
+    await writeFile(join(dir, "auth", basename(path)), `ofc-push:${bcrypt.hashSync("s3cret-push", 4)}\n\n`);
+    await writeFile(join(dir, "config.yml"), `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n`);
+    const child = spawn("/usr/bin/docker-registry", ["serve", join(dir, "config.yml")], {
+      env: {
+        ...(env as Record<string, string>),
+        REGISTRY_HTTP_ADDR: `127.0.0.1:${port}`,
+        REGISTRY_AUTH_HTPASSWD_PATH: join(dir, "auth", basename(path)),
+        REGISTRY_LOG_LEVEL: "error",
+      },
+      stdio: "ignore",
+    });
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      const password = `Basic ${Buffer.from("ofc-push:s3cret-push").toString("base64")}`;
+      const wrong = `Basic ${Buffer.from("ofc-push:guess").toString("base64")}`;
+      let alive = 0;
+      for (let i = 0; i < 100 && alive !== 200; i++) {
+        alive = await fetch(`${url}/`).then(
+          (r) => r.status,
+          () => 0,
+        );
+        if (alive !== 200) await sleep(100);
+      }
+      const status = async (path: string, init: RequestInit = {}) => (await fetch(`${url}${path}`, init)).status;
+      const push = (authorization?: string) =>
+        status("/v2/alice/api/blobs/uploads/", { method: "POST", headers: authorization ? { authorization } : {} });
+      expect({
+        probe: alive,
+        anonymousBase: await status("/v2/"),
+        anonymousCatalog: await status("/v2/_catalog"),
+        anonymousPush: await push(),
+        wrongPasswordPush: await push(wrong),
+        base: await status("/v2/", { headers: { authorization: password } }),
+        push: await push(password),
+      }).toEqual({
+        probe: 200,
+        anonymousBase: 401,
+        anonymousCatalog: 401,
+        anonymousPush: 401,
+        wrongPasswordPush: 401,
+        base: 200,
+        push: 202,
+      });
+    } finally {
+      child.kill();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
+
+describe("registry credentials live only where the build client runs (issue #10)", () => {
+  it("yaml/: registry-secret → readable by of-builder's container only, mounted where DOCKER_CONFIG points", async () => {
+    const holders = Object.entries(await secretsByContainer())
+      .filter(([, secrets]) => secrets.includes("registry-secret"))
+      .map(([container]) => container);
+    expect(holders).toEqual(["of-builder.yaml: Deployment of-builder / of-builder"]);
+    const spec = podSpecOf(await manifest("of-builder.yaml: Deployment of-builder"));
+    const ofBuilder = containerOf(spec, "of-builder");
+    const mount = ofBuilder.volumeMounts?.find(
+      (m) => spec.volumes?.find((v) => v.name === m.name)?.secret?.secretName === "registry-secret",
+    );
+    expect(mount?.mountPath).toBe(envOf(ofBuilder).DOCKER_CONFIG);
+  });
+
+  it("yaml/: buildkitd's container → no secret at all, and its pod no host path", async () => {
+    const spec = podSpecOf(await manifest("of-builder.yaml: Deployment of-builder"));
+    const buildkitd = containerOf(spec, "buildkitd");
+    expect(secretsOf(spec, buildkitd)).toEqual([]);
+    const kinds = (buildkitd.volumeMounts ?? []).map((m) => {
+      const v = spec.volumes!.find((volume) => volume.name === m.name)!;
+      return `${m.name}: ${Object.keys(v)
+        .filter((k) => k !== "name")
+        .join(",")}`;
+    });
+    expect(kinds.sort()).toEqual(["buildkitd-config: configMap", "buildkitd-socket: emptyDir", "buildkitd: emptyDir"]);
+    expect((spec.volumes ?? []).filter((v) => v.hostPath)).toEqual([]);
+    expect(spec.shareProcessNamespace).not.toBe(true);
+    expect(spec.automountServiceAccountToken).toBe(false);
+  });
+
+  it("docker-compose.yml: the registry's credentials → of-builder only; buildkitd gets no secret and no bind mount but its read-only config", async () => {
+    const { services } = await compose();
+    const holders = Object.entries(services)
+      .filter(([, s]) => composeSecrets(s).some((secret) => secret.source === "registry-config"))
+      .map(([name]) => name);
+    expect(holders).toEqual(["of-builder"]);
+    expect(services.buildkitd!.secrets).toBeUndefined();
+    const binds = (services.buildkitd!.volumes ?? []).filter((v) => v.startsWith(".") || v.startsWith("/"));
+    expect(binds).toEqual(["./yaml/buildkitd.toml:/etc/buildkit/buildkitd.toml:ro"]);
+  });
+});
+
+describe("builds cannot reach buildkitd's API (issue #10)", () => {
+  it("yaml/: buildkitd listens on a unix socket only, in an emptyDir that only it and of-builder mount", async () => {
+    const spec = podSpecOf(await manifest("of-builder.yaml: Deployment of-builder"));
+    const buildkitd = containerOf(spec, "buildkitd");
+    const [addr, ...more] = addrs(buildkitd.args);
+    expect(more).toEqual([]);
+    expect(addr).toMatch(/^unix:\/\/\//);
+    expect(buildkitd.ports ?? []).toEqual([]);
+    const ofBuilder = containerOf(spec, "of-builder");
+    expect(envOf(ofBuilder).BUILDKIT_HOST).toBe(addr);
+    const socketDir = dirname(addr!.slice("unix://".length));
+    const sharing = spec.containers.filter((c) => c.volumeMounts?.some((m) => m.mountPath === socketDir));
+    expect(sharing.map((c) => c.name).sort()).toEqual(["buildkitd", "of-builder"]);
+    const volume = sharing[0]!.volumeMounts!.find((m) => m.mountPath === socketDir)!.name;
+    expect(spec.volumes?.find((v) => v.name === volume)?.emptyDir).toEqual({});
+    for (const probe of [buildkitd.readinessProbe, buildkitd.livenessProbe])
+      expect(probe?.exec?.command).toContain(addr);
+  });
+
+  it("docker-compose.yml: buildkitd listens on a unix socket in a volume shared with of-builder, publishes nothing", async () => {
+    const { services } = await compose();
+    const [addr, ...more] = addrs(services.buildkitd!.command);
+    expect(more).toEqual([]);
+    expect(addr).toMatch(/^unix:\/\/\//);
+    expect(services.buildkitd!.ports).toBeUndefined();
+    expect(services["of-builder"]!.environment!.BUILDKIT_HOST).toBe(addr);
+    const socket = addr!.slice("unix://".length);
+    // The named volume whose mount point holds the socket, in each service.
+    const volumeAt = (s: ComposeService) =>
+      (s.volumes ?? []).find((v) => socket.startsWith(`${v.split(":")[1]}/`) && !v.startsWith("."))?.split(":")[0];
+    expect(volumeAt(services.buildkitd!)).toBeDefined();
+    expect(volumeAt(services["of-builder"]!)).toBe(volumeAt(services.buildkitd!));
+  });
+
+  it("buildkitd's configs → no insecure entitlements, no credentials", async () => {
+    const config = (await manifest("of-builder.yaml: ConfigMap buildkitd-config")) as { data: Record<string, string> };
+    const texts = [config.data["buildkitd.toml"]!, await readFile(join(ROOT, "yaml", "buildkitd.toml"), "utf8")];
+    for (const text of texts) {
+      const settings = text.split("\n").filter((l) => !l.trim().startsWith("#"));
+      expect(settings.filter((l) => /insecure-entitlements|password|token|auth/i.test(l))).toEqual([]);
+    }
+    const spec = podSpecOf(await manifest("of-builder.yaml: Deployment of-builder"));
+    const { services } = await compose();
+    for (const args of [containerOf(spec, "buildkitd").args ?? [], services.buildkitd!.command ?? []])
+      expect(args.filter((a) => a.includes("insecure-entitlement"))).toEqual([]);
+  });
+});
+
+describe("yaml/network-policies.yaml (issue #10)", () => {
+  let policies: INetworkPolicy[];
+  beforeAll(async () => {
+    policies = (await manifests())
+      .filter(([name]) => name.startsWith("network-policies.yaml: "))
+      .map(([, doc]) => doc as unknown as INetworkPolicy);
+  });
+
+  // Pods as the OpenFaaS chart, faas-netes and this project label them; addresses in typical cluster ranges.
+  const owner = { "com.openfaas.cloud.git-owner": "alice", "com.openfaas.cloud.git-owner-id": "1001" };
+  const pods = {
+    userFunction: { namespace: "openfaas-fn", labels: { faas_function: "alice--api", ...owner }, ip: "10.42.1.20" },
+    otherTenant: {
+      namespace: "openfaas-fn",
+      labels: { faas_function: "bob--api", "com.openfaas.cloud.git-owner-id": "1002" },
+      ip: "10.42.1.30",
+    },
+    handDeployed: { namespace: "openfaas-fn", labels: { faas_function: "figlet" }, ip: "10.42.1.40" },
+    systemFunction: {
+      namespace: "openfaas-fn",
+      labels: { faas_function: "buildshiprun", role: "openfaas-system" },
+      ip: "10.42.1.50",
+    },
+    builder: { namespace: "openfaas", labels: { app: "of-builder" }, ip: "10.42.2.5" },
+    gateway: { namespace: "openfaas", labels: { app: "gateway" }, ip: "10.42.2.10" },
+    nats: { namespace: "openfaas", labels: { app: "nats" }, ip: "10.42.2.11" },
+    minio: { namespace: "openfaas", labels: { app: "minio" }, ip: "10.42.2.12" },
+    registry: { namespace: "openfaas", labels: { app: "registry" }, ip: "10.42.2.13" },
+    dns: { namespace: "kube-system", labels: { "k8s-app": "kube-dns" }, ip: "10.42.0.2" },
+  } satisfies Record<string, Pod>;
+  const to = (pod: Pod, port: number, protocol: Destination["protocol"] = "TCP"): Destination => ({
+    pod,
+    ip: pod.ip,
+    port,
+    protocol,
+  });
+  const outside = (ip: string, port: number): Destination => ({ ip, port });
+  const selectedBy = (pod: Pod) => egressPoliciesOf(policies, pod).map((p) => p.metadata!.name);
+
+  it("users' functions and hand-deployed ones → restricted by user-functions-egress; system functions → not", () => {
+    expect({
+      user: selectedBy(pods.userFunction),
+      handDeployed: selectedBy(pods.handDeployed),
+      system: selectedBy(pods.systemFunction),
+      builder: selectedBy(pods.builder),
+    }).toEqual({
+      user: ["user-functions-egress"],
+      handDeployed: ["user-functions-egress"],
+      system: [],
+      builder: ["builders-egress"],
+    });
+  });
+
+  const reach: Array<[string, "allowed" | "denied", Destination]> = [
+    ["the gateway's port (/function/; /system/ behind basic auth)", "allowed", to(pods.gateway, 8080)],
+    ["the gateway pod's provider port (faas-netes)", "denied", to(pods.gateway, 8081)],
+    ["the gateway pod's metrics port", "denied", to(pods.gateway, 8082)],
+    ["NATS", "denied", to(pods.nats, 4222)],
+    ["S3 (MinIO)", "denied", to(pods.minio, 9000)],
+    ["of-builder", "denied", to(pods.builder, 8080)],
+    ["the registry", "denied", to(pods.registry, 5000)],
+    ["another tenant's function, directly", "denied", to(pods.otherTenant, 8080)],
+    ["a system function, directly", "denied", to(pods.systemFunction, 8080)],
+    ["DNS over UDP", "allowed", to(pods.dns, 53, "UDP")],
+    ["DNS over TCP", "allowed", to(pods.dns, 53, "TCP")],
+    ["the npm registry (internet)", "allowed", outside("104.16.3.35", 443)],
+    ["an IPv6 internet address", "allowed", outside("2606:4700::6810:1", 443)],
+    ["the cloud metadata service", "denied", outside("169.254.169.254", 80)],
+    ["the AWS IPv6 metadata service", "denied", outside("fd00:ec2::254", 80)],
+    ["a node's kubelet", "denied", outside("192.168.1.10", 10250)],
+    ["the Kubernetes API's service address", "denied", outside("10.96.0.1", 443)],
+  ];
+  it.each(reach)("a user function → %s: %s", (_name, outcome, destination) => {
+    expect(egressAllowed(policies, pods.userFunction, destination)).toBe(outcome === "allowed");
+    expect(egressAllowed(policies, pods.handDeployed, destination)).toBe(outcome === "allowed");
+  });
+
+  const buildReach: Array<[string, "allowed" | "denied", Destination]> = [
+    ["the registry's port (buildkitd pushes; the password keeps RUN steps out)", "allowed", to(pods.registry, 5000)],
+    ["DNS", "allowed", to(pods.dns, 53, "UDP")],
+    ["the npm registry and Docker Hub (internet)", "allowed", outside("104.16.3.35", 443)],
+    ["the gateway", "denied", to(pods.gateway, 8080)],
+    ["NATS", "denied", to(pods.nats, 4222)],
+    ["S3 (MinIO)", "denied", to(pods.minio, 9000)],
+    ["a user's function", "denied", to(pods.userFunction, 8080)],
+    ["a system function", "denied", to(pods.systemFunction, 8080)],
+    ["the cloud metadata service", "denied", outside("169.254.169.254", 80)],
+  ];
+  it.each(buildReach)("a build (the of-builder pod, RUN steps included) → %s: %s", (_n, outcome, destination) => {
+    expect(egressAllowed(policies, pods.builder, destination)).toBe(outcome === "allowed");
+  });
+
+  it("egress from openfaas-fn to the openfaas namespace → the gateway's pods only, port 8080 only", () => {
+    const policy = policies.find((p) => p.metadata?.name === "user-functions-egress")!;
+    const toOpenfaas = (policy.spec?.egress ?? []).filter((rule) =>
+      (rule.to ?? []).some(
+        (peer) =>
+          !peer.ipBlock && peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] !== "kube-system",
+      ),
+    );
+    expect(toOpenfaas).toEqual([
+      {
+        to: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "openfaas" } },
+            podSelector: { matchLabels: { app: "gateway" } },
+          },
+        ],
+        ports: [{ port: 8080, protocol: "TCP" }],
+      },
+    ]);
+  });
+
+  // The evaluator the tables above rely on, on policies made for the purpose.
+  it("the evaluator: both selectors of a peer must match, a rule without ports allows all, except carves out, unselected pods are free", () => {
+    const policy = (egress: NonNullable<INetworkPolicy["spec"]>["egress"]): INetworkPolicy[] => [
+      {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: { name: "p", namespace: "a" },
+        spec: { podSelector: { matchLabels: { x: "1" } }, policyTypes: ["Egress"], egress },
+      },
+    ];
+    const from: Pod = { namespace: "a", labels: { x: "1" }, ip: "10.0.0.1" };
+    const target: Pod = { namespace: "b", labels: { app: "t" }, ip: "10.0.0.2" };
+    const both = policy([
+      {
+        to: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "b" } },
+            podSelector: { matchLabels: { app: "t" } },
+          },
+        ],
+      },
+    ]);
+    expect(egressAllowed(both, from, to(target, 1234))).toBe(true);
+    expect(egressAllowed(both, from, to({ ...target, namespace: "c" }, 1234))).toBe(false);
+    expect(egressAllowed(both, from, to({ ...target, labels: { app: "u" } }, 1234))).toBe(false);
+    const podOnly = policy([{ to: [{ podSelector: { matchLabels: { app: "t" } } }] }]);
+    expect(egressAllowed(podOnly, from, to({ ...target, namespace: "a" }, 1))).toBe(true);
+    expect(egressAllowed(podOnly, from, to(target, 1))).toBe(false);
+    const block = policy([
+      { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8"] } }], ports: [{ port: 443 }] },
+    ]);
+    expect(egressAllowed(block, from, outside("8.8.8.8", 443))).toBe(true);
+    expect(egressAllowed(block, from, outside("8.8.8.8", 80))).toBe(false);
+    expect(egressAllowed(block, from, outside("10.1.2.3", 443))).toBe(false);
+    expect(egressAllowed(block, from, { ip: "8.8.8.8", port: 443, protocol: "UDP" })).toBe(false);
+    expect(egressAllowed(block, { ...from, labels: { x: "2" } }, outside("10.1.2.3", 22))).toBe(true);
+  });
+});
+
 describe("scripts/create-secrets.sh", () => {
   let dir: string;
   const REQUIRED = [
@@ -287,9 +701,45 @@ describe("scripts/create-secrets.sh", () => {
       secret("registry-secret", "openfaas", "config.json", "registry-config.json"),
       // stack.yml mounts it into github-event, so it must exist; empty means customers_url is read instead.
       "create secret generic customers --namespace openfaas-fn --from-literal=customers= --dry-run=client -o yaml",
+      // Likewise the NATS account (issue #10): empty means nats_url (if set) takes no credentials.
+      "create secret generic nats-user --namespace openfaas-fn --from-literal=nats-user= --dry-run=client -o yaml",
+      "create secret generic nats-password --namespace openfaas-fn --from-literal=nats-password= --dry-run=client -o yaml",
     ]);
-    expect(recorded.filter((c) => c === "apply -f -")).toHaveLength(10);
-    expect(recorded).toHaveLength(20);
+    expect(recorded.filter((c) => c === "apply -f -")).toHaveLength(12);
+    expect(recorded).toHaveLength(24);
     expect(result.stdout).toContain("no customers: creating customers empty");
+    // Issue #10: the in-cluster registry's secrets are made only from files that are there.
+    expect(result.stdout).toContain("no registry-htpasswd: skipping registry-htpasswd");
+    expect(result.stdout).toContain("no registry-pull-config.json: skipping registry-pull");
+  });
+
+  it("with the in-cluster registry's files → registry-htpasswd in openfaas, registry-pull as an image pull secret in openfaas-fn", async () => {
+    await fill(REQUIRED);
+    // What `htpasswd -nB` prints: the line, then a blank one.
+    await writeFile(join(dir, "secrets", "registry-htpasswd"), `ofc-push:${bcrypt.hashSync("p", 5)}\n\n`);
+    await writeFile(join(dir, "secrets", "registry-pull-config.json"), '{"auths":{}}\n');
+    const result = run();
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: "" });
+    const creates = (await calls()).filter((c) => c.startsWith("create "));
+    expect(creates.slice(-2)).toEqual([
+      "create secret generic registry-htpasswd --namespace openfaas --from-file=htpasswd=DIR/secrets/registry-htpasswd --dry-run=client -o yaml",
+      "create secret generic registry-pull --namespace openfaas-fn --type=kubernetes.io/dockerconfigjson " +
+        "--from-file=.dockerconfigjson=DIR/secrets/registry-pull-config.json --dry-run=client -o yaml",
+    ]);
+    expect(creates).toHaveLength(14);
+  });
+
+  // The registry reads bcrypt only: any other hash would lock that account out without a word.
+  it.each([
+    ["an MD5 (apr1) hash", "ofc-push:$apr1$salt$0123456789abcdefghijkl"],
+    ["a SHA-1 hash", "ofc-push:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="],
+    ["a plain password", "ofc-push:hunter2"],
+  ])("a registry-htpasswd line with %s → exit 1 naming the file, kubectl never run", async (_case, line) => {
+    await fill(REQUIRED);
+    await writeFile(join(dir, "secrets", "registry-htpasswd"), `ofc-pull:${bcrypt.hashSync("p", 5)}\n${line}\n`);
+    const result = run();
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("every line of registry-htpasswd must be user:bcrypt-hash");
+    expect(await calls()).toEqual([]);
   });
 });

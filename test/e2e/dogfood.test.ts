@@ -10,7 +10,7 @@ import { PROJECT_ROOT } from "../../local/system-stack.js";
 import { readTree } from "../../local/git-server/git-server.js";
 import { buildSystemImages, type SystemBuild } from "../support/system-images.js";
 
-// Issue #6: the system's stack.yml and template/ofc-node20 go through the project's own pipeline (git-tar's
+// Issue #6: the system's stack.yml and template/ofc-node24 go through the project's own pipeline (git-tar's
 // shrinkwrap, of-builder on BuildKit: npm ci from the lockfile, tsc, the stage's tests), the local gateway then
 // runs the six images as containers deployed from stack.yml, and a user's push goes through them end to end.
 jest.setTimeout(1_500_000);
@@ -132,7 +132,7 @@ describe("the system builds itself (dogfooding)", () => {
     expect(sent.status).toBe(202);
     const status = await cloud.waitForStatus("alice", "hello-stack", sha, "stack-deploy", 300_000);
     expect([status.state, status.description]).toEqual(["success", expect.stringMatching(/deployed/)]);
-    const hello = await call("GET", "function/alice-hello");
+    const hello = await call("GET", "function/alice--hello");
     expect([hello.status, hello.data]).toEqual([200, expect.stringContaining("Hello")]);
   });
 

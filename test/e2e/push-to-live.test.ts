@@ -61,7 +61,7 @@ describe("push to live on one machine", () => {
     });
     first = sha;
     expect(stackStatus.state).toBe("success");
-    const url = (f: string) => `${cloud.gatewayUrl}function/alice-${f}`;
+    const url = (f: string) => `${cloud.gatewayUrl}function/alice--${f}`;
     const seen = statuses("alice", "fns", sha);
     expect(seen[0]).toEqual({
       context: "stack-deploy",
@@ -77,8 +77,8 @@ describe("push to live on one machine", () => {
     ).toEqual(["echo", "hello", "stack-deploy"]);
     expect(seen.filter((s) => s.context !== "stack-deploy" && s.state === "success")).toEqual(
       expect.arrayContaining([
-        { context: "hello", state: "success", description: "deployed: alice-hello", target_url: url("hello") },
-        { context: "echo", state: "success", description: "deployed: alice-echo", target_url: url("echo") },
+        { context: "hello", state: "success", description: "deployed: alice--hello", target_url: url("hello") },
+        { context: "echo", state: "success", description: "deployed: alice--echo", target_url: url("echo") },
       ]),
     );
     expect(seen.at(-1)).toMatchObject({
@@ -86,8 +86,8 @@ describe("push to live on one machine", () => {
       state: "success",
       description: "stack is successfully deployed",
     });
-    expect((await call("alice-hello")).data).toBe("hello from alice");
-    expect((await call("alice-echo")).data).toBe("echo from alice");
+    expect((await call("alice--hello")).data).toBe("hello from alice");
+    expect((await call("alice--echo")).data).toBe("echo from alice");
   });
 
   it("a push that removes one function → it is garbage-collected, the other still answers", async () => {
@@ -96,8 +96,8 @@ describe("push to live on one machine", () => {
       ...fn("hello", "hello again"),
     });
     expect(stackStatus.state).toBe("success");
-    expect((await call("alice-echo")).status).toBe(404);
-    const hello = await call("alice-hello");
+    expect((await call("alice--echo")).status).toBe(404);
+    const hello = await call("alice--hello");
     expect([hello.status, hello.data]).toEqual([200, "hello again"]);
     expect(first).toBeDefined();
   });
@@ -125,7 +125,7 @@ describe("push to live on one machine", () => {
     expect(log.data).toMatch(/RUN .*npm test/);
     expect(log.data).toMatch(/SyntaxError: Unexpected token/);
     // The last good deployment keeps serving.
-    expect((await call("alice-hello")).data).toBe("hello again");
+    expect((await call("alice--hello")).data).toBe("hello again");
   });
 
   it("two owners pushing same-named repos and functions at once → each sees only their own", async () => {
@@ -134,12 +134,12 @@ describe("push to live on one machine", () => {
       push("bob", "shared-name", { "stack.yml": stack(["api"]), ...fn("api", "bob's api") }),
     ]);
     expect([alice.stackStatus.state, bob.stackStatus.state]).toEqual(["success", "success"]);
-    expect((await call("alice-api")).data).toBe("alice's api");
-    expect((await call("bob-api")).data).toBe("bob's api");
+    expect((await call("alice--api")).data).toBe("alice's api");
+    expect((await call("bob--api")).data).toBe("bob's api");
     expect(statuses("bob", "shared-name", alice.sha)).toEqual([]);
     expect(statuses("alice", "shared-name", bob.sha)).toEqual([]);
     // Alice's earlier functions are untouched by bob's push and its garbage collection.
-    expect((await call("alice-hello")).data).toBe("hello again");
+    expect((await call("alice--hello")).data).toBe("hello again");
     const list = await axios.get<Array<{ name: string; labels: Record<string, string> }>>(
       `${cloud.gatewayUrl}system/functions`,
       {
@@ -147,6 +147,6 @@ describe("push to live on one machine", () => {
       },
     );
     const owners = Object.fromEntries(list.data.map((f) => [f.name, f.labels["com.openfaas.cloud.git-owner"]]));
-    expect(owners).toEqual({ "alice-hello": "alice", "alice-api": "alice", "bob-api": "bob" });
+    expect(owners).toEqual({ "alice--hello": "alice", "alice--api": "alice", "bob--api": "bob" });
   });
 });

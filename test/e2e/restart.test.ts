@@ -131,13 +131,24 @@ it("runtime killed (SIGKILL) right after a push was queued → after a restart t
   ).toEqual(["pending"]);
 
   runtime = await startRuntime(ports.gateway);
+  // GitHub redelivering the same webhook to the restarted runtime: the delivery id is remembered in JetStream
+  // (github-event's nats_url), so it does not build a second time (issue #10).
+  const redelivered = await axios.post<string>(`http://127.0.0.1:${ports.gateway}/function/github-event`, body, {
+    headers,
+    validateStatus: () => true,
+    responseType: "text",
+  });
+  expect([redelivered.status, redelivered.data]).toEqual([
+    200,
+    "delivery delivery-restart-1 was already received: ignored",
+  ]);
   const done = await until(
     "a terminal stack-deploy status",
     () => record().find((s) => s.sha === sha && s.context === "stack-deploy" && s.state !== "pending"),
     300_000,
   );
   expect(done.state).toBe("success");
-  const answer = await axios.get<string>(`http://127.0.0.1:${ports.gateway}/function/alice-api`, {
+  const answer = await axios.get<string>(`http://127.0.0.1:${ports.gateway}/function/alice--api`, {
     responseType: "text",
   });
   expect(answer.data).toBe("survived a restart");
@@ -149,5 +160,5 @@ it("runtime killed (SIGKILL) right after a push was queued → after a restart t
   const list = await axios.get<Array<{ name: string }>>(`http://127.0.0.1:${ports.gateway}/system/functions`, {
     auth: { username: "admin", password },
   });
-  expect(list.data.map((f) => f.name)).toEqual(["alice-api"]);
+  expect(list.data.map((f) => f.name)).toEqual(["alice--api"]);
 });

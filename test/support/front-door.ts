@@ -1,10 +1,10 @@
 import axios from "axios";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { createCustomers } from "../../shared/customers.js";
 import type { FunctionHandler } from "../../shared/function-handler.js";
 import { createGateway } from "../../shared/gateway.js";
 import { signPayload } from "../../shared/hmac.js";
-import { createDeliveries } from "../../functions/github-event/deliveries.js";
+import { createDeliveries, type Deliveries } from "../../functions/github-event/deliveries.js";
 import { createHandler as githubEvent } from "../../functions/github-event/handler.js";
 import { createHandler as githubPush } from "../../functions/github-push/handler.js";
 import { startGateway, type AsyncQueue, type QueuedRequest } from "../../local/gateway.js";
@@ -18,9 +18,18 @@ export const PAYLOAD_SECRET = "payload-secret-for-tests";
  * queue records what the stages hand on (git-tar, garbage-collect); `failQueue` makes it refuse.
  */
 export async function startFrontDoor(
-  options: { customers?: string; buildBranch?: string; installations?: Array<{ id: number; account: string }> } = {},
+  options: {
+    customers?: string;
+    buildBranch?: string;
+    installations?: Array<{ id: number; account: string }>;
+    /** github-event's delivery store; an in-memory one by default. */
+    deliveries?: Deliveries;
+    /** Each in-process function's body cap, as the local runtime sets them from stack.yml. */
+    functionBodyBytes?: Record<string, number>;
+    log?: Logger;
+  } = {},
 ) {
-  const log = pino({ level: "silent" });
+  const log = options.log ?? pino({ level: "silent" });
   const {
     standin,
     github,
@@ -42,7 +51,12 @@ export async function startFrontDoor(
     },
   };
   const functions = new Map<string, FunctionHandler>();
-  const gateway = await startGateway({ functions, queue, log });
+  const gateway = await startGateway({
+    functions,
+    queue,
+    log,
+    ...(options.functionBodyBytes ? { functionBodyBytes: options.functionBodyBytes } : {}),
+  });
   const client = createGateway({
     url: gateway.url,
     payloadSecret: PAYLOAD_SECRET,
@@ -61,7 +75,7 @@ export async function startFrontDoor(
         now: Date.now,
       }),
       gateway: client,
-      deliveries: createDeliveries({ now: Date.now }),
+      deliveries: options.deliveries ?? createDeliveries({ now: Date.now }),
       log,
     }),
   );
@@ -103,6 +117,7 @@ export async function startFrontDoor(
     queued,
     state,
     gatewayUrl: gateway.url,
+    gatewayServer: gateway.server,
     sendWebhook,
     async close() {
       await gateway.close();

@@ -10,6 +10,7 @@ import type { FunctionHandler } from "../../shared/function-handler.js";
 import { createGateway } from "../../shared/gateway.js";
 import { signHop } from "../../shared/hmac.js";
 import type { BuildRequest } from "../../shared/push.js";
+import type { GitTarDeps } from "../../functions/git-tar/build-stack.js";
 import { createHandler as gitTar } from "../../functions/git-tar/handler.js";
 import { createTemplateStore } from "../../functions/git-tar/templates.js";
 import { startGateway } from "../../local/gateway.js";
@@ -83,39 +84,36 @@ export async function startGitTar(
     log,
     sleep: () => Promise.resolve(),
   });
-  functions.set(
-    "git-tar",
-    gitTar({
-      payloadSecret: PAYLOAD_SECRET,
-      github,
-      gateway: client,
-      templates: createTemplateStore({ cacheDir, now: Date.now, log }),
-      templateUrls: [`${git.url}/openfaas/templates.git`],
-      pushRepositoryUrl: "127.0.0.1:5000",
-      functionsPerRepoLimit: 5,
-      buildConcurrency: 2,
-      enableDockerfileLang: options.enableDockerfileLang ?? false,
-      maxRepoBytes: options.maxRepoBytes ?? 100 * 1024 * 1024,
-      workRoot,
-      log,
-      now: Date.now,
-    }),
-  );
+  const deps: GitTarDeps = {
+    payloadSecret: PAYLOAD_SECRET,
+    github,
+    gateway: client,
+    templates: createTemplateStore({ cacheDir, now: Date.now, log }),
+    templateUrls: [`${git.url}/openfaas/templates.git`],
+    githubUrl: git.url,
+    pushRepositoryUrl: "127.0.0.1:5000",
+    functionsPerRepoLimit: 5,
+    buildConcurrency: 2,
+    enableDockerfileLang: options.enableDockerfileLang ?? false,
+    maxRepoBytes: options.maxRepoBytes ?? 100 * 1024 * 1024,
+    workRoot,
+    log,
+    now: Date.now,
+  };
+  functions.set("git-tar", gitTar(deps));
 
-  /** Pushes a repo and sends git-tar the build request github-push would queue for it. */
-  async function build(
+  /** The build request github-push would queue for `sha`; `changes` may add fields a payload could carry. */
+  function buildRequest(
     owner: string,
     repo: string,
     sha: string,
-    changes: Partial<BuildRequest> = {},
-    signature?: string,
+    changes: Partial<BuildRequest> & Record<string, unknown> = {},
   ) {
     const request: BuildRequest = {
       owner,
       ownerId: owner === "alice" ? 1001 : 1002,
       repo,
       fullName: `${owner}/${repo}`,
-      cloneUrl: `${git.url}/${owner}/${repo}.git`,
       repoUrl: `https://github.com/${owner}/${repo}`,
       private: false,
       sha,
@@ -125,7 +123,18 @@ export async function startGitTar(
       deliveryId: "delivery-1",
       ...changes,
     };
-    const body = JSON.stringify(request);
+    return JSON.stringify(request);
+  }
+
+  /** Sends git-tar (through the gateway) the build request github-push would queue for `sha`. */
+  async function build(
+    owner: string,
+    repo: string,
+    sha: string,
+    changes: Partial<BuildRequest> & Record<string, unknown> = {},
+    signature?: string,
+  ) {
+    const body = buildRequest(owner, repo, sha, changes);
     return axios.post<string>(`${gateway.url}function/git-tar`, body, {
       headers: {
         "content-type": "application/json",
@@ -142,6 +151,9 @@ export async function startGitTar(
     received,
     collected,
     workRoot,
+    /** git-tar's dependencies, for a test that serves its own git-tar (e.g. with an exec timeout). */
+    deps,
+    buildRequest,
     build,
     statuses: () => standin.statuses().map((s) => ({ context: s.context, state: s.state, description: s.description })),
     async close() {

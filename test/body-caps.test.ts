@@ -1,0 +1,102 @@
+// Issue #10: every system function refuses a 60 MB unsigned body without buffering it. Each runs as its image does
+// (runFunction with stack.yml's environment, so its max_body_bytes), built by its own composition root over secret
+// files; the server's socket byte count, not timing, shows how much of a body was read.
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FunctionHandler } from "../shared/function-handler.js";
+import { parseByteSize, runFunction, type FunctionServer } from "../shared/function-server.js";
+import { signHop } from "../shared/hmac.js";
+import { readStack, type StackFunction } from "../shared/stack.js";
+import { PROJECT_ROOT } from "../local/system-stack.js";
+import { countBytesRead, upload } from "./support/oversized-upload.js";
+
+type Root = { createHandler(deps: never): FunctionHandler; depsFromEnv(env: Record<string, string>): unknown };
+const roots: Record<string, () => Promise<Root>> = {
+  buildshiprun: () => import("../functions/buildshiprun/handler.js"),
+  "garbage-collect": () => import("../functions/garbage-collect/handler.js"),
+  "git-tar": () => import("../functions/git-tar/handler.js"),
+  "github-event": () => import("../functions/github-event/handler.js"),
+  "github-push": () => import("../functions/github-push/handler.js"),
+  "pipeline-log": () => import("../functions/pipeline-log/handler.js"),
+};
+const MiB = 1024 * 1024;
+const SECRET = "payload-secret-for-body-caps";
+const functions: StackFunction[] = (await readStack(PROJECT_ROOT, {})).functions;
+
+let secrets: string;
+let served: FunctionServer | undefined;
+beforeAll(async () => {
+  secrets = await mkdtemp(join(tmpdir(), "body-caps-"));
+  const { privateKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs1", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
+  for (const name of ["github-webhook-secret", "basic-auth-user", "basic-auth-password", "s3-access-key"])
+    await writeFile(join(secrets, name), `${name}-value`);
+  await writeFile(join(secrets, "s3-secret-key"), "s3-secret-value");
+  await writeFile(join(secrets, "payload-secret"), SECRET);
+  await writeFile(join(secrets, "private-key"), privateKey);
+});
+afterEach(async () => {
+  await served?.close(0);
+  served = undefined;
+});
+afterAll(() => rm(secrets, { recursive: true, force: true }));
+
+/** `name` served as its image serves it, on 127.0.0.1, and a counter of the bytes its server read. */
+async function serve(name: string) {
+  const fn = functions.find((f) => f.name === name)!;
+  const root = await roots[name]!();
+  const env = { ...fn.environment, secret_mount_path: secrets, http_port: "0", http_host: "127.0.0.1" };
+  const handler = root.createHandler(root.depsFromEnv(env) as never);
+  const proc = { once: () => undefined, exit: () => undefined } as unknown as Pick<NodeJS.Process, "once" | "exit">;
+  served = await runFunction(handler, env, proc);
+  return { url: `${served.url}/`, bytesRead: countBytesRead(served.server) };
+}
+
+describe("a 60 MB unsigned body → refused before it is buffered", () => {
+  it("stack.yml gives every system function a max_body_bytes", () => {
+    const unset = functions.filter((f) => parseByteSize(f.environment.max_body_bytes) === undefined);
+    expect(unset.map((f) => f.name)).toEqual([]);
+  });
+
+  // github-event authenticates GitHub (X-Hub-Signature-256), so its refusal is the 25 MB cap; the internal stages
+  // refuse a POST without a fresh X-Cloud-Signature-256 header before reading anything.
+  it.each(functions.map((f) => [f.name, f.name === "github-event" ? 413 : 401] as const))(
+    "%s, with Content-Length → %i, under 1 MB of it read",
+    async (name, status) => {
+      const { url, bytesRead } = await serve(name);
+      const headers = { "x-github-event": "push", "x-github-delivery": "d-1" };
+      const outcome = await upload(url, { bytes: 60 * MiB, headers });
+      expect(outcome).toMatchObject({ status });
+      expect(bytesRead()).toBeLessThan(MiB);
+    },
+  );
+
+  it.each(functions.map((f) => [f.name, f.name === "github-event" ? 413 : 401] as const))(
+    "%s, chunked → %i, the read stops at once (github-event: at its 25 MB cap)",
+    async (name, status) => {
+      const { url, bytesRead } = await serve(name);
+      const outcome = await upload(url, { bytes: 60 * MiB, chunked: true, headers: { "x-github-event": "push" } });
+      expect(outcome).toMatchObject({ status });
+      // github-event reads up to GitHub's 25 MB (it needs the whole body for the HMAC), never the rest.
+      expect(bytesRead()).toBeLessThan(name === "github-event" ? 26 * MiB : MiB);
+    },
+  );
+
+  // A header that looks right gets past the precheck: then the cap is what stops the read.
+  it.each(functions.filter((f) => parseByteSize(f.environment.max_body_bytes)! < 60 * MiB).map((f) => [f.name]))(
+    "%s, chunked with a fresh (but wrong) hop header → 413 once its cap is read",
+    async (name) => {
+      const { url, bytesRead } = await serve(name);
+      const cap = parseByteSize(functions.find((f) => f.name === name)!.environment.max_body_bytes)!;
+      const headers = { "x-cloud-signature-256": signHop("not-the-secret", name, "x") };
+      const outcome = await upload(url, { bytes: 60 * MiB, chunked: true, headers });
+      expect(outcome).toMatchObject({ status: 413 });
+      expect(bytesRead()).toBeLessThan(cap + MiB);
+    },
+  );
+});
