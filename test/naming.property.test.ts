@@ -2,8 +2,8 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import fc from "fast-check";
 import { parse, parseAllDocuments } from "yaml";
-import { isHttpError } from "./http-error.js";
-import { functionName, imageName, secretName } from "./naming.js";
+import { isHttpError } from "../shared/http-error.js";
+import { functionName, imageName, secretName } from "../shared/naming.js";
 
 // Issue #10 item 1: (owner, function) → deployed name and (owner, secret) → secret name are injective and never give
 // a system name, for every login GitHub allows. The system's names are read from the files that deploy them.
