@@ -147,7 +147,8 @@ async function main(): Promise<void> {
       maxInflight: PARALLEL,
       maxBuildBytes: 500 * 1024 * 1024,
       maxBuildFiles: 10_000,
-      baseBuildArgs: {},
+      // The operator's base image: the one image of the build registry a Dockerfile may name besides its own.
+      baseBuildArgs: { NODE_IMAGE: infra.baseImage },
       tmpDir: join(work, "tmp"),
       log: pino({ level: "silent" }),
     });

@@ -3,16 +3,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { FunctionHandler, PrecheckedHandler } from "../shared/function-handler.js";
-import {
-  DEFAULT_MAX_BODY_BYTES,
-  invokeHandler,
-  readEvent,
-  refuseBody,
-  refuseUnread,
-} from "../shared/function-server.js";
+import { DEFAULT_MAX_BODY_BYTES, invokeFor, readEvent, refuseBody, refuseUnread } from "../shared/function-server.js";
 import { isHttpError } from "../shared/http-error.js";
 import { createBasicAuth, type Credentials } from "./provider/basic-auth.js";
 import { NAMESPACE } from "./provider/deployment.js";
+import type { FunctionLimits } from "./system-stack.js";
 import { createSystemHandlers, type SystemHandlers, type SystemReply } from "./provider/handlers.js";
 import type { LocalProvider } from "./provider/provider.js";
 import { createProxy } from "./provider/proxy.js";
@@ -64,17 +59,18 @@ export async function startGateway(deps: {
   /** Cap on a request body the gateway buffers (/system/*, queued calls to other functions); default 100 MB. */
   maxBodyBytes?: number;
   /**
-   * Each in-process system function's own cap (its stack.yml `max_body_bytes`), for its sync and async calls alike:
-   * a body over it is refused 413 before it is buffered (issue #10).
+   * Each in-process system function's own limits (its stack.yml `max_body_bytes` and `exec_timeout`), as its image
+   * would enforce them: a body over the cap is refused 413 before it is buffered, for sync and async calls alike,
+   * and the handler's work is aborted at the deadline or when the caller goes away (issue #10).
    */
-  functionBodyBytes?: Readonly<Record<string, number>>;
+  functionLimits?: Readonly<Record<string, FunctionLimits>>;
   /** Runs user functions and answers /system/*. */
   provider?: LocalProvider;
   /** Basic auth on /system/* only, as the real gateway (anchors §A); none when absent. */
   auth?: Credentials;
 }): Promise<{ url: string; server: Server; close(): Promise<void> }> {
   const maxBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const capOf = (name: string) => deps.functionBodyBytes?.[name] ?? maxBytes;
+  const capOf = (name: string) => deps.functionLimits?.[name]?.bodyBytes ?? maxBytes;
   const system = deps.provider && createSystemHandlers(deps.provider);
   const authorized = deps.auth ? createBasicAuth(deps.auth) : () => true;
   const proxy = createProxy();
@@ -114,7 +110,12 @@ export async function startGateway(deps: {
       if (refusal) return refuseUnread(req, res, refusal);
       const event = await readEvent(req, capOf(name));
       if (!event) return refuseBody(req, res, capOf(name));
-      const result = await invokeHandler(handler, { ...event, path: rest });
+      const result = await invokeFor(
+        res,
+        handler,
+        { ...event, path: rest },
+        deps.functionLimits?.[name]?.execTimeoutMs,
+      );
       return void res.writeHead(result.status, { ...result.headers, "x-call-id": callId }).end(result.body);
     }
     const target = await deps.provider?.functions.target(name.replace(new RegExp(`\\.${NAMESPACE}$`), ""));

@@ -29,7 +29,7 @@ import { startNats } from "./services/nats.js";
 import { dockerConfig, startRegistry } from "./services/registry.js";
 import { startS3Server } from "./services/s3.js";
 import { readStack } from "../shared/stack.js";
-import { deploymentOf, PROJECT_ROOT, systemBodyCaps } from "./system-stack.js";
+import { deploymentOf, PROJECT_ROOT, systemLimits } from "./system-stack.js";
 import { prepareWorkspace } from "./workspace.js";
 
 const TEMPLATES = fileURLToPath(new URL("./templates", import.meta.url));
@@ -200,7 +200,7 @@ export async function startLocalCloud(options: LocalCloudOptions) {
   const gateway = await startGateway({
     functions,
     // Each in-process system function refuses what its image would (stack.yml max_body_bytes, issue #10).
-    functionBodyBytes: await systemBodyCaps(),
+    functionLimits: await systemLimits(),
     queue,
     log,
     port: ports.gateway,

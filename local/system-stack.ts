@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { parseByteSize } from "../shared/function-server.js";
+import { parseByteSize, parseDuration } from "../shared/function-server.js";
 import type { FunctionDeployment } from "../shared/gateway.js";
 import { readStack, type StackFunction } from "../shared/stack.js";
 
@@ -29,15 +29,27 @@ export function deploymentOf(
   };
 }
 
+/** What the watchdog would enforce for one system function, read from its stack.yml environment. */
+export interface FunctionLimits {
+  /** `max_body_bytes`: a body over it is refused 413 before it is buffered. */
+  bodyBytes?: number;
+  /** `exec_timeout`: the handler's signal aborts then and the caller gets 504. */
+  execTimeoutMs?: number;
+}
+
 /**
- * Each system function's body cap (`max_body_bytes` in stack.yml), for the local gateway that hosts them
- * in-process: the same refusals as their images apply (issue #10).
+ * Each system function's limits, for the local gateway that hosts them in-process: the same refusals and the same
+ * deadline as their images apply (issue #10).
  */
-export async function systemBodyCaps(): Promise<Record<string, number>> {
-  const caps: Record<string, number> = {};
+export async function systemLimits(): Promise<Record<string, FunctionLimits>> {
+  const limits: Record<string, FunctionLimits> = {};
   for (const fn of (await readStack(PROJECT_ROOT, {})).functions) {
-    const bytes = parseByteSize(fn.environment.max_body_bytes);
-    if (bytes !== undefined) caps[fn.name] = bytes;
+    const bodyBytes = parseByteSize(fn.environment.max_body_bytes);
+    const execTimeoutMs = parseDuration(fn.environment.exec_timeout);
+    limits[fn.name] = {
+      ...(bodyBytes === undefined ? {} : { bodyBytes }),
+      ...(execTimeoutMs === undefined ? {} : { execTimeoutMs }),
+    };
   }
-  return caps;
+  return limits;
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { Logger } from "pino";
@@ -6,6 +6,7 @@ import { unpackBuildContext } from "../shared/build-tar.js";
 import { CLOUD_SIGNATURE_HEADER, createHopVerifier } from "../shared/hmac.js";
 import { HttpError } from "../shared/http-error.js";
 import { BuildFailure, type BuildBackend } from "./backend.js";
+import { checkImageReferences } from "./image-references.js";
 import { receiveSignedBody, tooLarge, type BodyVerifier } from "./request-body.js";
 
 /** The of-builder answer (DESIGN §6); with `Accept: application/x-ndjson`, the last line of the stream. */
@@ -91,11 +92,13 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
         maxFiles: deps.maxBuildFiles,
       });
       await rm(received.tarFile);
-      answer = await runBuild(req, res, signal, {
-        ref: config.ref,
-        contextDir,
-        buildArgs: { ...deps.baseBuildArgs, ...config.buildArgs },
-      });
+      const buildArgs = { ...deps.baseBuildArgs, ...config.buildArgs };
+      // The builder can read every tenant's images in the push registry: a Dockerfile may name only its own.
+      const dockerfile = await readFile(join(contextDir, "Dockerfile"), "utf8").catch(() => undefined);
+      if (dockerfile !== undefined) {
+        checkImageReferences(dockerfile, { ref: config.ref, buildArgs, allowed: Object.values(deps.baseBuildArgs) });
+      }
+      answer = await runBuild(req, res, signal, { ref: config.ref, contextDir, buildArgs });
     } finally {
       // Before the answer, so a caller that has its answer never finds our files.
       await discard(received);

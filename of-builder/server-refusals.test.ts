@@ -106,6 +106,23 @@ describe("POST /build refusals", () => {
     },
   );
 
+  it.each([
+    ["FROM another tenant's image", "FROM 127.0.0.1:5000/bob/api--fn:latest-1234567\n"],
+    ["COPY --from another tenant's image", "FROM scratch\nCOPY --from=127.0.0.1:5000/bob/api--fn:1 /home/app /x\n"],
+  ])("a Dockerfile with %s (issue #10) → 400 naming it, no build started", async (_, dockerfile) => {
+    const entries: RawEntry[] = [
+      config(),
+      { path: "context/", type: "Directory" },
+      { path: "context/Dockerfile", body: dockerfile },
+    ];
+    const res = await postBuild(main.url, signedRawTar(SECRET, entries));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(
+      /"127\.0\.0\.1:5000\/bob\/api--fn:[^"]+" is another repository in the build registry/,
+    );
+    expect((await readdir(work)).sort()).toEqual(["outside", "tmp"]);
+  });
+
   // A fresh, well-formed header over other bytes: it passes the header check, so the body is read (and capped).
   const plausible = () => signHop(SECRET, "of-builder", "not this body");
 

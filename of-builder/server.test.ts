@@ -55,6 +55,7 @@ const startMain = () =>
     tmpDir: tmp,
     maxBuildBytes: 8 * 1024 * 1024,
     dockerConfig: dockerConfig(infra.registry.url, infra.registry.credentials),
+    baseBuildArgs: { NODE_IMAGE: infra.baseImage },
   });
 const post = (request: { body: Buffer; signature: string }, accept?: string, url = main.url) =>
   postBuild(url, request, accept);
@@ -209,6 +210,7 @@ describe("signature before slot (issue #10)", () => {
         maxBuildBytes: 8 * 1024 * 1024,
         maxInflight: 1,
         dockerConfig: dockerConfig(infra.registry.url, infra.registry.credentials),
+        baseBuildArgs: { NODE_IMAGE: infra.baseImage },
       });
       const slow = await trickleUpload(one.builder.server, one.url, {
         "content-type": "application/x-tar",

@@ -71,6 +71,8 @@ export async function startBuilder(options: {
   maxInflight?: number;
   /** The registry's account as a Docker config.json (the local registry refuses anonymous pushes). */
   dockerConfig?: string;
+  /** The operator's build args; their images are the only ones of the build registry a Dockerfile may name. */
+  baseBuildArgs?: Record<string, string>;
 }): Promise<{ builder: BuilderServer; url: string }> {
   const docker = createDockerClient({ socketPath: options.socketPath });
   const builder = createBuilderServer({
@@ -79,7 +81,7 @@ export async function startBuilder(options: {
     maxInflight: options.maxInflight ?? 2,
     maxBuildBytes: options.maxBuildBytes,
     maxBuildFiles: 10_000,
-    baseBuildArgs: {},
+    baseBuildArgs: options.baseBuildArgs ?? {},
     tmpDir: options.tmpDir,
     log: pino({ level: "silent" }),
   });

@@ -183,19 +183,13 @@ export async function serveFunction(handler: FunctionHandler, options: ServeOpti
       res.writeHead(200, { "content-type": "text/plain" }).end("OK");
       return;
     }
-    // The handler's work stops when nobody waits for its answer any more, not just the reply (issue #10).
-    const controller = new AbortController();
-    res.once("close", () => {
-      if (!res.writableFinished) controller.abort(new DOMException("the caller disconnected", "AbortError"));
-    });
     void (async () => {
       const url = new URL(req.url ?? "/", "http://function.local");
       const refusal = precheck?.({ method: req.method ?? "GET", path: url.pathname, headers: req.headers });
       if (refusal) return refuseUnread(req, res, refusal);
       const event = await readEvent(req, maxBytes);
       if (!event) return refuseBody(req, res, maxBytes);
-      const work = invokeHandler(handler, { ...event, signal: controller.signal });
-      const result = await withTimeout(work, options.execTimeoutMs, controller);
+      const result = await invokeFor(res, handler, event, options.execTimeoutMs);
       res.writeHead(result.status, result.headers).end(result.body);
     })().catch(() => {
       if (!res.headersSent) res.writeHead(500).end("internal error");
@@ -217,6 +211,24 @@ export async function serveFunction(handler: FunctionHandler, options: ServeOpti
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Runs a handler for one HTTP exchange, as the watchdog does: the event's `signal` aborts when the caller goes away
+ * or at `execTimeoutMs` (answered 504), so the handler's work stops, not just its reply (issue #10). The local
+ * gateway, which hosts the system functions in-process, runs them through this too.
+ */
+export function invokeFor(
+  res: ServerResponse,
+  handler: FunctionHandler,
+  event: FunctionEvent,
+  execTimeoutMs: number | undefined,
+): Promise<FunctionResult> {
+  const controller = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) controller.abort(new DOMException("the caller disconnected", "AbortError"));
+  });
+  return withTimeout(invokeHandler(handler, { ...event, signal: controller.signal }), execTimeoutMs, controller);
 }
 
 async function withTimeout(

@@ -1,7 +1,5 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readdir, readFile } from "node:fs/promises";
-import { join, relative } from "node:path";
 import axios from "axios";
 import { createGateway } from "./gateway.js";
 import { HttpError } from "./http-error.js";
@@ -96,21 +94,5 @@ describe("createLogger: no credential in any log line (issue #10)", () => {
   it("ordinary text is left as it was", () => {
     const text = "deployed alice--echo at http://127.0.0.1:8080/function/alice--echo (Basic realm)";
     expect(scrubText(text)).toBe(text);
-  });
-});
-
-describe("every logger of the system comes from createLogger", () => {
-  it("no source file outside shared/log.ts calls pino() itself", async () => {
-    const root = join(import.meta.dirname, "..");
-    const offenders: string[] = [];
-    for (const dir of ["functions", "shared", "local", "of-builder", "template"]) {
-      for (const entry of await readdir(join(root, dir), { recursive: true, withFileTypes: true })) {
-        const path = join(entry.parentPath, entry.name);
-        if (!entry.isFile() || !entry.name.endsWith(".ts") || entry.name.endsWith(".test.ts")) continue;
-        if (/test-support|node_modules/.test(path) || relative(root, path) === join("shared", "log.ts")) continue;
-        if (/\bpino\(/.test(await readFile(path, "utf8"))) offenders.push(relative(root, path));
-      }
-    }
-    expect(offenders).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import examples from "@octokit/webhooks-examples/api.github.com/index.json" with { type: "json" };
 import { repoint, startFrontDoor, WEBHOOK_SECRET } from "../../test/support/front-door.js";
 import { signPayload } from "../../shared/hmac.js";
-import { systemBodyCaps } from "../../local/system-stack.js";
+import { systemLimits } from "../../local/system-stack.js";
 import { countBytesRead, upload } from "../../test/support/oversized-upload.js";
 
 type Example = {
@@ -248,12 +248,12 @@ describe("github-event: body cap", () => {
   let bytesRead: () => number;
   beforeEach(async () => {
     await door.close();
-    door = await startFrontDoor({ functionBodyBytes: await systemBodyCaps() });
+    door = await startFrontDoor({ functionLimits: await systemLimits() });
     bytesRead = countBytesRead(door.gatewayServer);
   });
 
   it("stack.yml caps github-event at GitHub's 25 MB", async () => {
-    expect((await systemBodyCaps())["github-event"]).toBe(25 * MiB);
+    expect((await systemLimits())["github-event"]?.bodyBytes).toBe(25 * MiB);
   });
 
   const headers = { "x-github-event": "push", "x-github-delivery": "big-1" };

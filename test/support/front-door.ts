@@ -8,6 +8,7 @@ import { createDeliveries, type Deliveries } from "../../functions/github-event/
 import { createHandler as githubEvent } from "../../functions/github-event/handler.js";
 import { createHandler as githubPush } from "../../functions/github-push/handler.js";
 import { startGateway, type AsyncQueue, type QueuedRequest } from "../../local/gateway.js";
+import type { FunctionLimits } from "../../local/system-stack.js";
 import { startGithub } from "./github.js";
 
 export const WEBHOOK_SECRET = "webhook-secret-for-tests";
@@ -25,7 +26,7 @@ export async function startFrontDoor(
     /** github-event's delivery store; an in-memory one by default. */
     deliveries?: Deliveries;
     /** Each in-process function's body cap, as the local runtime sets them from stack.yml. */
-    functionBodyBytes?: Record<string, number>;
+    functionLimits?: Record<string, FunctionLimits>;
     log?: Logger;
   } = {},
 ) {
@@ -55,7 +56,7 @@ export async function startFrontDoor(
     functions,
     queue,
     log,
-    ...(options.functionBodyBytes ? { functionBodyBytes: options.functionBodyBytes } : {}),
+    ...(options.functionLimits ? { functionLimits: options.functionLimits } : {}),
   });
   const client = createGateway({
     url: gateway.url,
