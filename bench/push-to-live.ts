@@ -22,11 +22,13 @@ import { pino } from "pino";
 import { create as createTar } from "tar";
 import { shrinkwrap } from "../functions/git-tar/shrinkwrap.js";
 import { createDockerClient } from "../of-builder/docker-engine.js";
+import { registryAuthHeader } from "../of-builder/registry-auth.js";
 import { readStack } from "../shared/stack.js";
 import { createPorts } from "../local/provider/ports.js";
 import { waitUntilAnswering } from "../local/provider/readiness.js";
 import { startLocalCloud, type LocalCloud } from "../local/runtime.js";
 import { NODE_MAJOR } from "../local/services/node-runtime.js";
+import { dockerConfig } from "../local/services/registry.js";
 
 const OWNER = "bench";
 const REPO = "push-to-live";
@@ -189,7 +191,8 @@ async function main(): Promise<void> {
       if (built.error !== undefined) throw new Error(`direct build ${tag(i)}: ${built.error}`);
     });
     const push = await timed(async (i) => {
-      const pushed = await docker.push(tag(i));
+      const config = dockerConfig(cloud!.registry, cloud!.registryCredentials);
+      const pushed = await docker.push(tag(i), { registryAuth: registryAuthHeader(config, tag(i)) });
       if (pushed.error !== undefined) throw new Error(`direct push ${tag(i)}: ${pushed.error}`);
     });
     const ports = createPorts();

@@ -275,6 +275,8 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     github,
     git,
     registry: registry.url,
+    /** The registry's account (the operator's, for pushing by hand: `docker login` with it). */
+    registryCredentials: registry.credentials,
     /** The private dockerd's API socket: the runtime's own, never mounted into a build or a function. */
     dockerSocket: dockerd.socketPath,
     templatesSha: templates,
