@@ -50,6 +50,8 @@ const settings = {
   function_cpu_limit_milli: milli.optional(),
   scaling_min_limit: count.default(1),
   scaling_max_limit: count.default(4),
+  // The OpenFaaS edition the functions deploy to: Community Edition refuses scale-to-zero labels and over 5 replicas.
+  openfaas_edition: z.enum(["ce", "pro"], { message: 'expected "ce" or "pro"' }).default("ce"),
   github_api_url: url.default("https://api.github.com"), // GitHub Enterprise, or a local stand-in
   github_url: url.default("https://github.com"), // the git host git-tar clones from; a payload's clone URL is never used
   templates_url: text.default("https://github.com/openfaas/templates.git"),
@@ -90,6 +92,9 @@ export type Config<S extends SecretName = never, R extends SettingName = never> 
 
 export type ReadFile = (path: string) => string;
 
+/** The most replicas OpenFaaS Community Edition lets a function's scaling labels ask for. */
+export const CE_MAX_REPLICAS = 5;
+
 /**
  * Parses the environment and the secret files once. `settings` and `secrets` name what this process cannot run
  * without; a missing or malformed value throws one error listing every bad key and the form it expects.
@@ -110,6 +115,17 @@ export function loadConfig<S extends SecretName = never, R extends SettingName =
   const values = parsed.success ? parsed.data : ({} as Env);
   for (const key of needs.settings ?? []) {
     if (parsed.success && values[key] === undefined) problems.push(`${key}: required by this function but not set`);
+  }
+  // faas-netes CE refuses scale.min/scale.max labels over 5 on every deploy (pkg/handlers/validate.go): say so at
+  // start, not on every user's push.
+  if (parsed.success && values.openfaas_edition === "ce") {
+    for (const key of ["scaling_min_limit", "scaling_max_limit"] as const) {
+      if (values[key] > CE_MAX_REPLICAS) {
+        problems.push(
+          `${key}: at most ${CE_MAX_REPLICAS} on OpenFaaS Community Edition (openfaas_edition=ce) (got ${values[key]})`,
+        );
+      }
+    }
   }
 
   const secrets: Partial<Record<SecretName, string>> = {};

@@ -1,3 +1,4 @@
+import { communityEditionRefusal } from "../../test/support/faas-netes-ce.js";
 import { gatewaySchema } from "../../test/support/openapi.js";
 import type { DeploySpec } from "../../shared/deploy-spec.js";
 import { functionUrl, toDeployment, type DeployPolicy } from "./deployment.js";
@@ -36,6 +37,7 @@ const policy: DeployPolicy = {
   cpuLimitMilli: 500,
   cpuRequestsMilli: 100,
   readonlyRootFilesystem: true,
+  edition: "ce",
 };
 const now = new Date("2026-11-25T12:00:00Z");
 const validDeployment = gatewaySchema("FunctionDeployment");
@@ -120,5 +122,48 @@ describe("functionUrl", () => {
     ["https://cloud.o6s.io/", "https://user.o6s.io/function", "https://alexellis.o6s.io/tester"],
   ])("public %s, pretty %s → %s", (publicUrl, pretty, expected) => {
     expect(functionUrl(spec, publicUrl, pretty)).toBe(expected);
+  });
+});
+
+describe("toDeployment against OpenFaaS editions (issue #11)", () => {
+  // A default stack: no scaling labels of its own, as most users write it.
+  const plain: DeploySpec = { ...spec, labels: { team: "web" } };
+  const deploy = (labels: Record<string, string>, edition: DeployPolicy["edition"], limits = {}) =>
+    toDeployment({ ...plain, labels }, plain.image, { ...policy, ...limits, edition }, now);
+
+  it.each([
+    ["a default stack", {}],
+    ["scale to zero turned off by the stack", { "com.openfaas.scale.zero": "false" }],
+    ["a stack asking for 1000 replicas (dropped: the operator's limits apply)", { "com.openfaas.scale.max": "1000" }],
+    ["a stack asking for a CPU autoscaling target (dropped)", { "com.openfaas.scale.target": "50" }],
+  ])("CE: %s → no refusal from faas-netes CE's validation", (_, labels) => {
+    const deployment = deploy(labels, "ce");
+    expect(communityEditionRefusal(deployment)).toBeUndefined();
+    expect(deployment.labels?.["com.openfaas.scale.zero"]).toBe("false");
+  });
+
+  it("CE, the operator's largest limits (5) → no refusal", () => {
+    expect(communityEditionRefusal(deploy({}, "ce", { scalingMin: 5, scalingMax: 5 }))).toBeUndefined();
+  });
+
+  it("CE, a stack asking to scale to zero → a refusal naming the edition, before the gateway is asked", () => {
+    expect(() => deploy({ "com.openfaas.scale.zero": "true" }, "ce")).toThrow(
+      "com.openfaas.scale.zero needs OpenFaaS Standard or Enterprise; this cluster runs Community Edition",
+    );
+  });
+
+  it("Pro: scale to zero by default, and kept when the stack asks; off when the stack says false", () => {
+    expect(deploy({}, "pro").labels?.["com.openfaas.scale.zero"]).toBe("true");
+    expect(deploy({ "com.openfaas.scale.zero": "true" }, "pro").labels?.["com.openfaas.scale.zero"]).toBe("true");
+    expect(deploy({ "com.openfaas.scale.zero": "false" }, "pro").labels?.["com.openfaas.scale.zero"]).toBe("false");
+  });
+
+  it("the CE rules can refuse: a Pro deployment with scale to zero, or over 5 replicas → refused by them", () => {
+    expect(communityEditionRefusal(deploy({}, "pro"))).toBe(
+      "com.openfaas.scale.zero not available for Community Edition",
+    );
+    expect(communityEditionRefusal(deploy({}, "ce", { scalingMax: 6 }))).toBe(
+      "com.openfaas.scale.max is set too high for Community Edition",
+    );
   });
 });

@@ -1,5 +1,6 @@
 import type { DeploySpec } from "../../shared/deploy-spec.js";
 import type { FunctionDeployment } from "../../shared/gateway.js";
+import { HttpError } from "../../shared/http-error.js";
 import { deployImage } from "../../shared/naming.js";
 
 /** The operator's deployment policy (original-spec §5 step 8, buildshiprun_limits.yml). */
@@ -12,6 +13,8 @@ export interface DeployPolicy {
   cpuLimitMilli?: number;
   cpuRequestsMilli?: number;
   readonlyRootFilesystem: boolean;
+  /** Community Edition (`ce`) refuses `com.openfaas.scale.zero: "true"`; Standard and Enterprise (`pro`) scale to zero. */
+  edition: "ce" | "pro";
 }
 
 const LABEL_PREFIX = "com.openfaas.cloud.";
@@ -39,7 +42,7 @@ export function toDeployment(
   now: Date,
 ): FunctionDeployment {
   const userLabels = Object.fromEntries(Object.entries(spec.labels).filter(([key]) => !RESERVED_LABEL(key)));
-  const scaleZero = /^(true|1)$/i.test(spec.labels["com.openfaas.scale.zero"] ?? "true") ? "true" : "false";
+  const scaleZero = scaleToZero(spec.labels["com.openfaas.scale.zero"], policy.edition);
   const labels: Record<string, string> = {
     ...userLabels,
     faas_function: spec.service,
@@ -93,4 +96,20 @@ export function functionUrl(spec: DeploySpec, publicUrl: string, prettyUrl?: str
     return url.toString();
   }
   return `${publicUrl.endsWith("/") ? publicUrl : `${publicUrl}/`}function/${spec.service}`;
+}
+
+/**
+ * The `com.openfaas.scale.zero` value to deploy: the stack's choice, by default on where the edition can scale to zero
+ * (Pro) and off on Community Edition, which refuses `"true"` on every deploy (faas-netes pkg/handlers/validate.go).
+ * A stack that asks for it on CE gets a failure naming the limit rather than a gateway 400.
+ */
+function scaleToZero(asked: string | undefined, edition: DeployPolicy["edition"]): "true" | "false" {
+  const wanted = asked === undefined ? edition === "pro" : /^(true|1)$/i.test(asked);
+  if (wanted && edition === "ce") {
+    throw new HttpError(
+      400,
+      "com.openfaas.scale.zero needs OpenFaaS Standard or Enterprise; this cluster runs Community Edition",
+    );
+  }
+  return wanted ? "true" : "false";
 }

@@ -98,6 +98,7 @@ async function start(
       scalingMax: 4,
       memoryLimitMb: 128,
       readonlyRootFilesystem: true,
+      edition: "ce",
     },
     publicUrl: "http://127.0.0.1:8080/",
     readyTimeoutMs: 1000,

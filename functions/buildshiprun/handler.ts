@@ -46,6 +46,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): Buildshipr
       cpuLimitMilli: config.function_cpu_limit_milli,
       cpuRequestsMilli: config.function_cpu_requests_milli,
       readonlyRootFilesystem: config.readonly_root_filesystem,
+      edition: config.openfaas_edition,
     },
     publicUrl: config.gateway_public_url,
     prettyUrl: config.gateway_pretty_url,
