@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import type { FunctionHandler, PrecheckedHandler } from "../shared/function-handler.js";
-import { DEFAULT_MAX_BODY_BYTES, invokeFor, readEvent, refuseBody, refuseUnread } from "../shared/function-server.js";
+import type { FunctionHandler } from "../shared/function-handler.js";
+import { DEFAULT_MAX_BODY_BYTES, readEvent, refuseBody, serveRequest } from "../shared/function-server.js";
 import { isHttpError } from "../shared/http-error.js";
 import { createBasicAuth, type Credentials } from "./provider/basic-auth.js";
 import { NAMESPACE } from "./provider/deployment.js";
@@ -101,22 +101,9 @@ export async function startGateway(deps: {
     const callId = (req.headers["x-call-id"] as string | undefined) ?? randomUUID();
     const handler = deps.functions.get(name);
     if (handler) {
-      // What the function's own server would refuse unread (shared/function-server.ts), the gateway hosting it does.
-      const refusal = (handler as PrecheckedHandler).precheck?.({
-        method: req.method ?? "GET",
-        path: rest,
-        headers: req.headers,
-      });
-      if (refusal) return refuseUnread(req, res, refusal);
-      const event = await readEvent(req, capOf(name));
-      if (!event) return refuseBody(req, res, capOf(name));
-      const result = await invokeFor(
-        res,
-        handler,
-        { ...event, path: rest },
-        deps.functionLimits?.[name]?.execTimeoutMs,
-      );
-      return void res.writeHead(result.status, { ...result.headers, "x-call-id": callId }).end(result.body);
+      // Answered as the function's own server would (shared/function-server.ts), with the gateway's call id.
+      const limits = { maxBytes: capOf(name), execTimeoutMs: deps.functionLimits?.[name]?.execTimeoutMs };
+      return serveRequest(req, res, handler, { path: rest, ...limits, headers: { "x-call-id": callId } });
     }
     const target = await deps.provider?.functions.target(name.replace(new RegExp(`\\.${NAMESPACE}$`), ""));
     if (!target) return text(res, 404, `function ${name} not found`);

@@ -13,7 +13,7 @@ export interface Workspace {
 // Random values, each the only key to one service (issue #10): the internal services share the host network with
 // user builds and functions, so these are what keeps user code out. The S3 access key is random too, so that
 // s3rver's well-known S3RVER account is not a way in (local/services/s3.ts).
-const SECRETS = [
+export const RANDOM_SECRETS = [
   "github-webhook-secret",
   "payload-secret",
   "basic-auth-password",
@@ -32,7 +32,7 @@ export function prepareWorkspace(dir: string): Workspace {
   mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
   // Also a folder an older version made with the default mode: only root may list or read the keys.
   chmodSync(secretsDir, 0o700);
-  for (const name of SECRETS) {
+  for (const name of RANDOM_SECRETS) {
     const path = join(secretsDir, name);
     if (!existsSync(path) || WELL_KNOWN.has(readFileSync(path, "utf8").trim())) {
       writeFileSync(path, randomBytes(24).toString("hex"), { mode: 0o600 });

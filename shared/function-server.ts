@@ -137,11 +137,7 @@ export function refuseBody(req: IncomingMessage, res: ServerResponse, maxBytes: 
 }
 
 /** Answers a request whose body is not read to its end, then closes the connection: the rest is never read. */
-export function refuseUnread(
-  req: IncomingMessage,
-  res: ServerResponse,
-  refusal: { status: number; message: string },
-): void {
+function refuseUnread(req: IncomingMessage, res: ServerResponse, refusal: { status: number; message: string }): void {
   if (!req.complete) res.once("finish", () => req.socket.destroy());
   const headers = { "content-type": "text/plain; charset=utf-8", ...(req.complete ? {} : { connection: "close" }) };
   res.writeHead(refusal.status, headers).end(refusal.message);
@@ -177,21 +173,13 @@ const HEALTH_PATH = "/_/health";
 /** Serves one handler over HTTP, as the OpenFaaS node template does, with a health path and a graceful stop. */
 export async function serveFunction(handler: FunctionHandler, options: ServeOptions = {}): Promise<FunctionServer> {
   const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const precheck = (handler as PrecheckedHandler).precheck;
   const server = createServer((req, res) => {
     if (req.url === HEALTH_PATH) {
       res.writeHead(200, { "content-type": "text/plain" }).end("OK");
       return;
     }
-    void (async () => {
-      const url = new URL(req.url ?? "/", "http://function.local");
-      const refusal = precheck?.({ method: req.method ?? "GET", path: url.pathname, headers: req.headers });
-      if (refusal) return refuseUnread(req, res, refusal);
-      const event = await readEvent(req, maxBytes);
-      if (!event) return refuseBody(req, res, maxBytes);
-      const result = await invokeFor(res, handler, event, options.execTimeoutMs);
-      res.writeHead(result.status, result.headers).end(result.body);
-    })().catch(() => {
+    const path = new URL(req.url ?? "/", "http://function.local").pathname;
+    serveRequest(req, res, handler, { path, maxBytes, execTimeoutMs: options.execTimeoutMs }).catch(() => {
       if (!res.headersSent) res.writeHead(500).end("internal error");
       else res.destroy();
     });
@@ -214,11 +202,34 @@ export async function serveFunction(handler: FunctionHandler, options: ServeOpti
 }
 
 /**
+ * One request to a handler, as its function's own server answers it: what the handler's precheck refuses is refused
+ * unread, a body over `maxBytes` is cut off (413), then the handler runs under {@link invokeFor}. The local gateway,
+ * which hosts the system functions in-process, answers their calls through this too.
+ */
+export async function serveRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handler: FunctionHandler,
+  options: { path: string; maxBytes: number; execTimeoutMs?: number | undefined; headers?: Record<string, string> },
+): Promise<void> {
+  const refusal = (handler as PrecheckedHandler).precheck?.({
+    method: req.method ?? "GET",
+    path: options.path,
+    headers: req.headers,
+  });
+  if (refusal) return refuseUnread(req, res, refusal);
+  const event = await readEvent(req, options.maxBytes);
+  if (!event) return refuseBody(req, res, options.maxBytes);
+  const result = await invokeFor(res, handler, { ...event, path: options.path }, options.execTimeoutMs);
+  res.writeHead(result.status, { ...result.headers, ...options.headers }).end(result.body);
+}
+
+/**
  * Runs a handler for one HTTP exchange, as the watchdog does: the event's `signal` aborts when the caller goes away
  * or at `execTimeoutMs` (answered 504), so the handler's work stops, not just its reply (issue #10). The local
- * gateway, which hosts the system functions in-process, runs them through this too.
+ * gateway reaches it through {@link serveRequest}.
  */
-export function invokeFor(
+function invokeFor(
   res: ServerResponse,
   handler: FunctionHandler,
   event: FunctionEvent,

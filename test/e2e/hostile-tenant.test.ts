@@ -10,6 +10,7 @@ import axios from "axios";
 import { pino } from "pino";
 import { loadPorts } from "../../local/ports.js";
 import { startLocalCloud, type LocalCloud } from "../../local/runtime.js";
+import { RANDOM_SECRETS } from "../../local/workspace.js";
 
 // Issue #10's hostile-tenant test: mallory's function runs user code twice, in its image build (the node24 template's
 // `npm test`, as root, on the host network BuildKit gives builds) and in its deployed container, and each time tries
@@ -74,16 +75,7 @@ const REFUSED = {
 };
 
 // The runtime's credentials (docs/local.md): none may reach a tenant's container.
-const SYSTEM_SECRETS = [
-  "github-webhook-secret",
-  "payload-secret",
-  "basic-auth-password",
-  "nats-password",
-  "registry-password",
-  "s3-access-key",
-  "s3-secret-key",
-  "private-key",
-];
+const SYSTEM_SECRETS = [...RANDOM_SECRETS, "private-key"];
 
 interface ProbeReport {
   build: { nonce: string; results: Record<string, string> } | null;
