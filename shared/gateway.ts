@@ -145,6 +145,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     };
   }
 
+  async function writeFunction(method: "POST" | "PUT", deployment: FunctionDeployment, retryable: Retryable) {
+    const headers = { ...authHeader, "content-type": "application/json" };
+    const res = await send(method, "system/functions", retryable, { data: JSON.stringify(deployment), headers });
+    if (res.status < 200 || res.status >= 300) throw failed(`${method} /system/functions`, res);
+  }
+
   function failed(what: string, res: AxiosResponse<Buffer>): HttpError {
     const text = res.data.toString("utf8").trim().slice(0, 300);
     return new HttpError(502, `gateway: ${what} answered ${res.status}${text ? `: ${text}` : ""}`);
@@ -190,20 +196,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
     // buildshiprun decides create or update from the function's owner labels (DESIGN §5), so each is one call:
     // falling back from one to the other could take over a function someone else deployed in between.
-    async create(deployment) {
-      const data = JSON.stringify(deployment);
-      const headers = { ...authHeader, "content-type": "application/json" };
-      // Only "never reached the provider" is retried: providers answer 500 when the function already exists.
-      const post = await send("POST", "system/functions", unreachable, { data, headers });
-      if (post.status < 200 || post.status >= 300) throw failed("POST /system/functions", post);
-    },
-
-    async update(deployment) {
-      const data = JSON.stringify(deployment);
-      const headers = { ...authHeader, "content-type": "application/json" };
-      const put = await send("PUT", "system/functions", anyServerError, { data, headers });
-      if (put.status < 200 || put.status >= 300) throw failed("PUT /system/functions", put);
-    },
+    // Only "never reached the provider" is retried for a create: providers answer 500 when the function exists.
+    create: (deployment) => writeFunction("POST", deployment, unreachable),
+    update: (deployment) => writeFunction("PUT", deployment, anyServerError),
 
     async remove(name, namespace) {
       const data = JSON.stringify({ functionName: name, ...(namespace ? { namespace } : {}) });
