@@ -58,6 +58,19 @@ export async function createJetStreamQueue(deps: {
   };
 }
 
+/**
+ * Drops every call still queued, as a NATS Streaming restart does on OpenFaaS Community Edition (its store is in
+ * memory): for tests of what happens to a push whose queued call is lost (issue #11). Resolves to the count dropped.
+ */
+export async function dropQueued(nats: NatsEndpoint, stream = DEFAULT_STREAM): Promise<number> {
+  const nc = await connect({ ...natsConnectOptions(nats), name: "ofc-queue-purge" });
+  try {
+    return (await (await jetstreamManager(nc)).streams.purge(stream)).purged;
+  } finally {
+    await nc.close();
+  }
+}
+
 /** Creates the file-backed work-queue stream `<stream>` over `<stream>.>`, unless it exists. */
 export async function ensureStream(jsm: JetStreamManager, stream: string): Promise<void> {
   const exists = await jsm.streams.info(stream).then(

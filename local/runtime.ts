@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import axios from "axios";
 import type { Logger } from "pino";
 import type { FunctionHandler } from "../shared/function-handler.js";
+import * as buildReaper from "../functions/build-reaper/handler.js";
 import * as buildshiprun from "../functions/buildshiprun/handler.js";
 import * as garbageCollect from "../functions/garbage-collect/handler.js";
 import * as gitTar from "../functions/git-tar/handler.js";
@@ -15,17 +16,21 @@ import * as pipelineLog from "../functions/pipeline-log/handler.js";
 import { createDockerBackend } from "../of-builder/docker-backend.js";
 import { createDockerClient } from "../of-builder/docker-engine.js";
 import { createBuilderServer } from "../of-builder/server.js";
+import { trustedProxyList } from "../edge-router/config.js";
+import { createEdgeRouter } from "../edge-router/server.js";
 import { startGateway } from "./gateway.js";
 import { type GitFileContent, type GitRepo, readTree, startGitServer } from "./git-server/git-server.js";
 import { startGithubStandin, type RecordedStatus } from "./github-standin/server.js";
 import { loadPorts } from "./ports.js";
 import { createLocalProvider } from "./provider/provider.js";
 import { pushWebhook } from "./push-webhook.js";
-import { createJetStreamQueue } from "./queue.js";
+import { createJetStreamQueue, dropQueued } from "./queue.js";
 import { startQueueWorker } from "./queue-worker.js";
+import { cronJobs, startCron } from "./cron.js";
 import { ensureBaseImage } from "./services/base-image.js";
 import { startDockerd } from "./services/dockerd.js";
 import { startNats } from "./services/nats.js";
+import { startPrometheus } from "./services/prometheus.js";
 import { dockerConfig, startRegistry } from "./services/registry.js";
 import { startS3Server } from "./services/s3.js";
 import { readStack } from "../shared/stack.js";
@@ -40,6 +45,7 @@ const SYSTEM_FUNCTIONS = {
   buildshiprun,
   "garbage-collect": garbageCollect,
   "pipeline-log": pipelineLog,
+  "build-reaper": buildReaper,
 };
 
 export interface LocalCloudOptions {
@@ -49,8 +55,16 @@ export interface LocalCloudOptions {
   owners: string[];
   log: Logger;
   gatewayPort?: number;
+  /** How often Prometheus scrapes the gateway's /metrics (default 5 s, as the OpenFaaS chart's Prometheus). */
+  scrapeIntervalMs?: number;
+  /** The edge router's port (`http://<owner>.localhost:<port>/<fn>`); default: kept in `<dir>/ports.json`. */
+  edgePort?: number;
   /** How long the queue waits for a silent worker before redelivering (crash recovery time). */
   ackWaitMs?: number;
+  /** Settings over the runtime's own for every system function, e.g. a short `pending_deadline` for a test. */
+  settings?: Readonly<Record<string, string>>;
+  /** Every cron function (build-reaper) on this schedule instead of its stack.yml one, e.g. `* * * * * *` in tests. */
+  cronSchedule?: string;
   /**
    * A real GitHub App instead of the local record (docs/github-app.md): statuses and installation tokens go to
    * `apiUrl` with the App's id, its private key and webhook secret taken from `<dir>/secrets`.
@@ -60,7 +74,7 @@ export interface LocalCloudOptions {
 
 /**
  * OpenFaaS Cloud on one machine (DESIGN §7): dockerd with BuildKit, a registry, NATS JetStream, S3 for logs, a local
- * git host and a local record of GitHub's API, of-builder, and the gateway running the six system functions
+ * git host and a local record of GitHub's API, of-builder, and the gateway running the seven system functions
  * in-process and user functions as containers. Everything binds to 127.0.0.1.
  */
 export async function startLocalCloud(options: LocalCloudOptions) {
@@ -68,8 +82,31 @@ export async function startLocalCloud(options: LocalCloudOptions) {
   const workspace = prepareWorkspace(dir);
   const secret = (name: string) => readFile(join(workspace.secretsDir, name), "utf8");
   await writeFile(join(workspace.secretsDir, "customers"), options.owners.join("\n") + "\n");
-  const ports = await loadPorts(join(dir, "ports.json"), options.gatewayPort ? { gateway: options.gatewayPort } : {});
+  const ports = await loadPorts(join(dir, "ports.json"), {
+    ...(options.gatewayPort ? { gateway: options.gatewayPort } : {}),
+    ...(options.edgePort ? { edge: options.edgePort } : {}),
+  });
   const stops: Array<() => Promise<void>> = [];
+  // Prometheus (issue #13) scrapes the gateway's /metrics with the /system/* account, which also opens its own API.
+  // It needs nothing else, so it starts beside the rest; the start awaits it last (about 0.6 s on its own).
+  const gatewayAccount = {
+    username: (await secret("basic-auth-user")).trim(),
+    password: (await secret("basic-auth-password")).trim(),
+  };
+  const prometheusStarting = startPrometheus({
+    dataDir: join(dir, "prometheus"),
+    port: ports.prometheus,
+    credentials: gatewayAccount,
+    scrape: {
+      target: `127.0.0.1:${ports.gateway}`,
+      intervalMs: options.scrapeIntervalMs ?? 5_000,
+      username: gatewayAccount.username,
+      passwordFile: join(workspace.secretsDir, "basic-auth-password"),
+    },
+  });
+  // Handled here and awaited below: a failed start must not be an unhandled rejection while the others start.
+  prometheusStarting.catch(() => undefined);
+  stops.push(async () => (await prometheusStarting).stop());
 
   const dockerd = await startDockerd({ dataDir: join(dir, "d") });
   stops.push(() => dockerd.stop());
@@ -161,6 +198,8 @@ export async function startLocalCloud(options: LocalCloudOptions) {
   const env: Record<string, string> = {
     gateway_url: gatewayUrl,
     gateway_public_url: gatewayUrl,
+    // Status links name the edge router's pretty URL, http://<owner>.localhost:<edge port>/<fn> (issue #13).
+    gateway_pretty_url: `http://user.localhost:${ports.edge}/function`,
     builder_url: `http://127.0.0.1:${ports.builder}/`,
     repository_url: registry.url,
     push_repository_url: registry.url,
@@ -174,6 +213,7 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     readonly_root_filesystem: "true",
     log_level: options.log.level,
     nats_url: nats.url,
+    ...options.settings,
   };
   const functions = new Map<string, FunctionHandler>();
   for (const [name, fn] of Object.entries(SYSTEM_FUNCTIONS)) {
@@ -209,28 +249,54 @@ export async function startLocalCloud(options: LocalCloudOptions) {
   });
   stops.push(() => gateway.close());
 
-  const worker = await startQueueWorker({
-    nats,
-    log,
-    ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
-    invoke: async (req) => {
-      const query = new URLSearchParams(req.query).toString();
-      const res = await axios.post<ArrayBuffer>(
-        `${gatewayUrl}function/${req.function}${req.path === "/" ? "" : req.path}${query ? `?${query}` : ""}`,
-        req.body,
-        {
-          headers: { ...req.headers, host: `127.0.0.1:${ports.gateway}` },
-          responseType: "arraybuffer",
-          validateStatus: () => true,
-          maxBodyLength: Infinity,
-          maxRedirects: 0,
-          transformRequest: (data: unknown) => data,
-        },
-      );
-      return { status: res.status, headers: res.headers as Record<string, string>, body: Buffer.from(res.data) };
-    },
+  // The edge router (issue #13) on its own port: browsers and curl resolve *.localhost to loopback.
+  const edge = createEdgeRouter({
+    domain: "localhost",
+    gatewayUrl,
+    trustedProxies: trustedProxyList([]),
+    log: log.child({ component: "edge-router" }),
   });
-  stops.push(() => worker.stop());
+  await new Promise<void>((resolve) => edge.server.listen(ports.edge, "127.0.0.1", resolve));
+  stops.push(() => edge.close(1000));
+  const edgeUrl = `http://localhost:${ports.edge}/`;
+
+  const startWorker = () =>
+    startQueueWorker({
+      nats,
+      log,
+      ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
+      invoke: async (req) => {
+        const query = new URLSearchParams(req.query).toString();
+        const res = await axios.post<ArrayBuffer>(
+          `${gatewayUrl}function/${req.function}${req.path === "/" ? "" : req.path}${query ? `?${query}` : ""}`,
+          req.body,
+          {
+            headers: { ...req.headers, host: `127.0.0.1:${ports.gateway}` },
+            responseType: "arraybuffer",
+            validateStatus: () => true,
+            maxBodyLength: Infinity,
+            maxRedirects: 0,
+            transformRequest: (data: unknown) => data,
+          },
+        );
+        return { status: res.status, headers: res.headers as Record<string, string>, body: Buffer.from(res.data) };
+      },
+    });
+  let worker: Awaited<ReturnType<typeof startWorker>> | undefined = await startWorker();
+  stops.push(async () => worker?.stop());
+
+  // cron-connector's part (issue #11): build-reaper on its stack.yml schedule, called unsigned through the gateway.
+  const jobs = cronJobs((await readStack(PROJECT_ROOT, {})).functions).map((job) =>
+    options.cronSchedule ? { ...job, schedule: options.cronSchedule } : job,
+  );
+  const cron = startCron({
+    jobs,
+    invoke: async (name) =>
+      (await axios.post(`${gatewayUrl}function/${name}`, "", { validateStatus: () => true, maxRedirects: 0 })).status,
+    log: log.child({ component: "cron" }),
+  });
+  stops.push(() => Promise.resolve(cron.stop()));
+  const prometheus = await prometheusStarting;
 
   /**
    * Swaps the in-process system functions for containers of their images, deployed from stack.yml as
@@ -269,9 +335,30 @@ export async function startLocalCloud(options: LocalCloudOptions) {
   const webhookSecret = (await secret("github-webhook-secret")).trim();
   return {
     gatewayUrl,
+    /** Prometheus, scraping the gateway's /metrics; its API takes the /system/* account (`auth`). */
+    prometheusUrl: prometheus.url,
+    /** The edge router: `http://<owner>.localhost:<port>/<fn>` and `http://system.localhost:<port>/github-event`. */
+    edgeUrl,
+    edgePort: ports.edge,
     builderUrl: `http://127.0.0.1:${ports.builder}/`,
     payloadSecret,
     runSystemImages,
+    /** The system functions' settings as the runtime gave them (s3_url, secret_mount_path, …). */
+    settings: env as Readonly<Record<string, string>>,
+    /**
+     * The queue-worker, for fault tests (issue #11): `stop()` leaves queued calls in the queue, `start()` takes them
+     * up again, and `drop()` loses every queued call as a NATS Streaming restart does on Community Edition.
+     */
+    queueWorker: {
+      async stop() {
+        await worker?.stop();
+        worker = undefined;
+      },
+      async start() {
+        worker ??= await startWorker();
+      },
+      drop: () => dropQueued(nats),
+    },
     github,
     git,
     registry: registry.url,

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the real builds need (DESIGN §8): Docker engine with BuildKit, the registry,
-# NATS JetStream and git. Idempotent: only missing packages are installed. Run as root.
+# NATS JetStream, git and Prometheus (the local runtime's metrics, DESIGN §7); and htpasswd (apache2-utils), which
+# test/deploy/install-guide.test.ts runs as the install guide does. Idempotent: only missing packages are installed.
+# Run as root.
 set -euo pipefail
 
-PACKAGES=(docker.io docker-registry nats-server git docker-compose)
+PACKAGES=(docker.io docker-registry nats-server git docker-compose apache2-utils prometheus)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -4,6 +4,8 @@ import type { Config } from "./config.js";
 import { createGateway, type Gateway } from "./gateway.js";
 import { createGithub, type Github } from "./github.js";
 import { createLogStore, type LogStore } from "./log-store.js";
+import { createPendingBuilds, type PendingBuilds } from "./pending-builds.js";
+import type { S3BucketDeps } from "./s3-bucket.js";
 
 /**
  * The clients every composition root builds from its configuration, written once. The gateway client signs with
@@ -36,9 +38,9 @@ export function githubFromConfig(config: Config<"private-key", "github_app_id">,
   });
 }
 
-/** The build-log store for this configuration (s3_url, s3_tls, s3_region, s3_bucket and the S3 key secrets). */
-export function logStoreFromConfig(config: Config<"s3-access-key" | "s3-secret-key", "s3_url">, log: Logger): LogStore {
-  return createLogStore({
+/** The S3 bucket of this configuration (s3_url, s3_tls, s3_region, s3_bucket and the S3 key secrets). */
+function s3From(config: Config<"s3-access-key" | "s3-secret-key", "s3_url">, log: Logger): S3BucketDeps {
+  return {
     endpoint: config.s3_url,
     useSSL: config.s3_tls,
     region: config.s3_region,
@@ -46,5 +48,18 @@ export function logStoreFromConfig(config: Config<"s3-access-key" | "s3-secret-k
     accessKey: config.secrets["s3-access-key"],
     secretKey: config.secrets["s3-secret-key"],
     log,
-  });
+  };
+}
+
+/** The build-log store for this configuration's bucket. */
+export function logStoreFromConfig(config: Config<"s3-access-key" | "s3-secret-key", "s3_url">, log: Logger): LogStore {
+  return createLogStore(s3From(config, log));
+}
+
+/** The pending-build records (issue #11), in the same bucket as the build logs. */
+export function pendingBuildsFromConfig(
+  config: Config<"s3-access-key" | "s3-secret-key", "s3_url">,
+  log: Logger,
+): PendingBuilds {
+  return createPendingBuilds(s3From(config, log));
 }

@@ -22,16 +22,18 @@ describe("loadConfig", () => {
     expect(config.build_branch).toBeUndefined();
   });
 
-  it("openfaas_edition: ce by default; over 5 replicas on CE → a start error naming the key; pro allows it", () => {
-    expect(loadConfig({}, {}, files({})).openfaas_edition).toBe("ce");
-    expect(() => loadConfig({ scaling_max_limit: "6" }, {}, files({}))).toThrow(
+  it("openfaas_edition: auto by default (over 5 replicas allowed at start); explicit ce over 5 → a start error naming the key; pro allows it", () => {
+    const auto = loadConfig({ scaling_max_limit: "6" }, {}, files({}));
+    expect([auto.openfaas_edition, auto.scaling_max_limit]).toEqual(["auto", 6]);
+    expect(() => loadConfig({ openfaas_edition: "ce", scaling_max_limit: "6" }, {}, files({}))).toThrow(
       "scaling_max_limit: at most 5 on OpenFaaS Community Edition (openfaas_edition=ce) (got 6)",
     );
-    expect(() => loadConfig({ scaling_min_limit: "5", scaling_max_limit: "5" }, {}, files({}))).not.toThrow();
+    const ce = { openfaas_edition: "ce", scaling_min_limit: "5", scaling_max_limit: "5" };
+    expect(() => loadConfig(ce, {}, files({}))).not.toThrow();
     const pro = loadConfig({ openfaas_edition: "pro", scaling_max_limit: "20" }, {}, files({}));
     expect([pro.openfaas_edition, pro.scaling_max_limit]).toEqual(["pro", 20]);
     expect(() => loadConfig({ openfaas_edition: "enterprise" }, {}, files({}))).toThrow(
-      /openfaas_edition: expected "ce" or "pro"/,
+      /openfaas_edition: expected "auto", "ce" or "pro"/,
     );
   });
 

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { parseDuration } from "./function-server.js";
 
 /**
  * Every setting the system reads (DESIGN §4), with the names kept from the original so operators can carry their
@@ -19,6 +20,11 @@ const milli = z.coerce
   .int("expected a whole number")
   .nonnegative("expected 0 or more");
 const text = z.string().trim().min(1, "expected a value");
+// Kept as written ("30m"), so the documented default reads as the operator writes it; parseDuration gives the ms.
+const duration = z
+  .string()
+  .trim()
+  .refine((v) => parseDuration(v) !== undefined, 'expected a duration such as "30m", "3m" or "90s"');
 
 const settings = {
   gateway_url: url.default("http://gateway.openfaas:8080/"), // internal gateway address every hop goes through
@@ -50,14 +56,19 @@ const settings = {
   function_cpu_limit_milli: milli.optional(),
   scaling_min_limit: count.default(1),
   scaling_max_limit: count.default(4),
-  // The OpenFaaS edition the functions deploy to: Community Edition refuses scale-to-zero labels and over 5 replicas.
-  openfaas_edition: z.enum(["ce", "pro"], { message: 'expected "ce" or "pro"' }).default("ce"),
+  // The OpenFaaS edition the functions deploy to (issue #11): auto asks the gateway's /system/info at the first
+  // deploy; Community Edition refuses scale-to-zero labels, over 5 replicas and (faas-netes) private images.
+  openfaas_edition: z.enum(["auto", "ce", "pro"], { message: 'expected "auto", "ce" or "pro"' }).default("auto"),
   github_api_url: url.default("https://api.github.com"), // GitHub Enterprise, or a local stand-in
   github_url: url.default("https://github.com"), // the git host git-tar clones from; a payload's clone URL is never used
   templates_url: text.default("https://github.com/openfaas/templates.git"),
   functions_per_repo_limit: count.default(5),
   build_concurrency: count.default(2),
   max_repo_size_mb: count.default(100), // most a clone may fetch and check out
+  // issue #11: how long an accepted push may wait for git-tar (in the queue) before build-reaper ends it as lost
+  pending_deadline: duration.default("30m"),
+  // issue #11: how long git-tar may go without a heartbeat on a build before build-reaper ends it as lost
+  heartbeat_timeout: duration.default("3m"),
   // NATS with JetStream where github-event keeps delivery ids, so a restart still refuses a redelivery (issue #10)
   nats_url: text
     .regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, "expected nats://host:port[,nats://…]")
@@ -117,7 +128,7 @@ export function loadConfig<S extends SecretName = never, R extends SettingName =
     if (parsed.success && values[key] === undefined) problems.push(`${key}: required by this function but not set`);
   }
   // faas-netes CE refuses scale.min/scale.max labels over 5 on every deploy (pkg/handlers/validate.go): say so at
-  // start, not on every user's push.
+  // start, not on every user's push. With auto the edition is known only at the first deploy, which fails instead.
   if (parsed.success && values.openfaas_edition === "ce") {
     for (const key of ["scaling_min_limit", "scaling_max_limit"] as const) {
       if (values[key] > CE_MAX_REPLICAS) {

@@ -180,6 +180,52 @@ describe("gateway client", () => {
       },
     ));
 
+  it("info → GET /system/info with basic auth, the provider's name parsed", () =>
+    withGateway(
+      () => ({
+        status: 200,
+        body: {
+          provider: {
+            provider: "faas-netes-ce",
+            orchestration: "kubernetes",
+            version: { release: "0.18.17", sha: "x" },
+          },
+          version: { release: "0.27.14", sha: "y" },
+          arch: "x86_64",
+        },
+      }),
+      async (gateway, requests) => {
+        expect((await gateway.info()).provider.provider).toBe("faas-netes-ce");
+        expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /system/info"]);
+        expect(requests[0]?.headers.authorization).toBe(`Basic ${Buffer.from("admin:pw").toString("base64")}`);
+      },
+    ));
+
+  it.each([
+    [
+      "401",
+      { status: 401, body: "invalid credentials" },
+      "gateway: GET /system/info answered 401: invalid credentials",
+    ],
+    [
+      "200 with a page, not JSON",
+      { status: 200, body: "<html>" },
+      "gateway: GET /system/info answered without a provider name",
+    ],
+    [
+      "200 without a provider name",
+      { status: 200, body: { version: {} } },
+      "gateway: GET /system/info answered without a provider name",
+    ],
+  ])("info answered %s → HttpError 502 naming it", (_, answer, message) =>
+    withGateway(
+      () => answer,
+      async (gateway) => {
+        await expect(gateway.info()).rejects.toMatchObject({ status: 502, message });
+      },
+    ),
+  );
+
   it("remove: 404 → false; 200 → true; body carries functionName", () =>
     withGateway(
       (_, i) => ({ status: i === 0 ? 404 : 200 }),

@@ -31,6 +31,13 @@ export interface FunctionStatus {
   invocationCount?: number;
 }
 
+/** GatewayInfo, the body of GET /system/info (anchors §A): the gateway's version and what its provider says it is. */
+export interface GatewayInfo {
+  provider: { provider: string; orchestration: string; version: { release: string; sha: string } };
+  version: { release: string; sha: string };
+  arch: string;
+}
+
 /** A gateway answer to a function invocation: whatever the function (or the gateway) said. */
 export interface Invocation {
   status: number;
@@ -57,6 +64,8 @@ export interface Gateway {
   update(deployment: FunctionDeployment): Promise<void>;
   /** DELETE /system/functions; `false` when the function was already gone. */
   remove(name: string, namespace?: string): Promise<boolean>;
+  /** GET /system/info (basic auth); throws HttpError 502 unless it answers 200 with a provider name. */
+  info(): Promise<GatewayInfo>;
 }
 
 export interface GatewayDeps {
@@ -209,6 +218,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (res.status === 404) return false;
       if (res.status >= 200 && res.status < 300) return true;
       throw failed("DELETE /system/functions", res);
+    },
+
+    async info() {
+      const res = await send("GET", "system/info", anyServerError, { headers: authHeader });
+      if (res.status !== 200) throw failed("GET /system/info", res);
+      let info: Partial<GatewayInfo> | null = null;
+      try {
+        info = JSON.parse(res.data.toString("utf8")) as Partial<GatewayInfo> | null;
+      } catch {
+        // Not JSON (a proxy's page, say): the same "no provider name" as below.
+      }
+      if (typeof info?.provider?.provider !== "string") {
+        throw new HttpError(502, "gateway: GET /system/info answered without a provider name");
+      }
+      return info as GatewayInfo;
     },
   };
 }

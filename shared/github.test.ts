@@ -65,6 +65,30 @@ describe("github client", () => {
     expect(standin.tokensIssued).toBe(1);
   });
 
+  it("latestStatuses → each context once, at its latest state; other commits' statuses not mixed in", async () => {
+    const github = client();
+    await github.setStatus(status());
+    await github.setStatus(status({ context: "api", state: "pending" }));
+    await github.setStatus(status({ context: "api", state: "success" }));
+    await github.setStatus(status({ context: "ci/other", state: "pending", sha: "f".repeat(40) }));
+    const latest = await github.latestStatuses({ installationId: 7, owner: "Alex", repo: "fns", sha: SHA });
+    expect(Object.fromEntries(latest)).toEqual({ "stack-deploy": "pending", api: "success" });
+  });
+
+  it("latestStatuses for an installation GitHub does not know → HttpError 404 (gone), not 502", async () => {
+    await expect(
+      client().latestStatuses({ installationId: 99, owner: "Alex", repo: "fns", sha: SHA }),
+    ).rejects.toMatchObject({
+      status: 404,
+      message: expect.stringMatching(/^github: statuses of Alex\/fns@6113728 not found/),
+    });
+  });
+
+  it("latestStatuses with report_status off → empty, nothing asked", async () => {
+    const latest = await client(false).latestStatuses({ installationId: 7, owner: "Alex", repo: "fns", sha: SHA });
+    expect([latest.size, standin.calls.length]).toEqual([0, 0]);
+  });
+
   it.each([
     ["short", "short"],
     ["x".repeat(140), "x".repeat(140)],

@@ -39,6 +39,13 @@ export interface Github {
   setStatus(status: CommitStatus): Promise<void>;
   /** An installation access token (for cloning private repos); cached by auth-app until shortly before it expires. */
   installationToken(installationId: number): Promise<string>;
+  /**
+   * The latest state of each status context on a commit (GitHub's combined status), empty when report_status is off.
+   * Throws HttpError 404 when the installation, repository or commit is gone, 502 when GitHub fails otherwise.
+   */
+  latestStatuses(
+    commit: Pick<CommitStatus, "installationId" | "owner" | "repo" | "sha">,
+  ): Promise<Map<string, StatusState>>;
 }
 
 /** The stack-wide status context (original-spec §1.1). */
@@ -142,6 +149,36 @@ export function createGithub(deps: {
           {
             cause: error,
           },
+        );
+      }
+    },
+
+    async latestStatuses(commit) {
+      const latest = new Map<string, StatusState>();
+      if (!deps.reportStatus) return latest;
+      try {
+        // Pages of 100 contexts; GitHub lists each context once, with its latest state. Ten pages is far more than
+        // a stack's functions_per_repo_limit contexts plus other integrations'.
+        for (let page = 1; page <= 10; page++) {
+          const { data } = await client(commit.installationId).rest.repos.getCombinedStatusForRef({
+            owner: commit.owner,
+            repo: commit.repo,
+            ref: commit.sha,
+            per_page: 100,
+            page,
+          });
+          for (const s of data.statuses) if (!latest.has(s.context)) latest.set(s.context, s.state as StatusState);
+          if (data.statuses.length === 0 || latest.size >= data.total_count) break;
+        }
+        return latest;
+      } catch (error) {
+        const code = (error as { status?: number }).status;
+        // 404: the installation, repository or commit is gone; 422: GitHub knows no such commit.
+        const gone = code === 404 || code === 422;
+        throw new HttpError(
+          gone ? 404 : 502,
+          `github: statuses of ${commit.owner}/${commit.repo}@${commit.sha.slice(0, 7)} ${gone ? "not found" : "unavailable"}${code ? ` (${code})` : ""}: ${(error as Error).message}`,
+          { cause: error },
         );
       }
     },

@@ -14,6 +14,7 @@ import { countBytesRead, upload } from "./support/oversized-upload.js";
 
 type Root = { createHandler(deps: never): FunctionHandler; depsFromEnv(env: Record<string, string>): unknown };
 const roots: Record<string, () => Promise<Root>> = {
+  "build-reaper": () => import("../functions/build-reaper/handler.js"),
   buildshiprun: () => import("../functions/buildshiprun/handler.js"),
   "garbage-collect": () => import("../functions/garbage-collect/handler.js"),
   "git-tar": () => import("../functions/git-tar/handler.js"),
@@ -63,9 +64,11 @@ describe("a 60 MB unsigned body → refused before it is buffered", () => {
     expect(unset.map((f) => f.name)).toEqual([]);
   });
 
-  // github-event authenticates GitHub (X-Hub-Signature-256), so its refusal is the 25 MB cap; the internal stages
-  // refuse a POST without a fresh X-Cloud-Signature-256 header before reading anything.
-  it.each(functions.map((f) => [f.name, f.name === "github-event" ? 413 : 401] as const))(
+  // github-event authenticates GitHub (X-Hub-Signature-256) and build-reaper takes cron-connector's unsigned calls, so
+  // their refusal is their cap (25 MB, 1 KiB); the internal stages refuse a POST without a fresh
+  // X-Cloud-Signature-256 header before reading anything.
+  const unsignedRefusal = (name: string) => (name === "github-event" || name === "build-reaper" ? 413 : 401);
+  it.each(functions.map((f) => [f.name, unsignedRefusal(f.name)] as const))(
     "%s, with Content-Length → %i, under 1 MB of it read",
     async (name, status) => {
       const { url, bytesRead } = await serve(name);
@@ -76,7 +79,7 @@ describe("a 60 MB unsigned body → refused before it is buffered", () => {
     },
   );
 
-  it.each(functions.map((f) => [f.name, f.name === "github-event" ? 413 : 401] as const))(
+  it.each(functions.map((f) => [f.name, unsignedRefusal(f.name)] as const))(
     "%s, chunked → %i, the read stops at once (github-event: at its 25 MB cap)",
     async (name, status) => {
       const { url, bytesRead } = await serve(name);

@@ -1,7 +1,12 @@
-import { communityEditionRefusal } from "../../test/support/faas-netes-ce.js";
+import {
+  communityEditionAnswer,
+  communityEditionRefusal,
+  type CommunityCluster,
+} from "../../test/support/faas-netes-ce.js";
 import { gatewaySchema } from "../../test/support/openapi.js";
 import type { DeploySpec } from "../../shared/deploy-spec.js";
 import { functionUrl, toDeployment, type DeployPolicy } from "./deployment.js";
+import type { Edition } from "./edition.js";
 
 const spec: DeploySpec = {
   owner: "AlexEllis",
@@ -37,13 +42,14 @@ const policy: DeployPolicy = {
   cpuLimitMilli: 500,
   cpuRequestsMilli: 100,
   readonlyRootFilesystem: true,
-  edition: "ce",
 };
+const CE: Edition = { name: "ce", publicImagesOnly: true, source: "faas-netes-ce" };
+const PRO: Edition = { name: "pro", publicImagesOnly: false, source: "openfaas_edition=pro" };
 const now = new Date("2026-11-25T12:00:00Z");
 const validDeployment = gatewaySchema("FunctionDeployment");
 
 describe("toDeployment", () => {
-  const deployment = toDeployment(spec, spec.image, policy, now);
+  const deployment = toDeployment(spec, spec.image, policy, CE, now);
 
   it("→ valid against the gateway's OpenAPI FunctionDeployment schema", () => {
     expect(validDeployment(deployment)).toEqual([]);
@@ -109,6 +115,7 @@ describe("toDeployment", () => {
       { ...spec, readonlyRootFilesystem: true },
       spec.image,
       { ...policy, readonlyRootFilesystem: false },
+      CE,
       now,
     );
     expect(d.readOnlyRootFilesystem).toBe(true);
@@ -126,44 +133,134 @@ describe("functionUrl", () => {
 });
 
 describe("toDeployment against OpenFaaS editions (issue #11)", () => {
-  // A default stack: no scaling labels of its own, as most users write it.
-  const plain: DeploySpec = { ...spec, labels: { team: "web" } };
-  const deploy = (labels: Record<string, string>, edition: DeployPolicy["edition"], limits = {}) =>
-    toDeployment({ ...plain, labels }, plain.image, { ...policy, ...limits, edition }, now);
+  // A default stack: no scaling labels or annotations of its own, as most users write it.
+  const plain: DeploySpec = { ...spec, labels: { team: "web" }, annotations: {} };
+  const deploy = (
+    stack: { labels?: Record<string, string>; annotations?: Record<string, string> },
+    edition: Edition,
+    limits = {},
+  ) =>
+    toDeployment(
+      { ...plain, labels: stack.labels ?? {}, annotations: stack.annotations ?? {} },
+      plain.image,
+      { ...policy, ...limits },
+      edition,
+      now,
+    );
 
+  // Every deployment buildshiprun produces on CE for these stacks passes CE's label and annotation rules.
   it.each([
     ["a default stack", {}],
-    ["scale to zero turned off by the stack", { "com.openfaas.scale.zero": "false" }],
-    ["a stack asking for 1000 replicas (dropped: the operator's limits apply)", { "com.openfaas.scale.max": "1000" }],
-    ["a stack asking for a CPU autoscaling target (dropped)", { "com.openfaas.scale.target": "50" }],
-  ])("CE: %s → no refusal from faas-netes CE's validation", (_, labels) => {
-    const deployment = deploy(labels, "ce");
+    ["scale to zero turned off by the stack", { labels: { "com.openfaas.scale.zero": "false" } }],
+    [
+      "a stack asking for 1000 replicas (dropped: the operator's limits apply)",
+      { labels: { "com.openfaas.scale.max": "1000" } },
+    ],
+    ["a stack asking for a CPU autoscaling target (dropped)", { labels: { "com.openfaas.scale.target": "50" } }],
+    [
+      "a stack with every annotation users may set, one topic",
+      {
+        annotations: {
+          topic: "orders",
+          schedule: "*/5 * * * *",
+          "com.openfaas.health.http.path": "/healthz",
+          "com.openfaas.health.http.initialDelay": "2s",
+        },
+      },
+    ],
+    [
+      "a stack with cloud-provider annotations CE refuses (dropped: not on the allow-list)",
+      { annotations: { "iam.amazonaws.com/role": "admin", "cloud.google.com/gke.io-pool": "a" } },
+    ],
+  ])("CE: %s → no refusal from faas-netes CE's rules", (_, stack) => {
+    const deployment = deploy(stack, CE);
     expect(communityEditionRefusal(deployment)).toBeUndefined();
     expect(deployment.labels?.["com.openfaas.scale.zero"]).toBe("false");
   });
 
   it("CE, the operator's largest limits (5) → no refusal", () => {
-    expect(communityEditionRefusal(deploy({}, "ce", { scalingMin: 5, scalingMax: 5 }))).toBeUndefined();
+    expect(communityEditionRefusal(deploy({}, CE, { scalingMin: 5, scalingMax: 5 }))).toBeUndefined();
   });
 
-  it("CE, a stack asking to scale to zero → a refusal naming the edition, before the gateway is asked", () => {
-    expect(() => deploy({ "com.openfaas.scale.zero": "true" }, "ce")).toThrow(
+  it.each([
+    [
+      "a stack asking to scale to zero",
+      { labels: { "com.openfaas.scale.zero": "true" } },
+      {},
       "com.openfaas.scale.zero needs OpenFaaS Standard or Enterprise; this cluster runs Community Edition",
-    );
-  });
+    ],
+    [
+      "scaling_max_limit 6 (auto found faas-netes-ce)",
+      {},
+      { scalingMax: 6 },
+      "scaling_max_limit 6 is over OpenFaaS CE's 5 replicas (faas-netes-ce): the operator lowers it",
+    ],
+    [
+      "a stack with two topics",
+      { annotations: { topic: "orders,refunds" } },
+      {},
+      'topic "orders,refunds": OpenFaaS CE takes one topic per function; keep one or use Standard/Enterprise',
+    ],
+  ])(
+    "CE, %s → a refusal naming the limit and the edition, before the gateway is asked",
+    (_, stack, limits, message) => {
+      expect(() => deploy(stack, CE, limits)).toThrow(message);
+    },
+  );
 
   it("Pro: scale to zero by default, and kept when the stack asks; off when the stack says false", () => {
-    expect(deploy({}, "pro").labels?.["com.openfaas.scale.zero"]).toBe("true");
-    expect(deploy({ "com.openfaas.scale.zero": "true" }, "pro").labels?.["com.openfaas.scale.zero"]).toBe("true");
-    expect(deploy({ "com.openfaas.scale.zero": "false" }, "pro").labels?.["com.openfaas.scale.zero"]).toBe("false");
+    expect(deploy({}, PRO).labels?.["com.openfaas.scale.zero"]).toBe("true");
+    const zero = (value: string) => deploy({ labels: { "com.openfaas.scale.zero": value } }, PRO);
+    expect(zero("true").labels?.["com.openfaas.scale.zero"]).toBe("true");
+    expect(zero("false").labels?.["com.openfaas.scale.zero"]).toBe("false");
   });
 
-  it("the CE rules can refuse: a Pro deployment with scale to zero, or over 5 replicas → refused by them", () => {
-    expect(communityEditionRefusal(deploy({}, "pro"))).toBe(
+  it("Pro: over 5 replicas and two topics → sent as they are", () => {
+    const deployment = deploy({ annotations: { topic: "a,b" } }, PRO, { scalingMax: 20 });
+    expect([deployment.labels?.["com.openfaas.scale.max"], deployment.annotations?.topic]).toEqual(["20", "a,b"]);
+  });
+
+  it("the CE rules can refuse: scale to zero, over 5 replicas, two topics, a cloud annotation, a private image", () => {
+    expect(communityEditionRefusal(deploy({}, PRO))).toBe(
       "com.openfaas.scale.zero not available for Community Edition",
     );
-    expect(communityEditionRefusal(deploy({}, "ce", { scalingMax: 6 }))).toBe(
+    expect(communityEditionRefusal({ ...deploy({}, CE), labels: { "com.openfaas.scale.max": "6" } })).toBe(
       "com.openfaas.scale.max is set too high for Community Edition",
     );
+    const base = deploy({}, CE);
+    expect(communityEditionRefusal({ ...base, annotations: { topic: "a,b" } })).toBe(
+      "the topic annotation may only support one value in the Community Edition",
+    );
+    expect(communityEditionRefusal({ ...base, annotations: { "iam.amazonaws.com/role": "x" } })).toBe(
+      'annotation "iam.amazonaws.com/role" is not supported in the Community Edition',
+    );
+    expect(communityEditionRefusal(base, { isPublic: () => false })).toBe(
+      "the Community Edition license agreement only allows public images",
+    );
+  });
+});
+
+describe("the faas-netes CE oracle's answers (test/support/faas-netes-ce.ts)", () => {
+  const deployment = { service: "alice--api", image: "ghcr.io/alice/fns--api:1" };
+  const hidden = { isPublic: () => false };
+  const cap =
+    "unable to create function, maximum: 15, visit https://openfaas.com/pricing to upgrade to OpenFaaS Standard";
+
+  it.each<[string, "POST" | "PUT", CommunityCluster, number, string]>([
+    ["POST, a private image", "POST", hidden, 400, "the Community Edition license agreement only allows public images"],
+    ["PUT, a private image (update.go writes no status: nothing is updated)", "PUT", hidden, 200, ""],
+    ["POST, 15 functions running", "POST", { functions: 15 }, 400, cap],
+    ["PUT, 15 functions running (the cap counts creates only)", "PUT", { functions: 15 }, 202, ""],
+    ["POST, 14 functions running, a public image", "POST", { functions: 14 }, 202, ""],
+  ])("%s → %s %s", (_, method, cluster, status, body) => {
+    expect(communityEditionAnswer(method, deployment, cluster)).toEqual({ status, body });
+  });
+
+  it("POST with scale to zero → 400 'validation failed: …', before the image is looked at", () => {
+    const zero = { ...deployment, labels: { "com.openfaas.scale.zero": "true" } };
+    expect(communityEditionAnswer("POST", zero, { isPublic: () => false })).toEqual({
+      status: 400,
+      body: "validation failed: com.openfaas.scale.zero not available for Community Edition",
+    });
   });
 });

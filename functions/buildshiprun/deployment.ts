@@ -2,6 +2,7 @@ import type { DeploySpec } from "../../shared/deploy-spec.js";
 import type { FunctionDeployment } from "../../shared/gateway.js";
 import { HttpError } from "../../shared/http-error.js";
 import { deployImage } from "../../shared/naming.js";
+import { editionRefusal, scaleToZero, type Edition } from "./edition.js";
 
 /** The operator's deployment policy (original-spec §5 step 8, buildshiprun_limits.yml). */
 export interface DeployPolicy {
@@ -13,8 +14,6 @@ export interface DeployPolicy {
   cpuLimitMilli?: number;
   cpuRequestsMilli?: number;
   readonlyRootFilesystem: boolean;
-  /** Community Edition (`ce`) refuses `com.openfaas.scale.zero: "true"`; Standard and Enterprise (`pro`) scale to zero. */
-  edition: "ce" | "pro";
 }
 
 const LABEL_PREFIX = "com.openfaas.cloud.";
@@ -34,15 +33,21 @@ const RESERVED_LABEL = (key: string) =>
   key === "openfaas-cloud" ||
   (key.startsWith("com.openfaas.") && key !== "com.openfaas.scale.zero");
 
-/** Builds the FunctionDeployment the gateway receives for one built function. */
+/**
+ * Builds the FunctionDeployment the gateway receives for one built function; throws HttpError 400 naming the limit
+ * when the edition would refuse it (issue #11): nothing is sent that the edition refuses.
+ */
 export function toDeployment(
   spec: DeploySpec,
   builtImage: string,
   policy: DeployPolicy,
+  edition: Edition,
   now: Date,
 ): FunctionDeployment {
+  const refusal = editionRefusal(edition, policy, spec);
+  if (refusal) throw new HttpError(400, refusal);
   const userLabels = Object.fromEntries(Object.entries(spec.labels).filter(([key]) => !RESERVED_LABEL(key)));
-  const scaleZero = scaleToZero(spec.labels["com.openfaas.scale.zero"], policy.edition);
+  const scaleZero = scaleToZero(spec.labels["com.openfaas.scale.zero"], edition);
   const labels: Record<string, string> = {
     ...userLabels,
     faas_function: spec.service,
@@ -87,29 +92,15 @@ export function toDeployment(
 /**
  * The public URL of a deployed function (original-spec §8 step 5): the pretty form `https://<owner>.<domain>/<fn>`
  * when gateway_pretty_url (`https://user.<domain>/function`) is set, else `<gateway_public_url>function/<owner>--<fn>`.
+ * The pretty form is what edge-router serves (edge-router/routes.ts); `system.<domain>` is the system's host there,
+ * so an owner named "system" gets the gateway form.
  */
 export function functionUrl(spec: DeploySpec, publicUrl: string, prettyUrl?: string): string {
-  if (prettyUrl) {
+  if (prettyUrl && spec.owner.toLowerCase() !== "system") {
     const url = new URL(prettyUrl);
     url.hostname = url.hostname.replace(/^user\./, `${spec.owner.toLowerCase()}.`);
     url.pathname = url.pathname.replace(/\/?function\/?$/, `/${spec.function.toLowerCase()}`);
     return url.toString();
   }
   return `${publicUrl.endsWith("/") ? publicUrl : `${publicUrl}/`}function/${spec.service}`;
-}
-
-/**
- * The `com.openfaas.scale.zero` value to deploy: the stack's choice, by default on where the edition can scale to zero
- * (Pro) and off on Community Edition, which refuses `"true"` on every deploy (faas-netes pkg/handlers/validate.go).
- * A stack that asks for it on CE gets a failure naming the limit rather than a gateway 400.
- */
-function scaleToZero(asked: string | undefined, edition: DeployPolicy["edition"]): "true" | "false" {
-  const wanted = asked === undefined ? edition === "pro" : /^(true|1)$/i.test(asked);
-  if (wanted && edition === "ce") {
-    throw new HttpError(
-      400,
-      "com.openfaas.scale.zero needs OpenFaaS Standard or Enterprise; this cluster runs Community Edition",
-    );
-  }
-  return wanted ? "true" : "false";
 }

@@ -5,16 +5,19 @@ import axios from "axios";
 import { pino } from "pino";
 import { packBuildContext } from "../../shared/build-tar.js";
 import type { DeploySpec } from "../../shared/deploy-spec.js";
-import { createGateway, type FunctionStatus } from "../../shared/gateway.js";
+import { createGateway, type FunctionDeployment, type FunctionStatus } from "../../shared/gateway.js";
 import { signHop } from "../../shared/hmac.js";
 import { createLogStore } from "../../shared/log-store.js";
 import { invokeHandler } from "../../shared/function-server.js";
+import { communityEditionAnswer, communityEditionRefusal } from "../../test/support/faas-netes-ce.js";
 import { startGithub } from "../../test/support/github.js";
 import { startRecorder, type Answer, type RecordedRequest } from "../../test/support/http-recorder.js";
 import { gatewaySchema } from "../../test/support/openapi.js";
 import { startS3Server } from "../../local/services/s3.js";
 import { createBuilderClient } from "./builder-client.js";
+import { createEditionResolver, type EditionSetting } from "./edition.js";
 import { createHandler } from "./handler.js";
+import { createImageVisibility } from "./image-visibility.js";
 
 const SECRET = "payload-secret-for-buildshiprun";
 const SHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
@@ -50,10 +53,14 @@ beforeAll(async () => {
 });
 afterEach(() => world.close());
 
+/** A registry that lets anyone read every manifest (faas-netes CE's check passes). */
+const publicRegistry = (): Answer => ({ status: 200, headers: { "docker-content-digest": "sha256:abc" } });
+
 async function start(
   builder: (req: RecordedRequest, i: number) => Answer,
   gateway: (req: RecordedRequest, i: number) => Answer,
   useChecks = false,
+  options: { edition?: EditionSetting; registry?: (req: RecordedRequest) => Answer; scalingMax?: number } = {},
 ) {
   const {
     standin,
@@ -63,6 +70,10 @@ async function start(
   const s3 = await startS3Server();
   const builderServer = await startRecorder(builder);
   const gatewayServer = await startRecorder(gateway);
+  // The registry the nodes pull from (repository_url); images are pushed under another name (127.0.0.1:5000), which
+  // nothing may contact.
+  const registryServer = await startRecorder(options.registry ?? publicRegistry);
+  const registry = registryServer.url.replace("http://", "");
   const logs = createLogStore({
     endpoint: s3.endpoint,
     useSSL: false,
@@ -71,6 +82,14 @@ async function start(
     accessKey: s3.accessKey,
     secretKey: s3.secretKey,
     log,
+  });
+  const gatewayClient = createGateway({
+    url: gatewayServer.url,
+    payloadSecret: SECRET,
+    auth: { user: "admin", password: "pw" },
+    http: axios.create(),
+    log,
+    sleep: () => Promise.resolve(),
   });
   const handler = createHandler({
     payloadSecret: SECRET,
@@ -81,25 +100,19 @@ async function start(
       sleep: () => Promise.resolve(),
     }),
     logs,
-    gateway: createGateway({
-      url: gatewayServer.url,
-      payloadSecret: SECRET,
-      auth: { user: "admin", password: "pw" },
-      http: axios.create(),
-      log,
-      sleep: () => Promise.resolve(),
-    }),
+    gateway: gatewayClient,
     github,
     useChecks,
     policy: {
-      repositoryUrl: "127.0.0.1:5000",
+      repositoryUrl: registry,
       pushRepositoryUrl: "127.0.0.1:5000",
       scalingMin: 1,
-      scalingMax: 4,
+      scalingMax: options.scalingMax ?? 4,
       memoryLimitMb: 128,
       readonlyRootFilesystem: true,
-      edition: "ce",
     },
+    edition: createEditionResolver({ setting: options.edition ?? "ce", gateway: gatewayClient, log }),
+    imageVisibility: createImageVisibility({ http: axios.create() }),
     publicUrl: "http://127.0.0.1:8080/",
     readyTimeoutMs: 1000,
     sleep: () => Promise.resolve(),
@@ -123,12 +136,20 @@ async function start(
     builder: builderServer.requests,
     stopBuilder: () => builderServer.close(),
     gateway: gatewayServer.requests,
+    registry,
+    registryRequests: registryServer.requests,
     statuses: () =>
       standin
         .statuses()
         .map((s) => ({ context: s.context, state: s.state, description: s.description, target_url: s.target_url })),
     close: async () => {
-      await Promise.all([closeGithub(), s3.close(), builderServer.close(), gatewayServer.close()]);
+      await Promise.all([
+        closeGithub(),
+        s3.close(),
+        builderServer.close(),
+        gatewayServer.close(),
+        registryServer.close(),
+      ]);
     },
   };
 }
@@ -222,7 +243,8 @@ describe("buildshiprun", () => {
     expect(gatewaySchema("FunctionDeployment")(deployment)).toEqual([]);
     expect(deployment).toMatchObject({
       service: "alice--api",
-      image: spec.image,
+      // Pulled from repository_url, where faas-netes CE's anonymous check found it.
+      image: `${world.registry}/alice/fns--api:latest-6113728`,
       labels: {
         "com.openfaas.cloud.git-owner": "alice",
         "com.openfaas.cloud.git-owner-id": "42",
@@ -231,7 +253,7 @@ describe("buildshiprun", () => {
     });
     const stored = await world.logs.get({ owner: "alice", repo: "fns", sha: SHA, function: "api" });
     expect(stored).toMatch(
-      /^#1 \[internal\] load build definition\n#1 DONE 0\.1s\nbuildshiprun: build succeeded in 0\.0s\nbuildshiprun: created 127\.0\.0\.1:5000/,
+      /^#1 \[internal\] load build definition\n#1 DONE 0\.1s\nbuildshiprun: build succeeded in 0\.0s\nbuildshiprun: created 127\.0\.0\.1:\d+\/alice\/fns--api:latest-6113728, ready$/,
     );
   });
 
@@ -440,5 +462,139 @@ describe("buildshiprun: ownership of the function name", () => {
     expect(JSON.parse(post!.body.toString())).toMatchObject({
       labels: { "com.openfaas.cloud.git-owner-id": "42", "com.openfaas.cloud.git-repo": "fns" },
     });
+  });
+});
+
+// Issue #11 item 1: buildshiprun reads what the gateway is and never sends what that edition refuses. The gateway here
+// answers POST and PUT as faas-netes CE's rules do (test/support/faas-netes-ce.ts), the registry as a real one would.
+describe("buildshiprun on OpenFaaS Community Edition", () => {
+  const info = (name: string) => ({
+    provider: { provider: name, orchestration: "kubernetes", version: { release: "0.18.17", sha: "e000629a" } },
+    version: { release: "0.27.14", sha: "x" },
+    arch: "x86_64",
+  });
+  /** A gateway whose provider calls itself `name` in /system/info and applies CE's rules to every POST and PUT. */
+  function communityGateway(options: { name?: string; existing?: FunctionStatus; functions?: number } = {}) {
+    const functions = provider(options.existing ? { existing: options.existing } : {});
+    return (req: RecordedRequest): Answer => {
+      if (req.path === "/system/info") return { status: 200, body: info(options.name ?? "faas-netes-ce") };
+      if (req.method === "POST" || req.method === "PUT") {
+        const deployment = JSON.parse(req.body.toString()) as FunctionDeployment;
+        const answer = communityEditionAnswer(req.method, deployment, { functions: options.functions ?? 6 });
+        if (answer.status !== 202) return answer;
+      }
+      return functions(req);
+    };
+  }
+  const privateRegistry = (): Answer => ({ status: 401, headers: { "www-authenticate": 'Basic realm="Registry"' } });
+  const sent = () => world.gateway.filter((r) => r.method === "PUT" || r.method === "POST");
+  const MANIFEST = "HEAD /v2/alice/fns--api/manifests/latest-6113728";
+
+  it("auto, the gateway is faas-netes-ce, the image is public → deployed once info was read; CE's rules refuse nothing", async () => {
+    world = await start(() => built, communityGateway(), false, { edition: "auto" });
+    await world.call();
+    expect(world.statuses()[0]).toMatchObject({ state: "success", description: "deployed: alice--api" });
+    expect(calls(world.gateway)).toEqual(["GET /system/info", GET, GET, "POST /system/functions", GET]);
+    const [post] = sent();
+    const deployment = JSON.parse(post!.body.toString()) as FunctionDeployment;
+    expect(deployment.labels?.["com.openfaas.scale.zero"]).toBe("false");
+    expect(communityEditionRefusal(deployment)).toBeUndefined();
+    // Asked of the registry the nodes pull from (repository_url), nothing else.
+    expect(calls(world.registryRequests)).toEqual([MANIFEST]);
+  });
+
+  it.each([
+    ["a new function (CE would answer a bare 400)", undefined, [GET, GET]],
+    ["our own function (CE would answer 200 and not update it)", deployed(42), [GET, GET]],
+  ])(
+    "auto, faas-netes-ce, the image is private, %s → failure naming the image and what to do; no POST or PUT",
+    async (_, existing, gatewayCalls) => {
+      world = await start(() => built, communityGateway(existing ? { existing } : {}), false, {
+        edition: "auto",
+        registry: privateRegistry,
+      });
+      const res = JSON.parse((await world.call()).body) as { status: string; description: string };
+      const description = `${world.registry}/alice/fns--api is not public; OpenFaaS CE runs only public images: make it public or use OpenFaaS Standard/Enterprise`;
+      expect(res).toMatchObject({ status: "failure", description });
+      expect(world.statuses()).toEqual([
+        { context: "api", state: "failure", description, target_url: expect.stringMatching(logUrlPattern) },
+      ]);
+      expect(description.length).toBeLessThanOrEqual(140);
+      expect(calls(world.gateway)).toEqual(["GET /system/info", ...gatewayCalls]);
+      expect(await world.logs.get({ owner: "alice", repo: "fns", sha: SHA, function: "api" })).toMatch(
+        /buildshiprun: 127\.0\.0\.1:\d+\/alice\/fns--api:latest-6113728: http:\/\/.*\/manifests\/latest-6113728 answered 401 and offers no anonymous token \(basic\)$/,
+      );
+    },
+  );
+
+  it.each([
+    ["faasd-ce (pulls with its own credentials)", "faasd-ce", "false"],
+    ["the local runtime (ofc-local)", "ofc-local", "true"],
+    ["any other provider (Standard, Enterprise)", "openfaas-pro-provider", "true"],
+  ])("auto, %s, the image is private → deployed, the registry never asked; scale.zero %s", async (_, name, zero) => {
+    world = await start(
+      () => built,
+      (req) => (req.path === "/system/info" ? { status: 200, body: info(name) } : provider()(req)),
+      false,
+      { edition: "auto", registry: privateRegistry },
+    );
+    await world.call();
+    expect(world.statuses()[0]).toMatchObject({ state: "success" });
+    expect(world.registryRequests).toEqual([]);
+    const [post] = sent();
+    expect(JSON.parse(post!.body.toString())).toMatchObject({ labels: { "com.openfaas.scale.zero": zero } });
+  });
+
+  it("auto, /system/info refused (401) → deployed under CE's rules (scale.zero false, image checked), asked again next push", async () => {
+    const functions = provider();
+    world = await start(
+      () => built,
+      (req) => (req.path === "/system/info" ? { status: 401, body: "invalid credentials" } : functions(req)),
+      false,
+      { edition: "auto" },
+    );
+    await world.call();
+    await world.call();
+    expect(world.statuses().map((s) => s.state)).toEqual(["success", "success"]);
+    expect(world.gateway.filter((r) => r.path === "/system/info")).toHaveLength(2);
+    const [post] = sent();
+    expect(JSON.parse(post!.body.toString())).toMatchObject({ labels: { "com.openfaas.scale.zero": "false" } });
+    expect(calls(world.registryRequests)).toEqual([MANIFEST, MANIFEST]);
+  });
+
+  it("auto, faas-netes-ce, scaling_max_limit 6 → failure naming the limit and the edition; nothing built or sent", async () => {
+    world = await start(() => built, communityGateway(), false, { edition: "auto", scalingMax: 6 });
+    await world.call();
+    expect(world.statuses()[0]).toMatchObject({
+      state: "failure",
+      description:
+        "deploy failed: scaling_max_limit 6 is over OpenFaaS CE's 5 replicas (faas-netes-ce): the operator lowers it",
+    });
+    expect(world.builder).toHaveLength(0);
+    expect(calls(world.gateway)).toEqual(["GET /system/info"]);
+  });
+
+  it("a 16th function on CE (the gateway refuses) → failure saying CE's cap and the system's share of it", async () => {
+    world = await start(() => built, communityGateway({ functions: 15 }), false, { edition: "auto" });
+    await world.call();
+    expect(world.statuses()[0]).toMatchObject({
+      state: "failure",
+      description:
+        "OpenFaaS CE runs at most 15 functions, 7 of them this system's: remove unused ones or use Standard/Enterprise",
+    });
+    expect(await world.logs.get({ owner: "alice", repo: "fns", sha: SHA, function: "api" })).toMatch(
+      /answered 400: unable to create function, maximum: 15, visit https:\/\/openfaas\.com\/pricing/,
+    );
+  });
+
+  it("openfaas_edition=pro on a CE gateway → CE's refusal of scale to zero explained: set openfaas_edition to auto or ce", async () => {
+    world = await start(() => built, communityGateway(), false, { edition: "pro" });
+    await world.call();
+    expect(world.statuses()[0]).toMatchObject({
+      state: "failure",
+      description:
+        "the gateway runs OpenFaaS CE, which refused com.openfaas.scale.zero: the operator sets openfaas_edition to auto or ce",
+    });
+    expect(world.registryRequests).toEqual([]);
   });
 });

@@ -5,6 +5,8 @@ import { lazyHandler, respond, type FunctionHandler } from "../../shared/functio
 import { hopPrecheck, withPrecheck } from "../../shared/function-server.js";
 import { createLogger } from "../../shared/log.js";
 import { createBuilderClient } from "./builder-client.js";
+import { createEditionResolver } from "./edition.js";
+import { createImageVisibility } from "./image-visibility.js";
 import { createShipper, type BuildshiprunDeps } from "./ship.js";
 
 /** buildshiprun: build, store the log, deploy, report (original-spec §5). */
@@ -30,11 +32,12 @@ export function depsFromEnv(env: Record<string, string | undefined>): Buildshipr
   const log = createLogger("buildshiprun", config.log_level);
   const http = axios.create();
   const payloadSecret = config.secrets["payload-secret"];
+  const gateway = gatewayFromConfig(config, log, http);
   return {
     payloadSecret,
     builder: createBuilderClient({ url: config.builder_url, payloadSecret, http }),
     logs: logStoreFromConfig(config, log),
-    gateway: gatewayFromConfig(config, log, http),
+    gateway,
     github: githubFromConfig(config, log),
     useChecks: config.use_checks,
     policy: {
@@ -46,8 +49,9 @@ export function depsFromEnv(env: Record<string, string | undefined>): Buildshipr
       cpuLimitMilli: config.function_cpu_limit_milli,
       cpuRequestsMilli: config.function_cpu_requests_milli,
       readonlyRootFilesystem: config.readonly_root_filesystem,
-      edition: config.openfaas_edition,
     },
+    edition: createEditionResolver({ setting: config.openfaas_edition, gateway, log }),
+    imageVisibility: createImageVisibility({ http: axios.create() }),
     publicUrl: config.gateway_public_url,
     prettyUrl: config.gateway_pretty_url,
     readyTimeoutMs: 60_000,

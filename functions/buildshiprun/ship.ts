@@ -9,7 +9,10 @@ import { HttpError, isHttpError } from "../../shared/http-error.js";
 import { buildLogUrl } from "../../shared/log-link.js";
 import type { LogKey, LogStore } from "../../shared/log-store.js";
 import type { BuilderClient } from "./builder-client.js";
+import { explainRefusal, notPublic } from "./ce-refusals.js";
 import { functionUrl, toDeployment, type DeployPolicy } from "./deployment.js";
+import { editionRefusal, type Edition } from "./edition.js";
+import type { Visibility } from "./image-visibility.js";
 import { claimName } from "./ownership.js";
 
 export interface BuildshiprunDeps {
@@ -21,6 +24,10 @@ export interface BuildshiprunDeps {
   /** Also post a check run with the log tail (the App needs the checks permission). */
   useChecks: boolean;
   policy: DeployPolicy;
+  /** What the OpenFaaS deployed to accepts (edition.ts), asked at each deploy; never throws. */
+  edition: () => Promise<Edition>;
+  /** Whether an image can be pulled anonymously (image-visibility.ts), checked where the edition demands it. */
+  imageVisibility: (image: string) => Promise<Visibility>;
   publicUrl: string;
   prettyUrl?: string;
   /** How long to wait for a deployed function to answer before reporting it (it is reported either way). */
@@ -94,7 +101,11 @@ async function ship(deps: BuildshiprunDeps, spec: DeploySpec, tar: Buffer, log: 
     return finish("failure", reason, logUrl, [`buildshiprun: ${reason}`]);
   };
 
-  // A name someone else holds costs no build (issue #10). A gateway fault here is left to the check after the build.
+  // A name someone else holds, or a function the edition would refuse (issue #11), costs no build (issue #10).
+  // A gateway fault here is left to the check after the build.
+  const edition = await deps.edition();
+  const refused = editionRefusal(edition, deps.policy, spec);
+  if (refused) return finish("failure", `deploy failed: ${refused}`, logUrl, [`buildshiprun: ${refused}`]);
   const early = await claimName(deps.gateway, spec).catch(() => undefined);
   if (early?.action === "refuse") return refuse(early.reason);
   const started = deps.now().getTime();
@@ -106,11 +117,25 @@ async function ship(deps: BuildshiprunDeps, spec: DeploySpec, tar: Buffer, log: 
   ];
 
   if (!outcome.ok) return finish("failure", `build failed: ${outcome.reason ?? "see the build log"}`, logUrl);
+  let image = builtImage;
   try {
     // Decided again after the build, from the function as it is now: POST only when free, PUT only when ours.
     const claim = await claimName(deps.gateway, spec);
     if (claim.action === "refuse") return await refuse(claim.reason);
-    const deployment = toDeployment(spec, builtImage, deps.policy, deps.now());
+    const deployment = toDeployment(spec, builtImage, deps.policy, edition, deps.now());
+    image = deployment.image;
+    if (edition.publicImagesOnly) {
+      // faas-netes CE refuses a private image on create with a bare 400, and on update answers 200 without
+      // updating (pkg/handlers/update.go): ask the registry first, as it would.
+      const seen = await deps.imageVisibility(image);
+      if (seen.outcome === "private") {
+        return await finish("failure", notPublic(image), logUrl, [`buildshiprun: ${image}: ${seen.detail}`]);
+      }
+      if (seen.outcome === "unknown") {
+        log.warn({ image, detail: seen.detail }, "cannot tell whether the image is public: the gateway decides");
+        buildLog.push(`buildshiprun: cannot tell whether ${image} is public (${seen.detail}); deploying anyway`);
+      }
+    }
     if (claim.action === "create") await deps.gateway.create(deployment);
     else await deps.gateway.update(deployment);
     const how = claim.action === "create" ? "created" : "updated";
@@ -121,7 +146,8 @@ async function ship(deps: BuildshiprunDeps, spec: DeploySpec, tar: Buffer, log: 
     return finish("success", description, url, [`buildshiprun: ${how} ${deployment.image}${ready ? ", ready" : ""}`]);
   } catch (error) {
     if (!isHttpError(error)) throw error;
-    return finish("failure", `deploy failed: ${error.message}`, logUrl, [`buildshiprun: ${error.message}`]);
+    const description = explainRefusal(error.message, image) ?? `deploy failed: ${error.message}`;
+    return finish("failure", description, logUrl, [`buildshiprun: ${error.message}`]);
   }
 }
 

@@ -11,10 +11,12 @@ import { STACK_CONTEXT, type Github, type StatusState } from "../../shared/githu
 import { QUEUED_HOP_MAX_AGE_MS, requireHop } from "../../shared/hmac.js";
 import { HttpError, isHttpError } from "../../shared/http-error.js";
 import { functionName, imageName, secretName } from "../../shared/naming.js";
+import type { PendingBuilds } from "../../shared/pending-builds.js";
 import { parseBuildRequest, type BuildRequest } from "../../shared/push.js";
 import { readStack, type Stack, type StackFunction } from "../../shared/stack.js";
 import { abandonedBecause, atMost, untilAborted } from "./abort.js";
 import { cloneAt, repositoryUrl } from "./clone.js";
+import { startHeartbeat } from "./heartbeat.js";
 import { buildArgsFor, readTemplate, shrinkwrap } from "./shrinkwrap.js";
 import type { TemplateStore } from "./templates.js";
 
@@ -34,6 +36,10 @@ export interface GitTarDeps {
   maxRepoBytes: number;
   /** Where per-build workspaces are made (each removed afterwards). */
   workRoot: string;
+  /** The pending-build records: a heartbeat while a build runs, removed once it has its terminal status (issue #11). */
+  pending: PendingBuilds;
+  /** How often the heartbeat is refreshed (a fraction of heartbeat_timeout). */
+  heartbeatMs: number;
   log: Logger;
   now: () => number;
 }
@@ -41,10 +47,14 @@ export interface GitTarDeps {
 /** Posts a commit status; a failure to tell GitHub is logged, never thrown. */
 type Report = (context: string, state: StatusState, description: string, targetUrl?: string) => Promise<void>;
 
-/** One push's run: `signal` aborts when nobody waits any more; `unconcluded` holds function contexts left pending. */
+/**
+ * One push's run: `signal` aborts when nobody waits any more; `unconcluded` holds function contexts left pending;
+ * `beat` refreshes the build's heartbeat at once.
+ */
 interface Run {
   signal: AbortSignal | undefined;
   unconcluded: Set<string>;
+  beat: () => Promise<void>;
 }
 
 // After the signal fired, the last statuses get this long: the push must not hold git-tar much past its deadline.
@@ -91,7 +101,14 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
 
     const started = deps.now();
     const workspace = await mkdtemp(join(deps.workRoot, "git-tar-"));
-    const run: Run = { signal: event.signal, unconcluded: new Set() };
+    const unconcluded = new Set<string>();
+    const { owner, ownerId, repo, sha, installationId } = request;
+    const heartbeat = startHeartbeat(
+      { pending: deps.pending, everyMs: deps.heartbeatMs, log, now: deps.now },
+      { owner, ownerId, repo, sha, installationId },
+      () => [...unconcluded],
+    );
+    const run: Run = { signal: event.signal, unconcluded, beat: () => heartbeat.beat() };
     try {
       const outcome = await buildStack(deps, request, workspace, report, log, run);
       return reply(200, `${outcome}, time taken: ${((deps.now() - started) / 1000).toFixed(2)}s`);
@@ -114,6 +131,14 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
       await report(STACK_CONTEXT, "error", `build error: ${reason}`);
       return reply(isHttpError(error) ? error.status : 500, `build error: ${reason}`);
     } finally {
+      await heartbeat.stop();
+      // Concluded: nothing is left for build-reaper. Not concluded (GitHub refused the status): the record stays, and
+      // the reaper ends the build once the heartbeat is stale, unless the queue's callback to github-push does first.
+      if (concluded) {
+        await deps.pending
+          .remove({ owner, repo, sha })
+          .catch((error: unknown) => log.warn({ err: error }, "could not remove the pending-build record"));
+      }
       await rm(workspace, { recursive: true, force: true });
     }
   };
@@ -174,6 +199,8 @@ async function buildStack(
     run.unconcluded.add(fn.name);
     await report(fn.name, "pending", `${fn.name} function build started, image: ${spec.image}`);
   }
+  // The record names the function contexts now, so a reaper that finds git-tar gone ends them too.
+  await run.beat();
   const limit = pLimit(deps.buildConcurrency);
   const build = async (p: Prepared) => {
     const result = await buildAndDeploy(deps, p, report, log, signal);

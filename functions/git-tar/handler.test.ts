@@ -3,6 +3,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unpackBuildContext } from "../../shared/build-tar.js";
+import type { PendingBuild } from "../../shared/pending-builds.js";
 import { startGitTar } from "../../test/support/git-tar-harness.js";
 
 let h: Awaited<ReturnType<typeof startGitTar>>;
@@ -342,5 +343,95 @@ describe("git-tar: refused repositories → failure status on stack-deploy, noth
     expect(h.statuses().at(-1)?.description).toMatch(
       new RegExp(`commit ${second.slice(0, 7)} is not on branch master`),
     );
+  });
+});
+
+describe("git-tar: the pending-build record build-reaper reads (issue #11)", () => {
+  const ref = (sha: string) => ({ owner: "alice", repo: "fns", sha });
+  const accepted = "2026-01-01T00:00:00.000Z";
+  const seed = (sha: string) => h.pending.put({ ...ref(sha), ownerId: 1001, installationId: 1, acceptedAt: accepted });
+
+  it("while buildshiprun builds → heartbeats naming the pending functions, acceptedAt kept; removed after success", async () => {
+    const seen: PendingBuild[] = [];
+    let sha = "";
+    const beats = () => new Set(seen.map((r) => r.heartbeatAt)).size;
+    h = await startGitTar({
+      heartbeatMs: 50,
+      // git-tar waits on buildshiprun here: watch the record until it has been rewritten a few times.
+      whileBuilding: async () => {
+        for (const end = Date.now() + 10_000; beats() < 3 && Date.now() < end;) {
+          const record = await h.pending.get(ref(sha));
+          if (record) seen.push(record);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      },
+    });
+    ({ sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn }));
+    await seed(sha);
+    const started = Date.now();
+    expect((await h.build("alice", "fns", sha)).status).toBe(200);
+    expect(h.statuses().at(-1)).toMatchObject({ context: "stack-deploy", state: "success" });
+    expect(beats()).toBeGreaterThanOrEqual(3);
+    // Before any function is handed to buildshiprun, the record names the contexts git-tar marked pending.
+    expect([...seen[0]!.functions!].sort()).toEqual(["api", "worker"]);
+    for (const record of seen) {
+      expect(record.acceptedAt).toBe(accepted);
+      expect(Date.parse(record.heartbeatAt!)).toBeGreaterThanOrEqual(started - 1000);
+    }
+    expect(await h.pending.get(ref(sha))).toBeUndefined();
+  });
+
+  it("a build refused (failure) → its terminal status posted, the record removed", async () => {
+    h = await startGitTar();
+    const { sha } = await pushRepo("alice", "fns", {
+      "stack.yml": stack(`  x:\n    lang: dockerfile\n    handler: ./x\n    image: x\n`),
+    });
+    await seed(sha);
+    const res = await h.build("alice", "fns", sha);
+    expect([res.status, res.headers["x-ofc-status-posted"]]).toEqual([422, "true"]);
+    expect(await h.pending.get(ref(sha))).toBeUndefined();
+  });
+
+  it("a build superseded (error) → its terminal status posted, the record removed", async () => {
+    h = await startGitTar();
+    const { r, sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
+    await r.commit({ "README.md": "newer\n" });
+    await r.push();
+    await seed(sha);
+    const res = await h.build("alice", "fns", sha);
+    expect(res.headers["x-ofc-status-posted"]).toBe("true");
+    expect(h.statuses().at(-1)).toMatchObject({ context: "stack-deploy", state: "error" });
+    expect(await h.pending.get(ref(sha))).toBeUndefined();
+  });
+
+  it("no record from github-push (S3 hiccup then) → the heartbeat writes one; removed at the end", async () => {
+    h = await startGitTar({
+      heartbeatMs: 50,
+      whileBuilding: () => new Promise((resolve) => setTimeout(resolve, 300)),
+    });
+    const { sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
+    const building = h.build("alice", "fns", sha);
+    let seen;
+    while (!seen) seen = await h.pending.get(ref(sha));
+    expect(seen).toMatchObject({ ...ref(sha), ownerId: 1001, installationId: 1, heartbeatAt: expect.any(String) });
+    expect((await building).status).toBe(200);
+    expect(await h.pending.get(ref(sha))).toBeUndefined();
+  });
+
+  it("GitHub refuses the terminal status → the record stays, with its heartbeat, for build-reaper", async () => {
+    h = await startGitTar();
+    const { sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
+    await seed(sha);
+    h.standin.failNext("statuses", 500, 1000);
+    expect((await h.build("alice", "fns", sha)).status).toBe(200);
+    expect(await h.pending.get(ref(sha))).toMatchObject({ acceptedAt: accepted, heartbeatAt: expect.any(String) });
+  });
+
+  it("S3 down → the build still deploys and ends in success", async () => {
+    h = await startGitTar();
+    const { sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
+    await h.s3.close();
+    expect((await h.build("alice", "fns", sha)).status).toBe(200);
+    expect(h.statuses().at(-1)).toMatchObject({ context: "stack-deploy", state: "success" });
   });
 });

@@ -1,9 +1,9 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gatewayFromConfig, githubFromConfig } from "../../shared/clients.js";
+import { gatewayFromConfig, githubFromConfig, pendingBuildsFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
-import { hopPrecheck, withPrecheck } from "../../shared/function-server.js";
+import { hopPrecheck, parseDuration, withPrecheck } from "../../shared/function-server.js";
 import { createLogger } from "../../shared/log.js";
 import { createStackBuilder, type GitTarDeps } from "./build-stack.js";
 import { createTemplateStore, parseTemplateUrls } from "./templates.js";
@@ -17,8 +17,8 @@ export function createHandler(deps: GitTarDeps): FunctionHandler {
 /** The composition root: configuration and clients from the environment and secret files, built once. */
 export function depsFromEnv(env: Record<string, string | undefined>): GitTarDeps {
   const config = loadConfig(env, {
-    settings: ["github_app_id", "push_repository_url"],
-    secrets: ["payload-secret", "private-key"],
+    settings: ["github_app_id", "push_repository_url", "s3_url"],
+    secrets: ["payload-secret", "private-key", "s3-access-key", "s3-secret-key"],
   });
   const log = createLogger("git-tar", config.log_level);
   return {
@@ -34,6 +34,9 @@ export function depsFromEnv(env: Record<string, string | undefined>): GitTarDeps
     enableDockerfileLang: config.enable_dockerfile_lang,
     maxRepoBytes: config.max_repo_size_mb * 1024 * 1024,
     workRoot: tmpdir(),
+    pending: pendingBuildsFromConfig(config, log),
+    // Six beats per heartbeat_timeout (30 s at the default 3m): a few failed writes do not make a live build look lost.
+    heartbeatMs: Math.min(30_000, parseDuration(config.heartbeat_timeout)! / 6),
     log,
     now: Date.now,
   };

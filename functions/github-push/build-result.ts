@@ -3,10 +3,12 @@ import { readBuildResultRef, STATUS_POSTED_HEADER } from "../../shared/build-res
 import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
 import { STACK_CONTEXT, type Github } from "../../shared/github.js";
 import { HttpError } from "../../shared/http-error.js";
+import type { PendingBuilds } from "../../shared/pending-builds.js";
 
 export interface BuildResultDeps {
   payloadSecret: string;
   github: Github;
+  pending: PendingBuilds;
   log: Logger;
 }
 
@@ -41,6 +43,10 @@ export function createBuildResultHandler(deps: BuildResultDeps): (event: Functio
       context: STACK_CONTEXT,
       description,
     });
+    // The build ended: build-reaper has nothing left to do for it (issue #11).
+    await deps.pending
+      .remove(ref)
+      .catch((error: unknown) => log.warn({ err: error }, "could not remove the pending-build record"));
     return { status: 200, body: description };
   };
 }

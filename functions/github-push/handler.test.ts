@@ -145,6 +145,46 @@ describe("github-push", () => {
     ]);
   });
 
+  it("build accepted → a pending-build record for build-reaper, without a heartbeat (issue #11)", async () => {
+    door = await startFrontDoor();
+    const before = Date.now();
+    expect((await push()).status).toBe(202);
+    const record = await door.pending.get({ owner: "Codertocat", repo: "Hello-World", sha: SHA });
+    expect(record).toEqual({
+      owner: "Codertocat",
+      ownerId: 21031067,
+      repo: "Hello-World",
+      sha: SHA,
+      installationId: 1,
+      acceptedAt: expect.any(String),
+    });
+    expect(Date.parse(record!.acceptedAt)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(record!.acceptedAt)).toBeLessThanOrEqual(Date.now());
+  });
+
+  it.each([
+    ["other branch", { ref: "refs/heads/staging" }],
+    ["deleted branch", { deleted: true, after: "0".repeat(40) }],
+  ])("%s → no pending-build record", async (_, changes) => {
+    door = await startFrontDoor();
+    await push(changes);
+    expect((await door.pending.list({ limit: 10 })).entries).toEqual([]);
+  });
+
+  it("hand-off to git-tar fails → the failure ends the build: no pending-build record left", async () => {
+    door = await startFrontDoor();
+    door.state.failQueue = true;
+    expect((await push()).status).toBe(502);
+    expect((await door.pending.list({ limit: 10 })).entries).toEqual([]);
+  });
+
+  it("S3 down → the build still starts (the record is best effort)", async () => {
+    door = await startFrontDoor();
+    await door.s3.close();
+    expect((await push()).status).toBe(202);
+    expect(door.queued).toHaveLength(1);
+  });
+
   it("GitHub refuses the pending status → the build still starts", async () => {
     door = await startFrontDoor();
     door.standin.failNext("statuses", 500);
@@ -218,6 +258,18 @@ describe("github-push /build-result: the queue-worker's callback after git-tar",
       },
     ]);
     expect(door.standin.statuses().at(-1)!.sha).toBe(SHA);
+  });
+
+  it("git-tar answered 502 → the build ended: its pending-build record is removed", async () => {
+    door = await startFrontDoor();
+    await callback({ status: "502", body: "upstream connect error" });
+    expect(await door.pending.get({ owner: "Codertocat", repo: "Hello-World", sha: SHA })).toBeUndefined();
+  });
+
+  it("git-tar reported the outcome itself → the record is git-tar's to remove, left alone here", async () => {
+    door = await startFrontDoor();
+    await callback({ status: "500", headers: { "x-ofc-status-posted": "true" } });
+    expect(await door.pending.get({ owner: "Codertocat", repo: "Hello-World", sha: SHA })).toBeDefined();
   });
 
   it("git-tar refused the hand-off (401, no status of its own) → error status", async () => {

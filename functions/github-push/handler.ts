@@ -1,4 +1,4 @@
-import { gatewayFromConfig, githubFromConfig } from "../../shared/clients.js";
+import { gatewayFromConfig, githubFromConfig, pendingBuildsFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
 import { BUILD_RESULT_PATH } from "../../shared/build-result.js";
@@ -21,7 +21,10 @@ export function createHandler(deps: GithubPushDeps): FunctionHandler {
 
 /** The composition root: configuration and clients from the environment and secret files, built once. */
 export function depsFromEnv(env: Record<string, string | undefined>): GithubPushDeps {
-  const config = loadConfig(env, { settings: ["github_app_id"], secrets: ["payload-secret", "private-key"] });
+  const config = loadConfig(env, {
+    settings: ["github_app_id", "s3_url"],
+    secrets: ["payload-secret", "private-key", "s3-access-key", "s3-secret-key"],
+  });
   const log = createLogger("github-push", config.log_level);
   return {
     payloadSecret: config.secrets["payload-secret"],
@@ -29,7 +32,9 @@ export function depsFromEnv(env: Record<string, string | undefined>): GithubPush
     selfUrl: `${config.gateway_url}function/github-push`,
     github: githubFromConfig(config, log),
     gateway: gatewayFromConfig(config, log),
+    pending: pendingBuildsFromConfig(config, log),
     log,
+    now: Date.now,
   };
 }
 

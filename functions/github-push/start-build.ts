@@ -5,6 +5,7 @@ import type { Gateway } from "../../shared/gateway.js";
 import { STACK_CONTEXT, type CommitStatus, type Github } from "../../shared/github.js";
 import { requireHop } from "../../shared/hmac.js";
 import { HttpError } from "../../shared/http-error.js";
+import type { PendingBuilds } from "../../shared/pending-builds.js";
 import { isDeletion, parseGithubPush, type BuildRequest } from "../../shared/push.js";
 
 export interface GithubPushDeps {
@@ -15,7 +16,10 @@ export interface GithubPushDeps {
   selfUrl: string;
   github: Github;
   gateway: Gateway;
+  /** Where each accepted build is recorded until it ends, for build-reaper (issue #11). */
+  pending: PendingBuilds;
   log: Logger;
+  now: () => number;
 }
 
 /** github-push (original-spec §3): decide whether a push builds, mark it pending and hand it to git-tar. */
@@ -67,6 +71,11 @@ export function createBuildStarter(deps: GithubPushDeps): (event: FunctionEvent)
       installationId,
       deliveryId: event.headers["x-github-delivery"] ?? "",
     };
+    // Before the hand-off: however the queue loses the build from here on, build-reaper finds it (issue #11).
+    const record = { owner: request.owner, repo: request.repo, sha: request.sha };
+    await deps.pending
+      .put({ ...record, ownerId: request.ownerId, installationId, acceptedAt: new Date(deps.now()).toISOString() })
+      .catch((error: unknown) => log.warn({ err: error }, "could not record the pending build"));
     try {
       await deps.gateway.invokeAsync("git-tar", JSON.stringify(request), {
         "content-type": "application/json",
@@ -81,6 +90,9 @@ export function createBuildStarter(deps: GithubPushDeps): (event: FunctionEvent)
       // Never drop a push silently: the commit must end in a terminal status.
       const reason = error instanceof HttpError ? error.message : "internal error";
       await status("failure", `unable to start the build: ${reason}`);
+      await deps.pending
+        .remove(record)
+        .catch((err: unknown) => log.warn({ err }, "could not remove the pending-build record"));
       throw new HttpError(502, `unable to start the build: ${reason}`, { cause: error });
     }
     log.info("build queued");

@@ -224,6 +224,45 @@ describe("POST /repos/:owner/:repo/statuses/:sha", () => {
     const list = await call("GET", `/repos/alice/fn/commits/${SHA}/statuses`, { auth });
     expect((list.body as unknown as Array<{ state: string }>).map((s) => s.state)).toEqual(["success", "pending"]);
   });
+
+  it.each([
+    ["nothing posted", [], "pending"],
+    [
+      "a context still pending",
+      [
+        ["a", "success"],
+        ["b", "pending"],
+      ],
+      "pending",
+    ],
+    [
+      "a context pending then error",
+      [
+        ["a", "pending"],
+        ["a", "error"],
+        ["b", "success"],
+      ],
+      "failure",
+    ],
+    [
+      "every context's latest success",
+      [
+        ["a", "failure"],
+        ["a", "success"],
+        ["b", "success"],
+      ],
+      "success",
+    ],
+  ])("combined status, %s → each context once, state %s", async (_, posted, state) => {
+    const auth = `token ${await mintToken()}`;
+    for (const [context, s] of posted as Array<[string, string]>)
+      await call("POST", path, { auth, body: { state: s, context } });
+    const res = await call("GET", `/repos/alice/fn/commits/${SHA}/status`, { auth });
+    const body = res.body as unknown as { state: string; statuses: Array<{ context: string }>; total_count: number };
+    const contexts = new Set((posted as Array<[string, string]>).map(([c]) => c));
+    expect([res.status, body.state, body.total_count]).toEqual([200, state, contexts.size]);
+    expect(body.statuses.map((s) => s.context).sort()).toEqual([...contexts].sort());
+  });
 });
 
 describe("check runs", () => {

@@ -136,6 +136,23 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
       return { status: 200, body: found.reverse().map(statusBody) };
     });
 
+  // GitHub's combined status: the latest status of each context, and one state over them all.
+  const combinedStatus = (req: Request) =>
+    asInstallation(req, (owner, repo) => {
+      const sha = req.params[2] ?? "";
+      const latest = new Map<string, RecordedStatus>();
+      for (const s of filterStatuses({ owner, repo, sha }).reverse())
+        if (!latest.has(s.context)) latest.set(s.context, s);
+      const states = [...latest.values()].map((s) => s.state);
+      const state = states.some((s) => s === "error" || s === "failure")
+        ? "failure"
+        : states.length === 0 || states.includes("pending")
+          ? "pending"
+          : "success";
+      const statuses = [...latest.values()].map(statusBody);
+      return ok({ state, statuses, sha, total_count: statuses.length });
+    });
+
   const saveCheckRun = (req: Request, id?: number) =>
     asInstallation(req, (owner, repo) => {
       const existing = id === undefined ? undefined : checkRuns.get(id);
@@ -154,6 +171,7 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
     route("GET /app/installations", (req) => asApp(req, () => ok(options.installations.map(installationBody)))),
     route("POST /repos/:owner/:repo/statuses/:sha", createStatus, "statuses"),
     route("GET /repos/:owner/:repo/commits/:sha/statuses", listStatuses),
+    route("GET /repos/:owner/:repo/commits/:sha/status", combinedStatus),
     route("POST /repos/:owner/:repo/check-runs", (req) => saveCheckRun(req)),
     route("PATCH /repos/:owner/:repo/check-runs/:id", (req) => saveCheckRun(req, Number(req.params[2]))),
   ];

@@ -1,8 +1,10 @@
 import { join } from "node:path";
 import { machine } from "node:os";
 import type { Logger } from "pino";
+import type { GatewayInfo } from "../../shared/gateway.js";
 import { createDockerClient } from "../../of-builder/docker-engine.js";
 import { createContainerApi } from "./container-api.js";
+import { createFunctionLogs, type LogMessage, type LogRequest } from "./function-logs.js";
 import { createFunctions, type Functions } from "./functions.js";
 import { createPorts } from "./ports.js";
 import { createSecretStore, type SecretStore } from "./secrets.js";
@@ -23,18 +25,13 @@ export interface LocalProviderDeps {
   readyTimeoutMs?: number;
 }
 
-/** GatewayInfo, the body of GET /system/info (anchors §A). */
-export interface GatewayInfo {
-  provider: { provider: string; orchestration: string; version: { release: string; sha: string } };
-  version: { release: string; sha: string };
-  arch: string;
-}
-
 /** An OpenFaaS provider over Docker: the functions, the secrets, and what /system/info says. */
 export interface LocalProvider {
   functions: Functions;
   secrets: SecretStore;
   info: GatewayInfo;
+  /** A function's container logs for /system/logs; 404 when the function does not exist. */
+  logs(request: LogRequest): Promise<AsyncIterable<LogMessage>>;
   /** Stops background work; deployed functions keep running (a new provider over the same deps finds them). */
   close(): void;
 }
@@ -43,10 +40,11 @@ export interface LocalProvider {
 export function createLocalProvider(deps: LocalProviderDeps): LocalProvider {
   const docker = createDockerClient({ socketPath: deps.socketPath });
   const secrets = createSecretStore({ dir: join(deps.stateDir, "secrets") });
+  const containers = createContainerApi({ socketPath: deps.socketPath });
   const functions = createFunctions({
     docker,
     ...(deps.dockerConfig !== undefined ? { dockerConfig: deps.dockerConfig } : {}),
-    containers: createContainerApi({ socketPath: deps.socketPath }),
+    containers,
     ports: createPorts(),
     secrets,
     dir: join(deps.stateDir, "functions"),
@@ -58,7 +56,10 @@ export function createLocalProvider(deps: LocalProviderDeps): LocalProvider {
   return {
     functions,
     secrets,
+    // Not "faas-netes-ce" or "faasd-ce": openfaas_edition=auto takes it as Standard/Enterprise, which is what it does
+    // (it pulls private images with the registry's account and refuses no label).
     info: { provider: { provider: "ofc-local", orchestration: "docker", version }, version, arch: machine() },
+    logs: createFunctionLogs({ functions, containers }),
     close: () => functions.close(),
   };
 }

@@ -19,6 +19,8 @@ export interface RegistryOptions {
   port?: number;
   /** Defaults to a fresh random password for user `ofc` (the runtime passes the ones in its secrets folder). */
   credentials?: RegistryCredentials;
+  /** No authentication at all: for tests of what anonymous pulls see (issue #11). The runtime never sets it. */
+  anonymous?: boolean;
   timeoutMs?: number;
 }
 
@@ -49,7 +51,7 @@ export async function startRegistry(options: RegistryOptions): Promise<Registry>
   const status = async (authorization?: string) =>
     (await fetch(`http://${url}/v2/`, authorization ? { headers: { authorization } } : {})).status;
   const answers = async () => (await status(basicAuth(credentials))) === 200;
-  if (options.port !== undefined && (await answers().catch(() => false))) {
+  if (options.port !== undefined && !options.anonymous && (await answers().catch(() => false))) {
     if ((await status()) !== 401) {
       throw new Error(`the registry on ${url} lets anonymous requests in (started by an older version?): stop it`);
     }
@@ -72,10 +74,9 @@ export async function startRegistry(options: RegistryOptions): Promise<Registry>
       `    rootdirectory: ${JSON.stringify(join(dataDir, "storage"))}`,
       "  delete:",
       "    enabled: true",
-      "auth:",
-      "  htpasswd:",
-      "    realm: ofc-local",
-      `    path: ${JSON.stringify(htpasswd)}`,
+      ...(options.anonymous
+        ? []
+        : ["auth:", "  htpasswd:", "    realm: ofc-local", `    path: ${JSON.stringify(htpasswd)}`]),
       "http:",
       `  addr: ${url}`,
       "",

@@ -46,6 +46,22 @@ describe("local S3 (s3rver behind a Signature V4 check)", () => {
     expect(names.sort()).toEqual(["alice/repo/log", "alice/repo/other"]);
   });
 
+  it("reads racing rewrites of one object → each read gets one whole version, as from S3 (never a cut-off body)", async () => {
+    const ok = client(s3);
+    const versions = ["a".repeat(5000), "b".repeat(100), "c".repeat(20000)];
+    await ok.putObject("pipeline", "race/record", versions[0]!);
+    const reads: Array<Promise<string>> = [];
+    const writes: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 30; i++) {
+      writes.push(ok.putObject("pipeline", "race/record", versions[i % 3]!));
+      reads.push(
+        ok.getObject("pipeline", "race/record").then(async (body) => Buffer.concat(await body.toArray()).toString()),
+      );
+    }
+    await Promise.all(writes);
+    for (const read of await Promise.all(reads)) expect(versions).toContain(read);
+  });
+
   it.each([
     ["s3rver's built-in S3RVER/S3RVER", "InvalidAccessKeyId", () => ({ accessKey: "S3RVER", secretKey: "S3RVER" })],
     [

@@ -34,7 +34,9 @@ export interface S3ServerOptions {
  * incomplete support"), and knows one hard-coded account, S3RVER/S3RVER (lib/models/account.js). So s3rver listens
  * on no port of its own: this front door checks each request's signature (./s3-signature.ts), answers a refusal
  * with S3's 403 XML, and hands a signed request to s3rver without its Authorization header, which s3rver would
- * otherwise reject for naming a key it does not know.
+ * otherwise reject for naming a key it does not know. Requests for one object are served one at a time: s3rver
+ * rewrites an object in place, so a read racing a write could see a cut-off body or hang on its declared length,
+ * where S3 and MinIO replace objects atomically (the pending-build records are read while git-tar rewrites them).
  */
 export async function startS3Server(options: S3ServerOptions = {}) {
   const owned = options.directory === undefined;
@@ -46,6 +48,7 @@ export async function startS3Server(options: S3ServerOptions = {}) {
   };
   const now = options.now ?? (() => new Date());
   const s3rver = new S3rver({ directory, silent: true }).getMiddleware();
+  const inTurn = createTurns();
   const server = createServer((req, res) => {
     const refusal = checkSignature(
       { method: req.method ?? "", url: req.url ?? "/", headers: req.headers },
@@ -62,7 +65,10 @@ export async function startS3Server(options: S3ServerOptions = {}) {
       return;
     }
     delete req.headers.authorization;
-    s3rver(req, res);
+    inTurn(new URL(req.url ?? "/", "http://s3.local").pathname, (done) => {
+      res.once("close", done);
+      s3rver(req, res);
+    });
   });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -83,5 +89,18 @@ export async function startS3Server(options: S3ServerOptions = {}) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (owned) await rm(directory, { recursive: true, force: true });
     },
+  };
+}
+
+/** Runs the work given for one name in the order given, each once the previous one called its `done`. */
+function createTurns(): (name: string, work: (done: () => void) => void) => void {
+  const last = new Map<string, Promise<void>>();
+  return (name, work) => {
+    const previous = last.get(name) ?? Promise.resolve();
+    const finished = new Promise<void>((resolve) => void previous.then(() => work(resolve)));
+    last.set(name, finished);
+    void finished.then(() => {
+      if (last.get(name) === finished) last.delete(name);
+    });
   };
 }

@@ -7,6 +7,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { jest } from "@jest/globals";
 import { parse, parseAllDocuments } from "yaml";
 import { loadBuilderConfig } from "../../of-builder/config.js";
+import { loadRouterConfig } from "../../edge-router/config.js";
 import { loadConfig, settingNames } from "../../shared/config.js";
 import { runFunction } from "../../shared/function-server.js";
 import { readStack, type StackFunction } from "../../shared/stack.js";
@@ -509,6 +510,50 @@ describe("of-builder", () => {
         ? []
         : ["payload-secret: of-builder reads it but yaml/of-builder.yaml does not mount it"]),
     ]).toEqual([]);
+  });
+});
+
+describe("edge-router", () => {
+  /** What edge-router reads: every key loadRouterConfig touches, and process.env names in its sources. */
+  async function routerNames(): Promise<string[]> {
+    const { env, read } = recordingEnv({ domain: "example.com" });
+    loadRouterConfig(env);
+    const reads = await processEnvReads(await sourceGraph("edge-router/main.ts"));
+    return sorted([...read, ...reads.keys()]);
+  }
+
+  /** Names set for the edge-router container or compose service, or shown there commented out. */
+  async function deployedNames(): Promise<Set<string>> {
+    const names = new Set<string>();
+    for (const doc of parseAllDocuments(await text("yaml/edge-router.yaml"))) {
+      const value = doc.toJS() as {
+        kind?: string;
+        spec?: { template?: { spec?: { containers?: Array<{ name: string; env?: Array<{ name: string }> }> } } };
+      } | null;
+      if (value?.kind !== "Deployment") continue;
+      const container = value.spec?.template?.spec?.containers?.find((c) => c.name === "edge-router");
+      for (const e of container?.env ?? []) names.add(e.name);
+    }
+    const compose = parse(await text("docker-compose.yml")) as {
+      services: Record<string, { environment?: Record<string, string> }>;
+    };
+    for (const name of Object.keys(compose.services["edge-router"]?.environment ?? {})) names.add(name);
+    for (const [, name] of (await text("docker-compose.yml")).matchAll(/^\s*#\s*([a-z_]+):\s/gm)) names.add(name!);
+    return names;
+  }
+
+  it("the edge-router table of docs/configuration.md = the names edge-router reads", async () => {
+    const docs = await configurationTable("edge-router");
+    expect(
+      compare(await routerNames(), docs.keys(), "read by edge-router, not documented", "documented, never read"),
+    ).toEqual([]);
+  });
+
+  it("every name edge-router reads is set in yaml/edge-router.yaml or docker-compose.yml (or shown commented out)", async () => {
+    const deployed = await deployedNames();
+    expect(
+      minus(await routerNames(), deployed).map((n) => `${n}: in neither yaml/edge-router.yaml nor docker-compose.yml`),
+    ).toEqual([]);
   });
 });
 

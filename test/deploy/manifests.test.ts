@@ -10,8 +10,15 @@ import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { parse, parseAllDocuments } from "yaml";
+import { checkCustomResource, isCustomResource } from "../support/crd-schema.js";
 import { unknownFields } from "../support/k8s-strict.js";
-import { egressAllowed, egressPoliciesOf, type Destination, type Pod } from "../support/network-policy.js";
+import {
+  egressAllowed,
+  egressPoliciesOf,
+  ingressAllowed,
+  type Destination,
+  type Pod,
+} from "../support/network-policy.js";
 
 // Issue #6: the deployment files are checked, not sketched. Kubernetes schemas come from kubernetes-models, whose
 // validators are compiled from the Kubernetes OpenAPI document and ship inside the package (no network). They accept
@@ -38,9 +45,19 @@ async function modelFor(apiVersion: unknown, kind: unknown): Promise<Model> {
 }
 
 async function validate(doc: Record<string, unknown>): Promise<void> {
+  // Gateway API and cert-manager kinds (yaml/gateway.yaml): their published CRD schemas, vendored (issue #11).
+  if (isCustomResource(doc)) {
+    const { invalid } = checkCustomResource(doc);
+    if (invalid.length > 0) throw new Error(invalid.join("; "));
+    return;
+  }
   const Kind = await modelFor(doc.apiVersion, doc.kind);
   new Kind(doc).validate();
 }
+
+/** Keys no schema defines: kubernetes-models' declarations for built-in kinds, the vendored CRD schemas otherwise. */
+const strictFields = (doc: Record<string, unknown>) =>
+  isCustomResource(doc) ? checkCustomResource(doc).unknown : unknownFields(doc);
 
 async function manifests(): Promise<[string, Record<string, unknown>][]> {
   const files = (await readdir(YAML_DIR)).filter((f) => f.endsWith(".yaml")).sort();
@@ -66,6 +83,9 @@ describe("yaml/ manifests", () => {
         "of-builder.yaml: Service of-builder",
         "registry.yaml: PersistentVolumeClaim registry-data",
         "network-policies.yaml: NetworkPolicy of-builder-only-from-buildshiprun",
+        "gateway.yaml: Certificate wildcard",
+        "gateway.yaml: Gateway public",
+        "gateway.yaml: HTTPRoute functions",
       ]),
     );
   });
@@ -89,6 +109,53 @@ describe("yaml/ manifests", () => {
   ])("a document with %s → rejected", async (_case, doc, message) => {
     await expect(validate(doc)).rejects.toThrow(message);
   });
+
+  // The custom resources of yaml/gateway.yaml go through their vendored CRD schemas (test/support/crd-schema.ts).
+  it.each<[string, string, Array<string | number>, unknown, RegExp]>([
+    [
+      "a listener port given by name",
+      "Gateway public",
+      ["spec", "listeners", 0, "port"],
+      "https",
+      /spec\.listeners\[0\]\.port must be integer/,
+    ],
+    [
+      "a path match type Gateway API lacks",
+      "HTTPRoute functions",
+      ["spec", "rules", 0, "matches", 0, "path", "type"],
+      "Prefix",
+      /spec\.rules\[0\]\.matches\[0\]\.path\.type must be equal to one of the allowed values/,
+    ],
+    [
+      "no issuer",
+      "Certificate wildcard",
+      ["spec", "issuerRef"],
+      undefined,
+      /spec must have required property 'issuerRef'/,
+    ],
+    [
+      "a TLS mode that does not exist",
+      "Gateway public",
+      ["spec", "listeners", 0, "tls", "mode"],
+      "terminate",
+      /tls\.mode must be equal to one of the allowed values/,
+    ],
+  ])("yaml/gateway.yaml's %s (%s) → rejected", async (_case, name, path, value, message) => {
+    const doc = await manifest(`gateway.yaml: ${name}`);
+    // Walk to the parent of the last key, then set (or, for undefined, delete) it.
+    const parent = path
+      .slice(0, -1)
+      .reduce<Record<string | number, unknown>>((at, key) => at[key] as Record<string | number, unknown>, doc);
+    if (value === undefined) delete parent[path.at(-1)!];
+    else parent[path.at(-1)!] = value;
+    await expect(validate(doc)).rejects.toThrow(message);
+  });
+
+  it("a custom resource kind with no vendored schema → no pass: rejected as unknown", async () => {
+    await expect(
+      validate({ apiVersion: "gateway.networking.k8s.io/v1", kind: "TCPRoute", metadata: { name: "x" } }),
+    ).rejects.toThrow(/unknown kind TCPRoute/);
+  });
 });
 
 describe("yaml/ manifests, field names", () => {
@@ -111,7 +178,7 @@ describe("yaml/ manifests, field names", () => {
 
   it("every document → no field that its Kubernetes schema lacks", async () => {
     const failures: string[] = [];
-    for (const [name, doc] of await manifests()) failures.push(...unknownFields(doc).map((f) => `${name}: ${f}`));
+    for (const [name, doc] of await manifests()) failures.push(...strictFields(doc).map((f) => `${name}: ${f}`));
     expect(failures).toEqual([]);
   });
 
@@ -130,7 +197,7 @@ describe("yaml/ manifests, field names", () => {
         const object = value as Record<string, unknown>;
         for (const [key, v] of Object.entries(object)) plant(v, path ? `${path}.${key}` : key);
         object.plantedTypo = true;
-        const found = unknownFields(doc);
+        const found = strictFields(doc);
         delete object.plantedTypo;
         const expected = isMap(doc.kind, path) ? [] : [`${path ? `${path}.` : ""}plantedTypo`];
         if (JSON.stringify(found.map((f) => f.split(" ")[0])) !== JSON.stringify(expected)) {
@@ -741,5 +808,96 @@ describe("scripts/create-secrets.sh", () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("every line of registry-htpasswd must be user:bcrypt-hash");
     expect(await calls()).toEqual([]);
+  });
+});
+
+describe("yaml/edge-router.yaml (issue #13)", () => {
+  let policies: INetworkPolicy[];
+  let spec: IPodSpec;
+  beforeAll(async () => {
+    policies = (await manifests())
+      .filter(([name]) => /^(network-policies|edge-router)\.yaml: NetworkPolicy /.test(name))
+      .map(([, doc]) => doc as unknown as INetworkPolicy);
+    spec = podSpecOf(await manifest("edge-router.yaml: Deployment edge-router"));
+  });
+
+  const router: Pod = { namespace: "openfaas", labels: { app: "edge-router" }, ip: "10.42.2.20" };
+  const envoy: Pod = {
+    namespace: "envoy-gateway-system",
+    labels: {
+      "app.kubernetes.io/name": "envoy",
+      "app.kubernetes.io/component": "proxy",
+      "gateway.envoyproxy.io/owning-gateway-name": "public",
+      "gateway.envoyproxy.io/owning-gateway-namespace": "openfaas",
+    },
+    ip: "10.42.3.4",
+  };
+  const pod = (namespace: string, labels: Record<string, string>, ip: string): Pod => ({ namespace, labels, ip });
+  const at = (p: Pod, port: number, protocol: Destination["protocol"] = "TCP"): Destination => ({
+    pod: p,
+    ip: p.ip,
+    port,
+    protocol,
+  });
+
+  it("holds the Deployment, its Service and two NetworkPolicies", async () => {
+    const names = (await manifests()).map(([name]) => name).filter((n) => n.startsWith("edge-router.yaml: "));
+    expect(names).toEqual([
+      "edge-router.yaml: Deployment edge-router",
+      "edge-router.yaml: Service edge-router",
+      "edge-router.yaml: NetworkPolicy edge-router-only-from-ingress",
+      "edge-router.yaml: NetworkPolicy edge-router-egress",
+    ]);
+  });
+
+  it("its container → non-root, read-only root, no privilege, no token, no secret, probes on /healthz, memory capped", () => {
+    const container = containerOf(spec, "edge-router");
+    expect(container.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(spec.automountServiceAccountToken).toBe(false);
+    expect((spec.volumes ?? []).filter((v) => v.secret || v.hostPath)).toEqual([]);
+    expect([container.readinessProbe?.httpGet?.path, container.livenessProbe?.httpGet?.path]).toEqual([
+      "/healthz",
+      "/healthz",
+    ]);
+    expect(container.resources?.limits?.memory).toBeDefined();
+    expect(container.resources?.requests?.cpu).toBeDefined();
+    expect(envOf(container)).toMatchObject({ domain: "example.com", gateway_url: "http://gateway.openfaas:8080/" });
+  });
+
+  it.each<[string, "allowed" | "denied", Pod]>([
+    ["Envoy's proxy for the Gateway public", "allowed", envoy],
+    [
+      "Envoy's proxy for another Gateway",
+      "denied",
+      { ...envoy, labels: { ...envoy.labels, "gateway.envoyproxy.io/owning-gateway-name": "other" } },
+    ],
+    ["a user's function", "denied", pod("openfaas-fn", { faas_function: "alice--api" }, "10.42.1.20")],
+    ["a build (the of-builder pod)", "denied", pod("openfaas", { app: "of-builder" }, "10.42.2.5")],
+    ["the gateway", "denied", pod("openfaas", { app: "gateway" }, "10.42.2.10")],
+    ["a pod in another namespace", "denied", pod("default", { "app.kubernetes.io/name": "envoy" }, "10.42.4.4")],
+  ])("reaching the router's port from %s → %s", (_name, outcome, from) => {
+    expect(ingressAllowed(policies, from, router, 8080)).toBe(outcome === "allowed");
+  });
+
+  it.each<[string, "allowed" | "denied", Destination]>([
+    ["the gateway's port", "allowed", at(pod("openfaas", { app: "gateway" }, "10.42.2.10"), 8080)],
+    ["DNS", "allowed", at(pod("kube-system", { "k8s-app": "kube-dns" }, "10.42.0.2"), 53, "UDP")],
+    ["the gateway pod's provider port", "denied", at(pod("openfaas", { app: "gateway" }, "10.42.2.10"), 8081)],
+    ["NATS", "denied", at(pod("openfaas", { app: "nats" }, "10.42.2.11"), 4222)],
+    ["of-builder", "denied", at(pod("openfaas", { app: "of-builder" }, "10.42.2.5"), 8080)],
+    [
+      "a function's pod, directly",
+      "denied",
+      at(pod("openfaas-fn", { faas_function: "alice--api" }, "10.42.1.20"), 8080),
+    ],
+    ["the internet", "denied", { ip: "104.16.3.35", port: 443 }],
+    ["the cloud metadata service", "denied", { ip: "169.254.169.254", port: 80 }],
+  ])("the router → %s: %s", (_name, outcome, destination) => {
+    expect(egressAllowed(policies, router, destination)).toBe(outcome === "allowed");
   });
 });

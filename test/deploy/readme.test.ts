@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { readStack } from "../../shared/stack.js";
-import { unknownFields } from "../support/k8s-strict.js";
+import { manifestProblems } from "../support/manifest-check.js";
+import { fencedBlocks, section } from "../support/markdown.js";
+import { flagValues, positionalArgs, shellCommands } from "../support/shell-words.js";
 
 // The fresh-machine check (issue #6): an operator with a clean checkout follows README.md's install commands and the
 // docs. Every repository file those commands name must exist, every stack.yml function must be buildable from this
@@ -14,41 +16,18 @@ const SECTION = "Deploying on a real cluster";
 /** Docs whose shell blocks are held to the same rule (the operator's guides). */
 const GUIDES = ["docs/install.md", "docs/upgrade.md", "docs/troubleshooting.md"];
 /** The functions the docs name one by one (restart commands, troubleshooting). */
-const SYSTEM_FUNCTIONS = ["github-event", "github-push", "git-tar", "buildshiprun", "garbage-collect", "pipeline-log"];
+const SYSTEM_FUNCTIONS = [
+  "github-event",
+  "github-push",
+  "git-tar",
+  "buildshiprun",
+  "garbage-collect",
+  "pipeline-log",
+  "build-reaper",
+];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Markdown
-
-interface Block {
-  lang: string;
-  body: string;
-}
-
-/** Fenced code blocks, indented ones (inside list items) included; their indentation is removed. */
-function fencedBlocks(markdown: string): Block[] {
-  const blocks: Block[] = [];
-  let open: { indent: number; lang: string; lines: string[] } | undefined;
-  for (const line of markdown.split("\n")) {
-    const fence = /^(\s*)```\s*([\w-]*)\s*$/.exec(line);
-    if (open) {
-      if (fence && line.trim() === "```") {
-        blocks.push({ lang: open.lang, body: open.lines.join("\n") });
-        open = undefined;
-      } else open.lines.push(line.slice(Math.min(open.indent, line.length - line.trimStart().length)));
-    } else if (fence) open = { indent: fence[1]!.length, lang: fence[2] ?? "", lines: [] };
-  }
-  if (open) throw new Error("a code fence is never closed");
-  return blocks;
-}
-
-/** The text under a `## ` heading, up to the next one. */
-function section(markdown: string, heading: string): string {
-  const lines = markdown.split("\n");
-  const start = lines.findIndex((l) => l.trim() === `## ${heading}`);
-  if (start < 0) throw new Error(`no "## ${heading}" section`);
-  const end = lines.findIndex((l, i) => i > start && l.startsWith("## "));
-  return lines.slice(start + 1, end < 0 ? undefined : end).join("\n");
-}
 
 /** The markdown outside code: fenced blocks and inline code spans blanked, so their brackets are not links. */
 function prose(markdown: string): string {
@@ -121,114 +100,6 @@ async function checkLinks(root: string, file: string): Promise<string[]> {
 // ---------------------------------------------------------------------------------------------------------------
 // Shell
 
-/**
- * Splits a shell block into simple commands (words, quotes removed), as far as the docs need: comments, line
- * continuations, quotes spanning lines, `&&`/`||`/`|`/`;`/`&`, redirections (their target dropped), here-documents
- * (their body skipped) and `$( … )`. Nothing is expanded.
- */
-function shellCommands(script: string): string[][] {
-  const commands: string[][] = [];
-  let words: string[] = [];
-  let word: string | undefined;
-  let dropNext = false;
-  const heredocs: string[] = [];
-  const endWord = () => {
-    if (word !== undefined && !dropNext) words.push(word);
-    else if (word !== undefined) dropNext = false;
-    word = undefined;
-  };
-  const endCommand = () => {
-    endWord();
-    dropNext = false;
-    if (words.length > 0) commands.push(words);
-    words = [];
-  };
-  const closing = (from: number, quote: string) => {
-    const end = script.indexOf(quote, from);
-    if (end < 0) throw new Error(`unterminated ${quote} in: ${script.slice(from - 1, from + 60)}`);
-    return end;
-  };
-  let i = 0;
-  while (i < script.length) {
-    const c = script[i]!;
-    const next = script[i + 1];
-    if (c === "\\" && next === "\n") i += 2;
-    else if (c === "\\") {
-      word = (word ?? "") + (next ?? "");
-      i += 2;
-    } else if (c === "'") {
-      const end = closing(i + 1, "'");
-      word = (word ?? "") + script.slice(i + 1, end);
-      i = end + 1;
-    } else if (c === '"') {
-      let j = i + 1;
-      let text = "";
-      for (; j < script.length && script[j] !== '"'; j++) text += (script[j] === "\\" ? script[++j] : script[j]) ?? "";
-      if (j >= script.length) throw new Error(`unterminated " in: ${script.slice(i, i + 60)}`);
-      word = (word ?? "") + text;
-      i = j + 1;
-    } else if (c === "$" && next === "(") {
-      let depth = 0;
-      let j = i + 1;
-      for (; j < script.length; j++) {
-        if (script[j] === "(") depth++;
-        else if (script[j] === ")" && --depth === 0) break;
-      }
-      word = (word ?? "") + script.slice(i, j + 1);
-      i = j + 1;
-    } else if (c === "#" && word === undefined) {
-      const end = script.indexOf("\n", i);
-      i = end < 0 ? script.length : end;
-    } else if (c === "\n") {
-      endCommand();
-      i++;
-      // Here-document bodies follow the line that opened them, each up to its delimiter line.
-      for (const delimiter of heredocs.splice(0)) {
-        while (i < script.length) {
-          const end = script.indexOf("\n", i);
-          const line = script.slice(i, end < 0 ? undefined : end);
-          i = end < 0 ? script.length : end + 1;
-          if (line.trim() === delimiter) break;
-        }
-      }
-    } else if (c === " " || c === "\t") {
-      endWord();
-      i++;
-    } else if (c === "<" && next === "<") {
-      endWord();
-      i += script[i + 2] === "-" ? 3 : 2;
-      const delimiter = /^\s*(['"]?)(\w+)\1/.exec(script.slice(i));
-      if (!delimiter) throw new Error(`here-document without a delimiter: ${script.slice(i - 2, i + 40)}`);
-      heredocs.push(delimiter[2]!);
-      i += delimiter[0].length;
-    } else if (c === ">" || c === "<") {
-      endWord();
-      dropNext = true;
-      i += next === ">" ? 2 : 1;
-    } else if (c === "|" || c === "&" || c === ";") {
-      endCommand();
-      i += next === c ? 2 : 1;
-    } else {
-      word = (word ?? "") + c;
-      i++;
-    }
-  }
-  endCommand();
-  return commands;
-}
-
-/** The value of a flag (`-f X`, `-f=X`, `--file X`, `--file=X`) wherever it appears, for every occurrence. */
-function flagValues(words: string[], names: string[]): string[] {
-  const values: string[] = [];
-  words.forEach((word, i) => {
-    for (const name of names) {
-      if (word === name && words[i + 1] !== undefined) values.push(words[i + 1]!);
-      else if (word.startsWith(`${name}=`)) values.push(word.slice(name.length + 1));
-    }
-  });
-  return values;
-}
-
 /** `docker build` flags that take a value, so that the context (the one positional argument) can be found. */
 const DOCKER_BUILD_VALUE_FLAGS = new Set([
   "-t",
@@ -250,14 +121,7 @@ const DOCKER_BUILD_VALUE_FLAGS = new Set([
 ]);
 
 function dockerBuildContext(args: string[]): string | undefined {
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg.startsWith("-")) {
-      if (!arg.includes("=") && DOCKER_BUILD_VALUE_FLAGS.has(arg)) i++;
-    } else positional.push(arg);
-  }
-  return positional.at(-1);
+  return positionalArgs(args, DOCKER_BUILD_VALUE_FLAGS).at(-1);
 }
 
 interface Checker {
@@ -454,7 +318,7 @@ describe("stack.yml, as faas-cli up reads it from this checkout", () => {
     expect(await checkStack(ROOT)).toEqual([]);
   });
 
-  it("holds the six system functions the docs name, with ofc-ts-<name> images", async () => {
+  it("holds the seven system functions the docs name, with ofc-ts-<name> images", async () => {
     const stack = await readStack(ROOT, {});
     expect(stack.functions.map((f) => f.name).sort()).toEqual([...SYSTEM_FUNCTIONS].sort());
     for (const fn of stack.functions) expect(fn.image).toMatch(new RegExp(`/ofc-ts-${fn.name}:[^/]+$`));
@@ -464,7 +328,10 @@ describe("stack.yml, as faas-cli up reads it from this checkout", () => {
 describe("the operator's guides", () => {
   it.each(GUIDES)("%s: every repository file its shell blocks name exists", async (file) => {
     const check = await checker(ROOT, false);
-    const blocks = fencedBlocks(await readFile(join(ROOT, file), "utf8")).filter((b) => b.lang === "sh");
+    // `shell` blocks are the commands of another path (test/deploy/install-guide.test.ts); their files count too.
+    const blocks = fencedBlocks(await readFile(join(ROOT, file), "utf8")).filter((b) =>
+      ["sh", "shell"].includes(b.lang),
+    );
     const problems: string[] = [];
     for (const block of blocks) problems.push(...(await checkScript(block.body, check)));
     expect(problems).toEqual([]);
@@ -480,19 +347,7 @@ describe("the operator's guides", () => {
         if (doc.errors.length > 0) problems.push(doc.errors.map((e) => e.message).join("; "));
         const value = doc.toJS() as { apiVersion?: unknown; kind?: unknown } | null;
         if (typeof value?.apiVersion !== "string" || typeof value.kind !== "string") continue;
-        // cert-manager's kinds are custom resources: kubernetes-models has no schema for them.
-        if (value.apiVersion.startsWith("cert-manager.io/")) continue;
-        const module = (await import(`kubernetes-models/${value.apiVersion}/${value.kind}`)) as Record<
-          string,
-          new (data: unknown) => { validate(): void }
-        >;
-        try {
-          new module[value.kind]!(value).validate();
-        } catch (error) {
-          problems.push(`${value.kind}: ${(error as Error).message}`);
-        }
-        // kubernetes-models lets a misspelled field through; the strict walk does not.
-        problems.push(...unknownFields(value as Record<string, unknown>).map((p) => `${String(value.kind)}: ${p}`));
+        problems.push(...(await manifestProblems(value)));
       }
     }
     expect(blocks.length).toBeGreaterThan(0);

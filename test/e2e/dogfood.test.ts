@@ -12,7 +12,7 @@ import { buildSystemImages, type SystemBuild } from "../support/system-images.js
 
 // Issue #6: the system's stack.yml and template/ofc-node24 go through the project's own pipeline (git-tar's
 // shrinkwrap, of-builder on BuildKit: npm ci from the lockfile, tsc, the stage's tests), the local gateway then
-// runs the six images as containers deployed from stack.yml, and a user's push goes through them end to end.
+// runs the seven images as containers deployed from stack.yml, and a user's push goes through them end to end.
 jest.setTimeout(1_500_000);
 
 let dir: string;
@@ -51,7 +51,15 @@ describe("the system builds itself (dogfooding)", () => {
     const failed = builds.filter((b) => !b.outcome.ok).map((b) => `${b.name}: ${b.outcome.reason ?? "?"}`);
     expect(failed).toEqual([]);
     expect(builds.map((b) => b.name).sort()).toEqual(
-      ["buildshiprun", "garbage-collect", "git-tar", "github-event", "github-push", "pipeline-log"].sort(),
+      [
+        "build-reaper",
+        "buildshiprun",
+        "garbage-collect",
+        "git-tar",
+        "github-event",
+        "github-push",
+        "pipeline-log",
+      ].sort(),
     );
     for (const b of builds) {
       expect(b.outcome.imageName).toBe(`${cloud.registry}/ofc/ofc-ts-${b.name}:dogfood`);
@@ -101,7 +109,7 @@ describe("the system builds itself (dogfooding)", () => {
     expect(`${broken?.outcome.reason ?? ""}\n${broken?.outcome.log.join("\n") ?? ""}`).toMatch(reason);
   });
 
-  it("the gateway runs the six images from stack.yml; each refuses an unsigned call and reports healthy", async () => {
+  it("the gateway runs the seven images from stack.yml; each refuses an unsigned call and reports healthy", async () => {
     await cloud.runSystemImages(new Map(builds.map((b) => [b.name, b.image])));
     const listed = await call("GET", "system/functions", undefined, {
       authorization: `Basic ${Buffer.from(`${cloud.auth.user}:${cloud.auth.password}`).toString("base64")}`,
@@ -123,6 +131,12 @@ describe("the system builds itself (dogfooding)", () => {
       const res = await call("POST", `function/${name}`, "{}", { "content-type": "application/json" });
       expect([name, res.status]).toEqual([name, 401]);
     }
+    // build-reaper takes cron-connector's unsigned calls: its container sweeps S3 and answers with counts (issue #11).
+    const reaper = await call("POST", "function/build-reaper", "");
+    expect([reaper.status, JSON.parse(reaper.data) as unknown]).toEqual([
+      200,
+      expect.objectContaining({ examined: expect.any(Number) }),
+    ]);
   });
 
   it("a user's push goes through the containerised stages: statuses, the function answers", async () => {

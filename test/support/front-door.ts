@@ -4,10 +4,12 @@ import { createCustomers } from "../../shared/customers.js";
 import type { FunctionHandler } from "../../shared/function-handler.js";
 import { createGateway } from "../../shared/gateway.js";
 import { signPayload } from "../../shared/hmac.js";
+import { createPendingBuilds } from "../../shared/pending-builds.js";
 import { createDeliveries, type Deliveries } from "../../functions/github-event/deliveries.js";
 import { createHandler as githubEvent } from "../../functions/github-event/handler.js";
 import { createHandler as githubPush } from "../../functions/github-push/handler.js";
 import { startGateway, type AsyncQueue, type QueuedRequest } from "../../local/gateway.js";
+import { startS3Server } from "../../local/services/s3.js";
 import type { FunctionLimits } from "../../local/system-stack.js";
 import { startGithub } from "./github.js";
 
@@ -15,8 +17,9 @@ export const WEBHOOK_SECRET = "webhook-secret-for-tests";
 export const PAYLOAD_SECRET = "payload-secret-for-tests";
 
 /**
- * github-event and github-push running under the local gateway, against the strict GitHub stand-in. The async
- * queue records what the stages hand on (git-tar, garbage-collect); `failQueue` makes it refuse.
+ * github-event and github-push running under the local gateway, against the strict GitHub stand-in, with their
+ * pending-build records in a real S3 server. The async queue records what the stages hand on (git-tar,
+ * garbage-collect); `failQueue` makes it refuse.
  */
 export async function startFrontDoor(
   options: {
@@ -42,6 +45,8 @@ export async function startFrontDoor(
     ],
     log,
   });
+  const s3 = await startS3Server();
+  const pending = createPendingBuilds({ ...s3, useSSL: false, region: "us-east-1", bucket: "pipeline", log });
   const queued: QueuedRequest[] = [];
   const state = { failQueue: false };
   const queue: AsyncQueue = {
@@ -88,7 +93,9 @@ export async function startFrontDoor(
       selfUrl: `${gateway.url}function/github-push`,
       github,
       gateway: client,
+      pending,
       log,
+      now: Date.now,
     }),
   );
 
@@ -119,10 +126,15 @@ export async function startFrontDoor(
     state,
     gatewayUrl: gateway.url,
     gatewayServer: gateway.server,
+    /** github-push's pending-build records. */
+    pending,
+    /** The S3 server holding them (stop it to see S3 fail). */
+    s3,
     sendWebhook,
     async close() {
       await gateway.close();
       await closeGithub();
+      await s3.close();
     },
   };
 }

@@ -9,12 +9,14 @@ import type { DeployResult, DeploySpec } from "../../shared/deploy-spec.js";
 import type { FunctionHandler } from "../../shared/function-handler.js";
 import { createGateway } from "../../shared/gateway.js";
 import { signHop } from "../../shared/hmac.js";
+import { createPendingBuilds } from "../../shared/pending-builds.js";
 import type { BuildRequest } from "../../shared/push.js";
 import type { GitTarDeps } from "../../functions/git-tar/build-stack.js";
 import { createHandler as gitTar } from "../../functions/git-tar/handler.js";
 import { createTemplateStore } from "../../functions/git-tar/templates.js";
 import { startGateway } from "../../local/gateway.js";
 import { readTree, startGitServer } from "../../local/git-server/git-server.js";
+import { startS3Server } from "../../local/services/s3.js";
 import { startGithub } from "./github.js";
 
 export const PAYLOAD_SECRET = "payload-secret-for-git-tar";
@@ -29,12 +31,20 @@ export interface Received {
 }
 
 /**
- * git-tar under the local gateway with real git (smart HTTP), real templates pulled from a template repo, and the
- * strict GitHub stand-in. buildshiprun and garbage-collect are played by recorders at the hop boundary: they are
+ * git-tar under the local gateway with real git (smart HTTP), real templates pulled from a template repo, the
+ * strict GitHub stand-in, and its pending-build records in a real S3 server. buildshiprun and garbage-collect are played by recorders at the hop boundary: they are
  * exercised for real in their own tests.
  */
 export async function startGitTar(
-  options: { enableDockerfileLang?: boolean; maxRepoBytes?: number; failFunctions?: string[] } = {},
+  options: {
+    enableDockerfileLang?: boolean;
+    maxRepoBytes?: number;
+    failFunctions?: string[];
+    /** git-tar's heartbeat period (default 30 s, the production one). */
+    heartbeatMs?: number;
+    /** Runs while the buildshiprun stand-in "builds" a function, before it answers. */
+    whileBuilding?: (deploy: DeploySpec) => Promise<void>;
+  } = {},
 ) {
   const log = pino({ level: "silent" });
   const {
@@ -62,6 +72,7 @@ export async function startGitTar(
   functions.set("buildshiprun", async (event, context) => {
     const config = await readBuildConfig(event.body);
     const deploy = config.deploy as DeploySpec;
+    await options.whileBuilding?.(deploy);
     received.push({ ref: config.ref, buildArgs: config.buildArgs, deploy, tar: event.body });
     const failed = options.failFunctions?.includes(deploy.function);
     const result: DeployResult = {
@@ -84,6 +95,8 @@ export async function startGitTar(
     log,
     sleep: () => Promise.resolve(),
   });
+  const s3 = await startS3Server();
+  const pending = createPendingBuilds({ ...s3, useSSL: false, region: "us-east-1", bucket: "pipeline", log });
   const deps: GitTarDeps = {
     payloadSecret: PAYLOAD_SECRET,
     github,
@@ -97,6 +110,8 @@ export async function startGitTar(
     enableDockerfileLang: options.enableDockerfileLang ?? false,
     maxRepoBytes: options.maxRepoBytes ?? 100 * 1024 * 1024,
     workRoot,
+    pending,
+    heartbeatMs: options.heartbeatMs ?? 30_000,
     log,
     now: Date.now,
   };
@@ -151,6 +166,9 @@ export async function startGitTar(
     received,
     collected,
     workRoot,
+    /** git-tar's pending-build records, and the S3 server holding them (close it to see S3 fail). */
+    pending,
+    s3,
     /** git-tar's dependencies, for a test that serves its own git-tar (e.g. with an exec timeout). */
     deps,
     buildRequest,
@@ -160,6 +178,7 @@ export async function startGitTar(
       await gateway.close();
       await git.close();
       await closeGithub();
+      await s3.close();
       await rm(workRoot, { recursive: true, force: true });
       await rm(cacheDir, { recursive: true, force: true });
     },
