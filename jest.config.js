@@ -3,7 +3,14 @@
 export default {
   preset: "ts-jest/presets/default-esm",
   testEnvironment: "node",
-  roots: ["<rootDir>/shared", "<rootDir>/functions", "<rootDir>/local", "<rootDir>/of-builder", "<rootDir>/test"],
+  roots: [
+    "<rootDir>/shared",
+    "<rootDir>/functions",
+    "<rootDir>/local",
+    "<rootDir>/of-builder",
+    "<rootDir>/edge-router",
+    "<rootDir>/test",
+  ],
   testMatch: ["**/*.test.ts"],
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   transform: {

@@ -11,6 +11,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import axios from "axios";
 import { createLogger } from "../shared/log.js";
+import { localhostAgent } from "./localhost-lookup.js";
 import { startLocalCloud } from "./runtime.js";
 import { preflight } from "./preflight.js";
 
@@ -55,12 +56,14 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 console.log(`
 OpenFaaS Cloud (local) is up in ${((Date.now() - started) / 1000).toFixed(1)} s
   gateway          ${cloud.gatewayUrl}   (/system/* user "${cloud.auth.user}", password in ${dir}/secrets/basic-auth-password)
+  functions        http://<owner>.localhost:${cloud.edgePort}/<function>   (the edge router)
   GitHub webhooks  ${cloud.gatewayUrl}function/github-event
   build logs       ${cloud.gatewayUrl}function/pipeline-log
   local git host   ${cloud.git.url}/<owner>/<repo>.git
   local GitHub API ${cloud.github.url}   (records commit statuses; ${dir}/github-statuses.jsonl)
-  registry         ${cloud.registry}   (user "ofc", password in ${dir}/secrets/registry-password)`);
-process.send?.({ ready: true, gatewayUrl: cloud.gatewayUrl });
+  registry         ${cloud.registry}   (user "ofc", password in ${dir}/secrets/registry-password)
+  Prometheus       ${cloud.prometheusUrl}   (scrapes ${cloud.gatewayUrl}metrics; same account as /system/*)`);
+process.send?.({ ready: true, gatewayUrl: cloud.gatewayUrl, edgePort: cloud.edgePort });
 
 if (realGithub) {
   console.log(
@@ -80,8 +83,13 @@ if (realGithub) {
     );
   }
   if (stack.state === "success") {
-    const url = `${cloud.gatewayUrl}function/${demoOwner}--hello?name=OpenFaaS`;
-    const answer = await axios.get<string>(url, { responseType: "text", validateStatus: () => true });
+    // Through the edge router, at the URL the hello status links to.
+    const url = `http://${demoOwner}.localhost:${cloud.edgePort}/hello?name=OpenFaaS`;
+    const answer = await axios.get<string>(url, {
+      responseType: "text",
+      validateStatus: () => true,
+      httpAgent: localhostAgent(),
+    });
     console.log(`\nGET ${url}\n  ${answer.status} ${answer.data.trim()}`);
   }
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 
-const SERVICES = ["gateway", "registry", "nats", "s3", "github", "git", "builder"] as const;
+const SERVICES = ["gateway", "registry", "nats", "s3", "github", "git", "builder", "edge", "prometheus"] as const;
 export type Service = (typeof SERVICES)[number];
 
 async function freePort(): Promise<number> {

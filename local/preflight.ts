@@ -5,6 +5,7 @@ const BINARIES = [
   ["docker-registry", "Debian package docker-registry"],
   ["nats-server", "Debian package nats-server"],
   ["git", "Debian package git"],
+  ["prometheus", "Debian package prometheus"],
 ] as const;
 
 function found(binary: string): boolean {

@@ -29,8 +29,21 @@ fi
 echo "install-system-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
+# Debian's packages would start their own services (dockerd, the registry, nats-server, Prometheus) on every
+# interface where an init system runs; the project starts private instances bound to 127.0.0.1 instead (DESIGN §8).
+# policy-rc.d answering 101 is Debian's documented way to keep a package's maintainer scripts from starting them.
+created_policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  created_policy=1
+fi
+trap 'if [ -n "$created_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
 apt-get install -y --no-install-recommends "${missing[@]}"
+# Where systemd runs, also keep them from starting at the next boot.
+if [ -d /run/systemd/system ]; then
+  systemctl disable --now docker.service docker.socket docker-registry.service nats-server.service \
+    prometheus.service 2>/dev/null || true
+fi
 
-# Debian's packages start their services where systemd runs; DESIGN §8 starts private instances bound to
-# 127.0.0.1 instead, so nothing else needs configuring here.
 echo "install-system-deps: installed ${missing[*]}"

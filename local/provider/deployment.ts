@@ -75,10 +75,13 @@ export function checkNamespace(namespace: string | null | undefined): void {
   if (namespace && namespace !== NAMESPACE) throw new HttpError(400, `namespace must be: ${NAMESPACE}`);
 }
 
-/** The FunctionStatus of a deployed function (anchors §A); replicas is always 1 here. */
+/**
+ * The FunctionStatus of a deployed function (anchors §A): `replicas` is the desired count (0 or 1: one container per
+ * function), `availableReplicas` 1 once that container answers.
+ */
 export function toStatus(
   deployment: FunctionDeployment,
-  state: { ready: boolean; invocationCount: number; createdAt: string },
+  state: { replicas: 0 | 1; ready: boolean; invocationCount: number; createdAt: string },
 ): FunctionStatusBody {
   const { service, ...rest } = deployment;
   return {
@@ -89,8 +92,8 @@ export function toStatus(
     annotations: deployment.annotations ?? {},
     readOnlyRootFilesystem: deployment.readOnlyRootFilesystem === true,
     invocationCount: state.invocationCount,
-    replicas: 1,
-    availableReplicas: state.ready ? 1 : 0,
+    replicas: state.replicas,
+    availableReplicas: state.replicas > 0 && state.ready ? 1 : 0,
     createdAt: state.createdAt,
   };
 }

@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FunctionDeployment } from "../../shared/gateway.js";
@@ -31,7 +31,14 @@ export interface Functions {
   update(deployment: FunctionDeployment): Promise<void>;
   /** DELETE: 404 when absent; removes the container and the function's secret files. */
   remove(name: string): Promise<void>;
-  /** For the proxy; counts the invocation. */
+  /**
+   * POST /system/scale-function: 0 stops the container (kept, so its logs stay and it can start again), 1 or more
+   * starts it again if stopped. One container per function: more than 1 is taken as 1. 404 when absent.
+   */
+  scale(name: string, replicas: number): Promise<void>;
+  /** The id of the function's current container, for its logs; undefined when the function does not exist. */
+  containerOf(name: string): Promise<string | undefined>;
+  /** For the proxy; counts the invocation. A function scaled to 0 is started first and waited for (scale from zero). */
   target(name: string): Promise<Target>;
   /** Stops background readiness polls; the containers keep running. */
   close(): void;
@@ -42,7 +49,15 @@ interface Entry {
   createdAt: string;
   instance: Instance;
   invocations: number;
+  /** Desired replicas: 0 (scaled to zero, container stopped) or 1. */
+  replicas: 0 | 1;
+  /** The readiness poll started when the function last came back from 0. */
+  waking?: Promise<boolean>;
 }
+
+// Kept beside the function's secret folders: a container stopped on purpose stays stopped across gateway restarts
+// (Docker cannot relabel a container, and a stopped container alone could also be one that crashed).
+const SCALED_TO_ZERO = "scaled-to-zero";
 
 /**
  * Functions kept in memory and in Docker: each container carries its FunctionDeployment in a label, so a new gateway
@@ -86,12 +101,14 @@ export function createFunctions(deps: FunctionsDeps): Functions {
         deps.log.warn({ container: keep.Id, name }, "container without a readable deployment label: left alone");
         continue;
       }
-      if (keep.State !== "running") await deps.containers.start(keep.Id);
+      const atZero = existsSync(zeroMarker(name));
+      if (keep.State !== "running" && !atZero) await deps.containers.start(keep.Id);
       if (!named) await deps.containers.rename(keep.Id, containerName(name));
       deps.ports.hold(record.port);
       const instance = instances.adopt(keep.Id, record.deployment, record.port);
-      entries.set(name, { deployment: record.deployment, createdAt: record.createdAt, instance, invocations: 0 });
-      void instances.watch(record.deployment, instance);
+      const { deployment, createdAt } = record;
+      entries.set(name, { deployment, createdAt, instance, invocations: 0, replicas: atZero ? 0 : 1 });
+      if (!atZero) void instances.watch(record.deployment, instance);
     }
   }
 
@@ -113,7 +130,7 @@ export function createFunctions(deps: FunctionsDeps): Functions {
         await instances.prepare(d);
         const createdAt = deps.now().toISOString();
         const instance = await instances.start(d, createdAt, containerName(d.service));
-        entries.set(d.service, { deployment: d, createdAt, instance, invocations: 0 });
+        entries.set(d.service, { deployment: d, createdAt, instance, invocations: 0, replicas: 1 });
         void instances.watch(d, instance);
       });
     },
@@ -135,6 +152,10 @@ export function createFunctions(deps: FunctionsDeps): Functions {
         const old = entry.instance;
         entry.deployment = d;
         entry.instance = next;
+        // The new container runs: a function at 0 is back at 1, as a new Deployment would be.
+        entry.replicas = 1;
+        entry.waking = undefined;
+        rmSync(zeroMarker(d.service), { force: true });
         const drainMs = deps.drainTimeoutMs ?? 10_000;
         for (let waited = 0; old.inflight > 0 && waited < drainMs; waited += 50) await sleep(50);
         await instances.discard(old);
@@ -151,10 +172,36 @@ export function createFunctions(deps: FunctionsDeps): Functions {
         rmSync(join(deps.dir, name), { recursive: true, force: true });
       });
     },
+    async scale(name, replicas) {
+      await loaded();
+      if (!entries.has(name)) throw new HttpError(404, `function ${name} not found`);
+      const job = serial(name, async () => {
+        const entry = entries.get(name);
+        if (!entry) return; // removed while waiting its turn
+        if (replicas === 0) await sleepToZero(entry);
+        else await wake(entry);
+      });
+      if (replicas > 0) return job;
+      // Answered at once (202, as faas-netes): stopping waits for the calls running and Docker's grace period.
+      job.catch((err: unknown) => deps.log.warn({ err, function: name }, "scaling to zero failed"));
+    },
+    async containerOf(name) {
+      await loaded();
+      return entries.get(name)?.instance.id;
+    },
     async target(name) {
       await loaded();
+      if (entries.get(name)?.replicas === 0) {
+        // Scale from zero, as the gateway's scaling handler does (scale_from_zero, on by default in faas-netes' chart).
+        await serial(name, async () => {
+          const current = entries.get(name);
+          if (current) await wake(current);
+        });
+      }
       const entry = entries.get(name);
       if (!entry) return undefined;
+      // Just started again (from zero, or scaled up): wait for it, as the scaling handler polls until it is available.
+      if (!entry.instance.ready && entry.waking) await entry.waking;
       const instance = entry.instance;
       if (!instance.ready) {
         // Slower than the readiness timeout: look again, so it serves once it answers.
@@ -169,9 +216,38 @@ export function createFunctions(deps: FunctionsDeps): Functions {
       for (const entry of entries.values()) entry.instance.stop.abort();
     },
   };
+
+  function zeroMarker(name: string): string {
+    return join(deps.dir, name, SCALED_TO_ZERO);
+  }
+
+  /** No new calls, the running ones get the drain time, then the container stops (SIGTERM, Docker's 10 s, SIGKILL). */
+  async function sleepToZero(entry: Entry): Promise<void> {
+    const { instance, deployment } = entry;
+    mkdirSync(join(deps.dir, deployment.service), { recursive: true });
+    writeFileSync(zeroMarker(deployment.service), "");
+    entry.replicas = 0;
+    entry.waking = undefined;
+    instance.stop.abort();
+    instance.ready = false;
+    const drainMs = deps.drainTimeoutMs ?? 10_000;
+    for (let waited = 0; instance.inflight > 0 && waited < drainMs; waited += 50) await sleep(50);
+    await deps.containers.stop(instance.id);
+  }
+
+  /** Starts a function's stopped container again; `entry.waking` settles once it answers (or not in time). */
+  async function wake(entry: Entry): Promise<void> {
+    if (entry.replicas === 1) return;
+    const { instance, deployment } = entry;
+    await deps.containers.start(instance.id);
+    rmSync(zeroMarker(deployment.service), { force: true });
+    entry.replicas = 1;
+    instance.stop = new AbortController();
+    entry.waking = instances.watch(deployment, instance);
+  }
 }
 
 function statusOf(entry: Entry): FunctionStatusBody {
-  const { deployment, instance, invocations, createdAt } = entry;
-  return toStatus(deployment, { ready: instance.ready, invocationCount: invocations, createdAt });
+  const { deployment, instance, invocations, createdAt, replicas } = entry;
+  return toStatus(deployment, { replicas, ready: instance.ready, invocationCount: invocations, createdAt });
 }

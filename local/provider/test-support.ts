@@ -11,7 +11,9 @@ import { startServices } from "../services/test-services.js";
 import { createContainerApi } from "./container-api.js";
 import { LABELS } from "./container-spec.js";
 
-// Echoes the call and what the container sees; START_DELAY_MS delays listening, ?delay= delays the answer.
+// Echoes the call and what the container sees; START_DELAY_MS delays listening, ?delay= delays the answer. Logs
+// each call to stdout, and ?stderr=<text> to stderr (for /system/logs). Exits on SIGTERM, as a function's watchdog
+// does (node as PID 1 would ignore it, and a stop would wait Docker's 10 s).
 const SERVER_JS = `const fs = require("node:fs");
 let firstPath;
 const attempt = (f) => { try { return f(); } catch (e) { return e.code; } };
@@ -20,6 +22,8 @@ const serve = () => require("node:http").createServer((req, res) => {
   const chunks = [];
   req.on("data", (c) => chunks.push(c)).on("end", () => {
     const q = new URL(req.url, "http://fn").searchParams;
+    console.log(req.method + " " + req.url);
+    if (q.has("stderr")) console.error(q.get("stderr"));
     const body = JSON.stringify({ method: req.method, url: req.url, body: Buffer.concat(chunks).toString(), firstPath,
       secret: q.has("secret") ? attempt(() => fs.readFileSync("/var/openfaas/secrets/" + q.get("secret"), "utf8")) : null,
       tmp: q.has("write") ? attempt(() => (fs.writeFileSync("/tmp/probe", "x"), "ok")) : null,
@@ -31,6 +35,7 @@ const serve = () => require("node:http").createServer((req, res) => {
   });
 }).listen(Number(process.env.http_port), "127.0.0.1");
 setTimeout(serve, Number(process.env.START_DELAY_MS ?? 0));
+process.on("SIGTERM", () => process.exit(0));
 `;
 // The base image comes in as a build arg, as the templates do (DESIGN §8).
 const DOCKERFILE = `ARG NODE_IMAGE=node:20-alpine

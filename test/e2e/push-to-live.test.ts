@@ -61,7 +61,8 @@ describe("push to live on one machine", () => {
     });
     first = sha;
     expect(stackStatus.state).toBe("success");
-    const url = (f: string) => `${cloud.gatewayUrl}function/alice--${f}`;
+    // The edge router's pretty URL (issue #13): test/e2e/edge.test.ts checks that it answers.
+    const url = (f: string) => `http://alice.localhost:${cloud.edgePort}/${f}`;
     const seen = statuses("alice", "fns", sha);
     expect(seen[0]).toEqual({
       context: "stack-deploy",

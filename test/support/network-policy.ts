@@ -99,3 +99,37 @@ export function egressAllowed(policies: INetworkPolicy[], from: Pod, to: Destina
     }),
   );
 }
+
+/** Whether `from` may open a connection to `to` on `port` as far as `to`'s ingress policies say (egress aside). */
+export function ingressAllowed(
+  policies: INetworkPolicy[],
+  from: Pod,
+  to: Pod,
+  port: number,
+  protocol = "TCP",
+): boolean {
+  const selecting = policies.filter(
+    (p) =>
+      p.metadata?.namespace === to.namespace &&
+      selects(p.spec?.podSelector, to.labels) &&
+      (p.spec?.policyTypes ?? ["Ingress"]).includes("Ingress"),
+  );
+  if (selecting.length === 0) return true;
+  return selecting.some((policy) =>
+    (policy.spec?.ingress ?? []).some((rule) => {
+      const portOk =
+        !rule.ports ||
+        rule.ports.some((p) => {
+          if (typeof p.port === "string") throw new Error(`named port ${p.port}: not used by the project's policies`);
+          return (
+            (p.protocol ?? "TCP") === protocol &&
+            (p.port === undefined || (port >= p.port && port <= (p.endPort ?? p.port)))
+          );
+        });
+      // A source matches a peer as a destination would: the same selectors, read from the other side.
+      const source: Destination = { pod: from, ip: from.ip, port };
+      const peerOk = !rule.from || rule.from.some((peer) => peerMatches(peer, policy.metadata!.namespace!, source));
+      return portOk && peerOk;
+    }),
+  );
+}
