@@ -133,7 +133,7 @@ describe(`${GUIDE}, run as one script against a model of a fresh cluster`, () =>
     expect(result.problems).toEqual([]);
   });
 
-  it("it installs what the system needs: the charts, of-builder, the Gateway and the functions", () => {
+  it("it installs what the system needs: the charts, of-builder, the edge router, the Gateway and the functions", () => {
     const lines = result.calls.map((c) => [c.name, ...c.args].join(" "));
     for (const expected of [
       /^helm upgrade --install openfaas openfaas\/openfaas --version /,
@@ -141,6 +141,9 @@ describe(`${GUIDE}, run as one script against a model of a fresh cluster`, () =>
       /^helm upgrade --install cert-manager oci:\/\/quay\.io\/jetstack\/charts\/cert-manager /,
       /^kubectl apply -f yaml\/of-builder\.yaml$/,
       /^kubectl apply -f yaml\/network-policies\.yaml$/,
+      /^docker push \S+\/ofc-ts-edge-router:/,
+      /^kubectl -n openfaas set image deploy\/edge-router edge-router=\S+\/ofc-ts-edge-router:/,
+      /^kubectl -n openfaas rollout status deploy\/edge-router$/,
       /^kubectl apply -f -$/,
       /^faas-cli up -f stack\.yml$/,
     ])
@@ -148,6 +151,19 @@ describe(`${GUIDE}, run as one script against a model of a fresh cluster`, () =>
     const applied = result.calls.filter((c) => c.stdin !== undefined && c.args.includes("apply"));
     const kinds = applied.flatMap((c) => parseAllDocuments(c.stdin!).map((d) => (d.toJS() as { kind: string }).kind));
     expect(kinds).toEqual(expect.arrayContaining(["Gateway", "HTTPRoute", "Certificate", "ClusterIssuer"]));
+  });
+
+  it("the edge router it applies serves the domain exported at the top, and the Gateway routes *.<domain> to it", async () => {
+    const domain = /export DOMAIN=(\S+)/.exec((await blocksOf(GUIDE, ["sh"])).map((b) => b.body).join("\n"))?.[1];
+    const docs = result.calls
+      .filter((c) => c.stdin !== undefined && c.args.includes("apply"))
+      .flatMap((c) => parseAllDocuments(c.stdin!).map((d) => d.toJS() as AppliedDoc));
+    const router = docs.find((d) => d.kind === "Deployment" && d.metadata?.name === "edge-router");
+    const env = router?.spec?.template?.spec?.containers?.find((c) => c.name === "edge-router")?.env ?? [];
+    expect(env.find((e) => e.name === "domain")?.value).toBe(domain);
+    const edge = docs.find((d) => d.kind === "HTTPRoute" && d.metadata?.name === "edge");
+    expect(edge?.spec?.hostnames).toEqual([`*.${domain}`]);
+    expect(edge?.spec?.rules?.map((r) => r.backendRefs)).toEqual([[{ name: "edge-router", port: 8080 }]]);
   });
 
   it("the secrets folder ends up with only files scripts/create-secrets.sh or a command of the guide reads", async () => {
@@ -169,6 +185,17 @@ describe(`${GUIDE}, run as one script against a model of a fresh cluster`, () =>
     for (const host of hosts) expect(host.endsWith(`.${domain}`)).toBe(true);
   });
 });
+
+/** The parts of an applied Deployment or HTTPRoute the edge router's checks read. */
+interface AppliedDoc {
+  kind?: string;
+  metadata?: { name?: string };
+  spec?: {
+    hostnames?: string[];
+    rules?: Array<{ backendRefs?: unknown[] }>;
+    template?: { spec?: { containers?: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } };
+  };
+}
 
 /** The files in the secrets folder scripts/create-secrets.sh reads (its `name|namespace|key|file` entries). */
 async function scriptSecretFiles(): Promise<string[]> {
@@ -506,6 +533,25 @@ describe("the walk catches", () => {
       "#2 kubectl apply -f yaml/of-builder.yaml: Deployment of-builder: unconfined profiles need namespace openfaas at Pod Security level privileged (it is unset)",
       "#3 kubectl -n openfaas set image deploy/of-builder of-builder=ghcr.io/me/ofc-ts-of-builder:1: image ghcr.io/me/ofc-ts-of-builder:1 was not pushed",
       "#4 kubectl -n openfaas rollout status deploy/of-bilder: no Deployment openfaas/of-bilder yet",
+    ]);
+  });
+
+  it("the Gateway's routes applied before the edge router's Service exists → the edge route's backend named", async () => {
+    const result = await walkLines(
+      "kubectl create namespace openfaas",
+      "helm upgrade --install eg oci://docker.io/envoyproxy/gateway-helm --version v1.9.0 \\",
+      "  --namespace envoy-gateway-system --create-namespace",
+      "helm upgrade --install cert-manager oci://quay.io/jetstack/charts/cert-manager --version v1.21.1 \\",
+      "  --namespace cert-manager --create-namespace --set crds.enabled=true",
+      "helm repo add openfaas https://openfaas.github.io/faas-netes/",
+      "kubectl create namespace openfaas-fn",
+      "helm upgrade --install openfaas openfaas/openfaas --version 15.0.6 --namespace openfaas",
+      "kubectl apply -f yaml/gateway.yaml",
+      "kubectl apply -f yaml/edge-router.yaml",
+      "kubectl apply -f yaml/gateway.yaml",
+    );
+    expect(result.problems).toEqual([
+      "#7 kubectl apply -f yaml/gateway.yaml: HTTPRoute edge: backend Service openfaas/edge-router does not exist yet (the route answers 500 until it does)",
     ]);
   });
 

@@ -86,8 +86,28 @@ describe("yaml/ manifests", () => {
         "gateway.yaml: Certificate wildcard",
         "gateway.yaml: Gateway public",
         "gateway.yaml: HTTPRoute functions",
+        "gateway.yaml: HTTPRoute edge",
       ]),
     );
+  });
+
+  it("yaml/gateway.yaml routes gateway.<domain>/function/ to the gateway, every other name to the edge router", async () => {
+    type Route = { spec: { hostnames: string[]; rules: Array<{ matches: unknown; backendRefs: unknown }> } };
+    const functions = (await manifest("gateway.yaml: HTTPRoute functions")) as unknown as Route;
+    const edge = (await manifest("gateway.yaml: HTTPRoute edge")) as unknown as Route;
+    expect(functions.spec.hostnames).toEqual(["gateway.example.com"]);
+    expect(functions.spec.rules.map((r) => [r.matches, r.backendRefs])).toEqual([
+      [[{ path: { type: "PathPrefix", value: "/function/" } }], [{ name: "gateway", port: 8080 }]],
+    ]);
+    expect(edge.spec.hostnames).toEqual(["*.example.com"]);
+    expect(edge.spec.rules.map((r) => [r.matches, r.backendRefs])).toEqual([
+      [[{ path: { type: "PathPrefix", value: "/" } }], [{ name: "edge-router", port: 8080 }]],
+    ]);
+    // The router's Service and port, as yaml/edge-router.yaml defines them.
+    const service = (await manifest("edge-router.yaml: Service edge-router")) as {
+      spec: { ports: Array<{ port: number }> };
+    };
+    expect(service.spec.ports.map((p) => p.port)).toEqual([8080]);
   });
 
   it("every document → valid against the Kubernetes schema of its kind", async () => {

@@ -24,6 +24,7 @@ const SYSTEM_FUNCTIONS = [
   "garbage-collect",
   "pipeline-log",
   "build-reaper",
+  "edge-auth",
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -286,7 +287,7 @@ describe(`README.md "${SECTION}"`, () => {
     expect(problems).toEqual([]);
   });
 
-  it("names every install step: secrets, of-builder and its policies, its image, the functions", async () => {
+  it("names every install step: secrets, of-builder and its policies, its image, the edge router, the functions", async () => {
     const commands = shellCommands(await readmeCommands(ROOT)).map((w) => w.join(" "));
     for (const expected of [
       /^scripts\/create-secrets\.sh \S+$/,
@@ -294,23 +295,32 @@ describe(`README.md "${SECTION}"`, () => {
       /^kubectl apply -f yaml\/network-policies\.yaml$/,
       /^docker build -f of-builder\/Dockerfile .* \.$/,
       /^kubectl -n openfaas set image deploy\/of-builder of-builder=/,
+      /^docker build -f edge-router\/Dockerfile .* \.$/,
+      /^sed .* yaml\/edge-router\.yaml$/,
+      /^kubectl -n openfaas set image deploy\/edge-router edge-router=/,
       /^faas-cli up -f stack\.yml$/,
     ])
       expect(commands).toContainEqual(expect.stringMatching(expected));
   });
 
-  it("the of-builder image it builds is the one it sets, on a container yaml/of-builder.yaml has", async () => {
-    const commands = shellCommands(await readmeCommands(ROOT));
-    const build = commands.find((w) => w[0] === "docker" && w[1] === "build");
-    const set = commands.find((w) => w.includes("set") && w.includes("image"));
-    const [built] = flagValues(build ?? [], ["-t", "--tag"]);
-    const assignment = set?.find((w) => w.includes("="));
-    expect(assignment).toBe(`of-builder=${built}`);
-    const manifest = parseAllDocuments(await readFile(join(ROOT, "yaml", "of-builder.yaml"), "utf8"))
-      .map((d) => d.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: { name: string }[] } } } })
-      .find((d) => d.kind === "Deployment");
-    expect(manifest?.spec?.template?.spec?.containers?.map((c) => c.name)).toContain("of-builder");
-  });
+  it.each(["of-builder", "edge-router"])(
+    "the %s image it builds is the one it sets, on a container yaml/<name>.yaml has",
+    async (name) => {
+      const commands = shellCommands(await readmeCommands(ROOT));
+      const build = commands.find(
+        (w) => w[0] === "docker" && w[1] === "build" && flagValues(w, ["-f", "--file"])[0] === `${name}/Dockerfile`,
+      );
+      const set = commands.find((w) => w.includes("set") && w.includes("image") && w.includes(`deploy/${name}`));
+      const [built] = flagValues(build ?? [], ["-t", "--tag"]);
+      expect(built).toBeDefined();
+      const assignment = set?.find((w) => w.includes("="));
+      expect(assignment).toBe(`${name}=${built}`);
+      const manifest = parseAllDocuments(await readFile(join(ROOT, "yaml", `${name}.yaml`), "utf8"))
+        .map((d) => d.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: { name: string }[] } } } })
+        .find((d) => d.kind === "Deployment");
+      expect(manifest?.spec?.template?.spec?.containers?.map((c) => c.name)).toContain(name);
+    },
+  );
 });
 
 describe("stack.yml, as faas-cli up reads it from this checkout", () => {

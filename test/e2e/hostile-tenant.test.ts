@@ -8,9 +8,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import axios from "axios";
 import { pino } from "pino";
+import { localhostAgent } from "../../local/localhost-lookup.js";
 import { loadPorts } from "../../local/ports.js";
 import { startLocalCloud, type LocalCloud } from "../../local/runtime.js";
 import { RANDOM_SECRETS } from "../../local/workspace.js";
+import { functionName } from "../../shared/naming.js";
 
 // Issue #10's hostile-tenant test: mallory's function runs user code twice, in its image build (the node24 template's
 // `npm test`, as root, on the host network BuildKit gives builds) and in its deployed container, and each time tries
@@ -66,12 +68,26 @@ const REFUSED = {
   "gateway: PUT /system/functions (take over a function)": "refused (401)",
   "gateway: GET /system/logs": "refused (401)",
   "gateway: GET /system/info": "refused (401)",
+  "gateway: GET /metrics (every tenant's function names)": "refused (401)",
+  "prometheus: GET /api/v1/query": "refused (401)",
   "gateway: unsigned hop to buildshiprun": "refused (401)",
   "of-builder: unsigned POST /build": "refused (401)",
+  // The edge router is public, but only for owners' functions and the system's public paths (edge-router/
+  // system-routes.ts): nothing else of the gateway's may open up through it, whatever the Host or path says.
+  "edge: system host, the gateway's /system/functions": "refused (404)",
+  "edge: system host, /metrics": "refused (404)",
+  "edge: system host, /function/buildshiprun (not a public system path)": "refused (404)",
+  "edge: system host, /async-function/github-event": "refused (404)",
+  "edge: system host, unsigned POST /pipeline-log over a build log": "refused (401)",
+  "edge: system host, GET /pipeline-log of another owner's log without its signature": "refused (404)",
+  "edge: another owner's host, /api/%2e%2e/%2e%2e/system/functions": "refused (404)",
+  "edge: no owner's host, /function/buildshiprun": "refused (404)",
+  "edge: forged X-Forwarded-Host system host, /system/functions": "refused (404)",
   "disk: the GitHub App private key": "refused (ENOENT)",
   "disk: the runtime's secrets folder": "refused (ENOENT)",
   "disk: the provider's secret store": "refused (ENOENT)",
   "control: the public gateway /healthz": "REACHED (200 OK)",
+  "control: the edge router's /healthz": "REACHED (200 OK)",
 };
 
 // The runtime's credentials (docs/local.md): none may reach a tenant's container.
@@ -97,6 +113,9 @@ describe("a hostile tenant's build step and function against the local runtime's
       registry: cloud.registry,
       gateway: `127.0.0.1:${ports.gateway}`,
       builder: `127.0.0.1:${ports.builder}`,
+      prometheus: `127.0.0.1:${ports.prometheus}`,
+      edge: `127.0.0.1:${ports.edge}`,
+      domain: "localhost",
       dockerSocket: cloud.dockerSocket,
       privateKey: join(dir, "secrets", "private-key"),
       secretsDir: join(dir, "secrets"),
@@ -126,9 +145,15 @@ describe("a hostile tenant's build step and function against the local runtime's
     const stack = await cloud.waitForStatus("mallory", "hostile", sha, "stack-deploy", 300_000);
     const probe = cloud.github.statuses({ owner: "mallory", repo: "hostile", sha, context: "probe" }).at(-1);
     expect([stack.state, probe?.state, probe?.description]).toEqual(["success", "success", expect.any(String)]);
+    // The link is the edge router's pretty URL (http://mallory.localhost:<edge>/probe), which Node's resolver does
+    // not resolve; the deployed name is naming's, not the link's last segment.
     const url = probe!.target_url!;
-    service = new URL(url).pathname.split("/").pop()!;
-    const res = await axios.get<ProbeReport>(url, { validateStatus: () => true, timeout: 120_000 });
+    service = functionName("mallory", "probe");
+    expect(url).toBe(`http://mallory.localhost:${cloud.edgePort}/probe`);
+    const agent = localhostAgent();
+    const res = await axios
+      .get<ProbeReport>(url, { httpAgent: agent, validateStatus: () => true, timeout: 120_000 })
+      .finally(() => agent.destroy());
     expect(res.status).toBe(200);
     report = res.data;
     // Both runs are this push's, not left over from a cached build layer.

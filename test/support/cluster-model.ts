@@ -281,6 +281,8 @@ async function apply(
     cluster.resources.add(`${kind} ${where}/${meta.name}`);
     if (kind === "Secret") cluster.secrets.add(`${where}/${meta.name}`);
     if (kind === "Service") cluster.services.add(`${where}/${meta.name}`);
+    if (kind === "HTTPRoute")
+      for (const why of backendProblems(doc, where, cluster)) say(`HTTPRoute ${meta.name}: ${why}`);
     if (kind === "Deployment") {
       const pod = (doc as DeploymentDoc).spec?.template;
       for (const why of podProblems(pod, where, cluster)) say(`Deployment ${meta.name}: ${why}`);
@@ -288,6 +290,23 @@ async function apply(
       cluster.deployments.set(`${where}/${meta.name}`, { containers });
     }
   }
+}
+
+interface HTTPRouteDoc {
+  spec?: { rules?: Array<{ backendRefs?: Array<{ name: string; namespace?: string; kind?: string }> }> };
+}
+
+/**
+ * A route's backends that are not there yet: Gateway API answers 500 for a rule whose Service does not exist, so an
+ * install that routes before it deploys the backend serves errors in between (e.g. the edge route before the router).
+ */
+function backendProblems(route: HTTPRouteDoc, ns: string, cluster: Cluster): string[] {
+  return (route.spec?.rules ?? [])
+    .flatMap((rule) => rule.backendRefs ?? [])
+    .filter((ref) => (ref.kind ?? "Service") === "Service")
+    .map((ref) => `${ref.namespace ?? ns}/${ref.name}`)
+    .filter((service) => !cluster.services.has(service))
+    .map((service) => `backend Service ${service} does not exist yet (the route answers 500 until it does)`);
 }
 
 interface DeploymentDoc {
