@@ -5,7 +5,19 @@ import tseslint from "typescript-eslint";
 export default tseslint.config(
   // build/ is what faas-cli build writes. template/ is compiled inside each function's image build (its imports
   // resolve only in the build context), where tsc checks it; test/e2e/dogfood.test.ts runs that build.
-  { ignores: ["node_modules/**", "coverage/**", ".local/**", "**/*.js", "template/**", "build/**"] },
+  // .stryker-tmp/ and reports/ are mutation testing's sandboxes and report (docs/testing.md).
+  {
+    ignores: [
+      "node_modules/**",
+      "coverage/**",
+      ".local/**",
+      "**/*.js",
+      "template/**",
+      "build/**",
+      ".stryker-tmp/**",
+      "reports/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

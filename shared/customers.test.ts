@@ -13,6 +13,7 @@ describe("createCustomers", () => {
     await expect(customers.has("OPENFAAS")).resolves.toBe(true);
     await expect(customers.has("mark")).resolves.toBe(false);
     await expect(customers.has("")).resolves.toBe(false);
+    await expect(customers.has("# ops")).resolves.toBe(false);
   });
 
   it("from customers_url → fetched once per TTL, then refreshed", async () => {
@@ -46,6 +47,8 @@ describe("createCustomers", () => {
       await expect(customers.has("alex")).rejects.toMatchObject({
         status: 503,
         message: expect.stringMatching(/answered 404/),
+        // The fetch error travels as the cause, for the log (shared/function-handler.ts respond).
+        cause: expect.objectContaining({ message: expect.stringMatching(/answered 404$/) }),
       });
     } finally {
       await server.close();
@@ -65,5 +68,44 @@ describe("createCustomers", () => {
   it("URL unreachable from the start → 503, not a crash", async () => {
     const customers = createCustomers({ url: "http://127.0.0.1:1/CUSTOMERS", http: axios.create(), now: () => 0 });
     await expect(customers.has("alex")).rejects.toMatchObject({ status: 503 });
+  });
+
+  it("neither the secret nor customers_url → an error naming both (and the switch)", () => {
+    expect(() => createCustomers({ http: axios.create(), now: () => 0 })).toThrow(
+      "customers: set the customers secret or customers_url (or validate_customers=false)",
+    );
+  });
+
+  it("an empty customers secret → nobody, even with customers_url set (the secret wins)", async () => {
+    const customers = createCustomers({ list: "", url: "http://127.0.0.1:1/C", http: axios.create(), now: () => 0 });
+    await expect(customers.has("alex")).resolves.toBe(false);
+  });
+
+  it("the list is text, never JSON-decoded: a quoted line admits nobody", async () => {
+    const server = await startRecorder(() => ({ status: 200, body: '"mallory"' }));
+    const customers = createCustomers({ url: `${server.url}/C`, http: axios.create(), now: () => 0 });
+    try {
+      await expect(customers.has("mallory")).resolves.toBe(false);
+      await expect(customers.has('"mallory"')).resolves.toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("by default re-fetched after exactly 5 minutes, not before", async () => {
+    const server = await startRecorder(() => ({ status: 200, body: "alex\n" }));
+    let clock = 0;
+    const customers = createCustomers({ url: `${server.url}/C`, http: axios.create(), now: () => clock });
+    try {
+      await customers.has("alex");
+      clock = 5 * 60_000 - 1;
+      await customers.has("alex");
+      expect(server.requests).toHaveLength(1);
+      clock = 5 * 60_000;
+      await customers.has("alex");
+      expect(server.requests).toHaveLength(2);
+    } finally {
+      await server.close();
+    }
   });
 });

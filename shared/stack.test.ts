@@ -365,6 +365,19 @@ describe("readStack: bounded work (issue #10)", () => {
     expect(opened).toEqual(["stack.yml"]);
   });
 
+  // Issue #12: the limit's edge, where an off-by-one would hide (functions_per_repo_limit).
+  it.each([
+    [5, 5, "read"],
+    [6, 5, "too many functions in stack.yml: 6, the limit is 5"],
+    [1, 1, "read"],
+    [2, 1, "too many functions in stack.yml: 2, the limit is 1"],
+  ])("%s functions with maxFunctions %s → %s", async (count, maxFunctions, outcome) => {
+    await write({ "stack.yml": stack(Array.from({ length: count }, (_, i) => fn(`f${i}`)).join("")) });
+    const reading = readStack(repo, {}, { maxFunctions });
+    if (outcome === "read") expect((await reading).functions).toHaveLength(count);
+    else await expect(reading).rejects.toMatchObject(refusal(outcome));
+  });
+
   it("an environment_file that is a YAML bomb → 400 naming the file", async () => {
     await write({
       "stack.yml": stack(fn("api", "    environment_file: [env.yml]\n")),

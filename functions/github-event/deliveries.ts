@@ -33,9 +33,10 @@ export function createDeliveries(deps: { now: () => number; ttlMs?: number; max?
   return {
     claim(id) {
       const now = deps.now();
+      // Every id gets the same TTL and a new one is only ever appended, so expiries are in Map order and evict() has
+      // just dropped every expired id: whatever is still there is live.
       evict(now);
-      const expires = seen.get(id);
-      if (expires !== undefined && expires > now) return Promise.resolve(false);
+      if (seen.has(id)) return Promise.resolve(false);
       seen.set(id, now + ttl);
       return Promise.resolve(true);
     },

@@ -1,0 +1,184 @@
+// POST /build past its checks, with a stand-in backend (the BuildBackend interface the docker and buildctl backends
+// share): what of-builder answers for a build that succeeds, fails or faults, and what it hands the backend. The real
+// backends are exercised in server.test.ts and buildctl-backend.test.ts (dockerd, BuildKit).
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { packBuildContext } from "../shared/build-tar.js";
+import { signHop } from "../shared/hmac.js";
+import { BuildFailure, type BuildBackend, type BuildRequest } from "./backend.js";
+import { createBuilderServer, type BuilderServer } from "./server.js";
+
+const SECRET = "of-builder-test-secret";
+const REF = "127.0.0.1:5000/alice/fns--api:latest-04b8e44";
+
+let work: string;
+let tmp: string;
+let builder: BuilderServer;
+let url: string;
+/** What the next build does; each request the backend got. */
+let next: (request: BuildRequest) => Promise<{ digest?: string }>;
+let received: Array<{ ref: string; buildArgs: Readonly<Record<string, string>>; dockerfile: string }>;
+
+const backend: BuildBackend = {
+  async build(request) {
+    received.push({
+      ref: request.ref,
+      buildArgs: request.buildArgs,
+      dockerfile: await readFile(join(request.contextDir, "Dockerfile"), "utf8"),
+    });
+    return next(request);
+  },
+};
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), "ofb-handler-"));
+  tmp = join(work, "tmp");
+  await mkdir(tmp);
+  builder = createBuilderServer({
+    backend,
+    payloadSecret: SECRET,
+    maxInflight: 2,
+    maxBuildBytes: 1024 * 1024,
+    maxBuildFiles: 100,
+    baseBuildArgs: { NODE_IMAGE: "127.0.0.1:5000/base/node:24", http_proxy: "http://proxy:3128" },
+    tmpDir: tmp,
+    log: pino({ level: "silent" }),
+  });
+  await new Promise<void>((resolve) => builder.server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(builder.server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await builder?.shutdown(1000);
+  await rm(work, { recursive: true, force: true });
+});
+beforeEach(() => {
+  received = [];
+  next = () => Promise.resolve({ digest: "sha256:" + "a".repeat(64) });
+});
+afterEach(async () => {
+  // Each build's temp folder is gone once it has its answer (DESIGN §6).
+  expect(await readdir(tmp)).toEqual([]);
+});
+
+let builds = 0;
+/** A signed build tar as git-tar sends it: the context folder and `com.openfaas.docker.config`. */
+async function signedBuild(dockerfile: string, buildArgs?: Record<string, string>) {
+  const dir = join(work, `build-${++builds}`);
+  await mkdir(join(dir, "context"), { recursive: true });
+  await writeFile(join(dir, "context", "Dockerfile"), dockerfile);
+  await packBuildContext(join(dir, "context"), { ref: REF, ...(buildArgs ? { buildArgs } : {}) }, join(dir, "b.tar"));
+  const body = await readFile(join(dir, "b.tar"));
+  return { body, signature: signHop(SECRET, "of-builder", body) };
+}
+
+async function post(request: { body: Buffer; signature: string }, accept = "application/json") {
+  const res = await fetch(`${url}/build`, {
+    method: "POST",
+    body: request.body,
+    headers: { "X-Cloud-Signature-256": request.signature, Accept: accept, "Content-Type": "application/x-tar" },
+  });
+  return { status: res.status, type: res.headers.get("content-type"), text: await res.text() };
+}
+
+describe("POST /build with a stand-in backend", () => {
+  it("a build that succeeds → 200 with the image, its log and digest; the backend got the context and args", async () => {
+    next = (request) => {
+      request.onLog("#1 [internal] load build definition");
+      request.onLog("#1 DONE 0.1s");
+      return Promise.resolve({ digest: "sha256:" + "b".repeat(64) });
+    };
+    const res = await post(await signedBuild("ARG NODE_IMAGE\nFROM ${NODE_IMAGE}\n", { MODE: "prod", http_proxy: "" }));
+    expect([res.status, res.type]).toEqual([200, "application/json"]);
+    expect(JSON.parse(res.text)).toEqual({
+      imageName: REF,
+      status: "success",
+      log: ["#1 [internal] load build definition", "#1 DONE 0.1s"],
+      digest: "sha256:" + "b".repeat(64),
+    });
+    // The operator's args first, the tar's over them.
+    expect(received).toEqual([
+      {
+        ref: REF,
+        buildArgs: { NODE_IMAGE: "127.0.0.1:5000/base/node:24", http_proxy: "", MODE: "prod" },
+        dockerfile: "ARG NODE_IMAGE\nFROM ${NODE_IMAGE}\n",
+      },
+    ]);
+  });
+
+  it("a backend that learns no digest → no digest in the answer", async () => {
+    next = () => Promise.resolve({});
+    const res = await post(await signedBuild("FROM scratch\n"));
+    expect(JSON.parse(res.text)).toEqual({ imageName: REF, status: "success", log: [] });
+  });
+
+  it("Accept: application/x-ndjson → each log line as it comes, then the result as the last line", async () => {
+    next = (request) => {
+      request.onLog("step one");
+      request.onLog("step two");
+      return Promise.resolve({});
+    };
+    const res = await post(await signedBuild("FROM scratch\n"), "application/x-ndjson");
+    expect([res.status, res.type]).toEqual([200, "application/x-ndjson"]);
+    expect(res.text.split("\n")).toEqual([
+      JSON.stringify({ log: "step one" }),
+      JSON.stringify({ log: "step two" }),
+      JSON.stringify({ imageName: REF, status: "success", log: ["step one", "step two"] }),
+      "",
+    ]);
+  });
+
+  it("a failed build (BuildFailure) → 500, status failure, the builder's error for the user", async () => {
+    next = (request) => {
+      request.onLog("RUN npm ci");
+      return Promise.reject(new BuildFailure("exit code: 1", "npm ERR! missing script"));
+    };
+    const res = await post(await signedBuild("FROM scratch\n"));
+    expect(res.status).toBe(500);
+    expect(JSON.parse(res.text)).toEqual({
+      imageName: REF,
+      status: "failure",
+      log: ["RUN npm ci"],
+      error: "npm ERR! missing script (exit code: 1)",
+    });
+  });
+
+  it("a fault (daemon unreachable) → 500 'unexpected failure', the detail only in of-builder's log", async () => {
+    next = () => Promise.reject(new Error("connect ENOENT /run/docker.sock"));
+    const res = await post(await signedBuild("FROM scratch\n"), "application/x-ndjson");
+    expect(res.status).toBe(200); // the stream was open; its last line says what happened
+    expect(JSON.parse(res.text.trim())).toEqual({
+      imageName: REF,
+      status: "failure",
+      log: [],
+      error: "unexpected failure",
+    });
+    expect(res.text).not.toMatch(/ENOENT/);
+  });
+
+  it.each([
+    ["another repository of the build registry", "FROM 127.0.0.1:5000/bob/api--fn:latest\n"],
+    ["an unresolvable reference", "FROM ${UNSET}/x\n"],
+  ])("a Dockerfile naming %s → 400, nothing built", async (_, dockerfile) => {
+    const res = await post(await signedBuild(dockerfile));
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.text)).toMatchObject({ status: "failure", error: expect.stringMatching(/^Dockerfile: /) });
+    expect(received).toEqual([]);
+  });
+
+  it("the operator's base image from the build registry → built", async () => {
+    const res = await post(await signedBuild("FROM 127.0.0.1:5000/base/node:24\n"));
+    expect(res.status).toBe(200);
+    expect(received).toHaveLength(1);
+  });
+
+  it("a signature over other bytes → 401, nothing built", async () => {
+    const build = await signedBuild("FROM scratch\n");
+    const res = await post({ body: build.body, signature: signHop(SECRET, "of-builder", "other bytes") });
+    expect(res.status).toBe(401);
+    expect(JSON.parse(res.text)).toEqual({ status: "failure", error: "invalid message digest or secret" });
+    expect(received).toEqual([]);
+  });
+});
