@@ -47,6 +47,7 @@ export interface GarbageReport {
  */
 function isGarbage(fn: FunctionStatus, request: GarbageRequest, keep: ReadonlySet<string>): boolean {
   if (fn.labels?.[OWNER_ID_LABEL] !== String(request.ownerId)) return false;
+  // Stryker disable next-line OptionalChaining: the line above returned unless fn.labels is set.
   if (request.repo !== "*" && fn.labels?.[REPO_LABEL]?.toLowerCase() !== request.repo) return false;
   return !keep.has(fn.name.toLowerCase());
 }
@@ -66,6 +67,7 @@ export function createCollector(deps: GarbageCollectDeps): (event: FunctionEvent
     for (const fn of candidates) {
       try {
         // `false` means it was already gone: removed either way.
+        // Stryker disable next-line BooleanLiteral: the condition only decides whether to log; both ways it is removed.
         if (!(await deps.gateway.remove(fn.name))) log.info({ function: fn.name }, "already removed");
         report.deleted.push(fn.name);
       } catch (error) {

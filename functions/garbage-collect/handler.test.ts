@@ -176,6 +176,13 @@ describe("garbage-collect", () => {
     expect(deletes(gateway.requests)).toEqual([]);
   });
 
+  // Issue #12: it is fed through the async queue, so a hop may wait there up to an hour (QUEUED_HOP_MAX_AGE_MS).
+  it("a hop signed 59 minutes ago (it waited in the queue) → accepted", async () => {
+    const body = JSON.stringify(alice(["alice--api"]));
+    const res = await collect(body, signHop(SECRET, "garbage-collect", body, Date.now() - 59 * 60_000));
+    expect(res.status).toBe(200);
+  });
+
   const REQUEST = JSON.stringify({ functions: [], repo: "*", owner: "alice" });
   it.each([
     ["no signature", ""],
