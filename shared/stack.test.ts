@@ -191,13 +191,13 @@ describe("readStack: files it refuses", () => {
         `copies: [${Array.from({ length: 60 }, () => "{<<: *big}").join(", ")}]\n`,
       /over 100000 YAML nodes once aliases are expanded/,
     ],
-  ])("a YAML bomb (%s) → 400 within two seconds", async (_, bomb, message) => {
+  ])("a YAML bomb (%s) → 400 naming the expansion limit", async (_, bomb, message) => {
+    // How fast it is refused is measured by `npm run bench:stack-limits`, not asserted here: a timed test flakes
+    // on a loaded machine.
     await write({ "stack.yml": stack(fn("api")) + bomb });
-    const started = performance.now();
     await expect(readStack(repo, {})).rejects.toMatchObject(
       refusal(new RegExp(`^parseYAML error : stack.yml: ${message.source}`)),
     );
-    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it("${SHA} repeated until the substituted file is over 1 MiB → 400 naming the limit", async () => {
