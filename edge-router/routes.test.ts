@@ -95,6 +95,10 @@ describe("resolveRoute: the system host", () => {
       "/function/pipeline-log?owner=a&repo=b&sha=c&function=d&sig=e",
     ],
     ["/pipeline-log/x?sig=1", "/function/pipeline-log/x?sig=1"],
+    // The dashboard's APIs keep the original's paths; one function, dashboard-api, serves the three (issue #11).
+    ["/list-functions?owner=demo", "/function/dashboard-api/list-functions?owner=demo"],
+    ["/System-Metrics?owner=demo&window=1h", "/function/dashboard-api/system-metrics?owner=demo&window=1h"],
+    ["/function/dashboard-api/function-logs?owner=demo", "/function/dashboard-api/function-logs?owner=demo"],
   ])("system.example.com%s → %s", (target, path) => {
     expect(resolveRoute("system.example.com", target, D)).toEqual(to(path));
   });
@@ -118,6 +122,9 @@ describe("resolveRoute: the system host", () => {
     "/function/git-tar",
     "/function/buildshiprun",
     "/function/alice--hello",
+    // Not functions any more: dashboard-api serves them (issue #11); nor is dashboard-api a public path itself.
+    "/function/list-functions",
+    "/dashboard-api/list-functions",
     "/function/",
     "/function",
     "/git-tar",
@@ -130,12 +137,14 @@ describe("resolveRoute: the system host", () => {
     expect(text).toMatch(/is not a system path$/);
   });
 
-  it.each(["/github-event/../git-tar", "/function/github-event/%2e%2e/git-tar", "/pipeline-log/..%2Fgit-tar"])(
-    "system.example.com%s → 404, never leaving the system function",
-    (target) => {
-      expect(refusal("system.example.com", target)[0]).toBe(404);
-    },
-  );
+  it.each([
+    "/github-event/../git-tar",
+    "/function/github-event/%2e%2e/git-tar",
+    "/pipeline-log/..%2Fgit-tar",
+    "/list-functions/../../git-tar",
+  ])("system.example.com%s → 404, never leaving the system function", (target) => {
+    expect(refusal("system.example.com", target)[0]).toBe(404);
+  });
 });
 
 describe("resolveRoute: other hosts and targets", () => {

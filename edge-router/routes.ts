@@ -46,7 +46,8 @@ function systemRoute(target: string, domain: string): Route {
   if (key === "function") {
     const inner = splitTarget(rest || "/");
     const fn = inner.first.toLowerCase();
-    if (Object.values(SYSTEM_ROUTES).includes(fn)) {
+    // A route's function is its value up to the first "/" (dashboard-api/list-functions: dashboard-api).
+    if (Object.values(SYSTEM_ROUTES).some((to) => to.split("/")[0] === fn)) {
       return { kind: "gateway", path: `/function/${fn}${safeRest(inner.rest)}${query}` };
     }
   } else if (Object.hasOwn(SYSTEM_ROUTES, key)) {

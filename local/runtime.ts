@@ -8,6 +8,8 @@ import type { Logger } from "pino";
 import type { FunctionHandler } from "../shared/function-handler.js";
 import * as buildReaper from "../functions/build-reaper/handler.js";
 import * as buildshiprun from "../functions/buildshiprun/handler.js";
+import * as dashboardApi from "../functions/dashboard-api/handler.js";
+import * as edgeAuth from "../functions/edge-auth/handler.js";
 import * as garbageCollect from "../functions/garbage-collect/handler.js";
 import * as gitTar from "../functions/git-tar/handler.js";
 import * as githubEvent from "../functions/github-event/handler.js";
@@ -46,7 +48,11 @@ const SYSTEM_FUNCTIONS = {
   "garbage-collect": garbageCollect,
   "pipeline-log": pipelineLog,
   "build-reaper": buildReaper,
+  "edge-auth": edgeAuth,
+  "dashboard-api": dashboardApi,
 };
+// The local GitHub App's OAuth client id: public (it is in every login URL); its secret is random (workspace.ts).
+const LOCAL_CLIENT_ID = "Iv1.ofclocal0000000";
 
 export interface LocalCloudOptions {
   /** State: secrets, daemons' data, ports, the record of statuses. Reused by the next start. */
@@ -65,6 +71,11 @@ export interface LocalCloudOptions {
   settings?: Readonly<Record<string, string>>;
   /** Every cron function (build-reaper) on this schedule instead of its stack.yml one, e.g. `* * * * * *` in tests. */
   cronSchedule?: string;
+  /**
+   * Who can log in through the stand-in's GitHub OAuth (issue #13), with their organisations; a test approves as one
+   * of them with `login=<user>` on the authorize URL. Default: each owner, a user of id 1000 + its installation id.
+   */
+  githubUsers?: Array<{ id: number; login: string; orgs: string[] }>;
   /**
    * A real GitHub App instead of the local record (docs/github-app.md): statuses and installation tokens go to
    * `apiUrl` with the App's id, its private key and webhook secret taken from `<dir>/secrets`.
@@ -145,6 +156,13 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     installations,
     port: ports.github,
     recordFile: join(dir, "github-statuses.jsonl"),
+    // edge-auth's login (issue #13): the callback is the system host's through the edge router.
+    oauth: {
+      clientId: LOCAL_CLIENT_ID,
+      clientSecret: (await secret("oauth-client-secret")).trim(),
+      callbackUrl: `http://system.localhost:${ports.edge}/auth/oauth2/authorized`,
+      users: options.githubUsers ?? installations.map((i) => ({ id: 1000 + i.id, login: i.account, orgs: [] })),
+    },
   });
   stops.push(() => github.close());
   const git = await startGitServer({
@@ -213,6 +231,13 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     readonly_root_filesystem: "true",
     log_level: options.log.level,
     nats_url: nats.url,
+    // edge-auth (issue #13): GitHub's login is the stand-in's; the system host is the edge router's.
+    client_id: LOCAL_CLIENT_ID,
+    github_oauth_url: options.realGithub?.gitUrl ?? github.url,
+    system_public_url: `http://system.localhost:${ports.edge}`,
+    // The dashboard APIs (issue #13) ask the local Prometheus, which takes the gateway's account.
+    prometheus_url: `http://127.0.0.1:${ports.prometheus}`,
+    prometheus_basic_auth: "true",
     ...options.settings,
   };
   const functions = new Map<string, FunctionHandler>();

@@ -21,6 +21,8 @@ export const RANDOM_SECRETS = [
   "registry-password",
   "s3-access-key",
   "s3-secret-key",
+  // The local GitHub App's OAuth client secret, known to the stand-in and edge-auth (issue #13).
+  "oauth-client-secret",
 ] as const;
 // Earlier versions wrote s3rver's fixed account here; a value everyone knows is no key: it is replaced.
 const WELL_KNOWN = new Set(["S3RVER"]);
@@ -37,6 +39,16 @@ export function prepareWorkspace(dir: string): Workspace {
     if (!existsSync(path) || WELL_KNOWN.has(readFileSync(path, "utf8").trim())) {
       writeFileSync(path, randomBytes(24).toString("hex"), { mode: 0o600 });
     }
+  }
+  // edge-auth's session key pair (issue #13): EC P-256 for ES256, made once so sessions survive a restart.
+  if (!existsSync(join(secretsDir, "jwt-private-key")) || !existsSync(join(secretsDir, "jwt-public-key"))) {
+    const pair = generateKeyPairSync("ec", {
+      namedCurve: "P-256",
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
+    writeFileSync(join(secretsDir, "jwt-private-key"), pair.privateKey, { mode: 0o600 });
+    writeFileSync(join(secretsDir, "jwt-public-key"), pair.publicKey, { mode: 0o600 });
   }
   // The local operator's user name: the password is what guards /system/*.
   if (!existsSync(join(secretsDir, "basic-auth-user"))) {

@@ -20,6 +20,10 @@ SECRETS=(
   "basic-auth-password|openfaas-fn|basic-auth-password|basic-auth-password"
   "s3-access-key|openfaas-fn|s3-access-key|s3-access-key"
   "s3-secret-key|openfaas-fn|s3-secret-key|s3-secret-key"
+  # edge-auth (issue #13): the App's OAuth client secret and the session key pair (EC P-256, yaml/secrets.md).
+  "oauth-client-secret|openfaas-fn|oauth-client-secret|oauth-client-secret"
+  "jwt-private-key|openfaas-fn|jwt-private-key|jwt-private-key"
+  "jwt-public-key|openfaas-fn|jwt-public-key|jwt-public-key"
   # of-builder verifies the same payload-secret (original-spec §14) and pushes with registry-secret's config.json.
   "payload-secret|openfaas|payload-secret|payload-secret"
   "registry-secret|openfaas|config.json|registry-config.json"

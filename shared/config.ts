@@ -73,6 +73,20 @@ const settings = {
   nats_url: text
     .regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, "expected nats://host:port[,nats://…]")
     .optional(),
+  // edge-auth (issue #13): the GitHub App's OAuth client id (public: it is in every authorize URL), the web host
+  // users log in at (github_url is where git-tar clones, a separate host in the local runtime), the system's public
+  // address (the callback is <system_public_url>/auth/oauth2/authorized), how long a session lasts, and the logins
+  // who may see every owner's functions.
+  client_id: text.optional(),
+  github_oauth_url: url.default("https://github.com"),
+  system_public_url: url.optional(),
+  session_ttl: duration.default("12h"),
+  operators: z.string().default(""),
+  // The dashboard APIs (issue #13): the Prometheus that scrapes the gateway (invocation counts, metrics), and whether
+  // to send it the gateway's basic-auth account (the local runtime's Prometheus takes that account; the OpenFaaS
+  // chart's needs none).
+  prometheus_url: url.optional(),
+  prometheus_basic_auth: flag.default(false),
   log_level: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       message: "expected fatal, error, warn, info, debug, trace or silent",
@@ -95,7 +109,10 @@ export type SecretName =
   | "s3-secret-key"
   | "customers"
   | "nats-user"
-  | "nats-password";
+  | "nats-password"
+  | "oauth-client-secret"
+  | "jwt-private-key"
+  | "jwt-public-key";
 
 export type Config<S extends SecretName = never, R extends SettingName = never> = Readonly<
   Omit<Env, R> & Required<Pick<Env, R>> & { secrets: Readonly<Record<S, string>> & Partial<Record<SecretName, string>> }

@@ -31,6 +31,15 @@ export interface FunctionStatus {
   invocationCount?: number;
 }
 
+/** One line of GET /system/logs (faas-provider logs.Message), as faas-cli decodes it. */
+export interface LogMessage {
+  name: string;
+  namespace?: string;
+  instance?: string;
+  timestamp: string;
+  text: string;
+}
+
 /** GatewayInfo, the body of GET /system/info (anchors §A): the gateway's version and what its provider says it is. */
 export interface GatewayInfo {
   provider: { provider: string; orchestration: string; version: { release: string; sha: string } };
@@ -66,6 +75,11 @@ export interface Gateway {
   remove(name: string, namespace?: string): Promise<boolean>;
   /** GET /system/info (basic auth); throws HttpError 502 unless it answers 200 with a provider name. */
   info(): Promise<GatewayInfo>;
+  /**
+   * GET /system/logs?name=…&follow=false (basic auth): the function's log lines, oldest first; `tail` keeps the last
+   * so many, `since` only newer ones. Undefined when the gateway knows no such function (404).
+   */
+  logs(name: string, options?: { tail?: number; since?: Date; namespace?: string }): Promise<LogMessage[] | undefined>;
 }
 
 export interface GatewayDeps {
@@ -233,6 +247,22 @@ export function createGateway(deps: GatewayDeps): Gateway {
         throw new HttpError(502, "gateway: GET /system/info answered without a provider name");
       }
       return info as GatewayInfo;
+    },
+
+    async logs(name, options = {}) {
+      const params: Record<string, string> = { name, follow: "false" };
+      if (options.tail !== undefined) params.tail = String(options.tail);
+      if (options.since) params.since = options.since.toISOString();
+      if (options.namespace) params.namespace = options.namespace;
+      const res = await send("GET", "system/logs", anyServerError, { headers: authHeader, params });
+      if (res.status === 404) return undefined;
+      if (res.status !== 200) throw failed("GET /system/logs", res);
+      // Newline-delimited JSON, one logs.Message a line (faas-provider's logs handler).
+      return res.data
+        .toString("utf8")
+        .split("\n")
+        .filter((line) => line.trim())
+        .map((line) => JSON.parse(line) as LogMessage);
     },
   };
 }

@@ -21,7 +21,11 @@ const roots: Record<string, () => Promise<Root>> = {
   "github-event": () => import("../functions/github-event/handler.js"),
   "github-push": () => import("../functions/github-push/handler.js"),
   "pipeline-log": () => import("../functions/pipeline-log/handler.js"),
+  "edge-auth": () => import("../functions/edge-auth/handler.js"),
+  "dashboard-api": () => import("../functions/dashboard-api/handler.js"),
 };
+// The login and the dashboard's APIs (issue #13) take GETs from browsers, unsigned: their 1 KiB cap is their refusal.
+const BROWSER_FACING = new Set(["edge-auth", "dashboard-api"]);
 const MiB = 1024 * 1024;
 const SECRET = "payload-secret-for-body-caps";
 const functions: StackFunction[] = (await readStack(PROJECT_ROOT, {})).functions;
@@ -35,11 +39,25 @@ beforeAll(async () => {
     privateKeyEncoding: { type: "pkcs1", format: "pem" },
     publicKeyEncoding: { type: "spki", format: "pem" },
   });
-  for (const name of ["github-webhook-secret", "basic-auth-user", "basic-auth-password", "s3-access-key"])
+  for (const name of [
+    "github-webhook-secret",
+    "basic-auth-user",
+    "basic-auth-password",
+    "s3-access-key",
+    "oauth-client-secret",
+  ])
     await writeFile(join(secrets, name), `${name}-value`);
   await writeFile(join(secrets, "s3-secret-key"), "s3-secret-value");
   await writeFile(join(secrets, "payload-secret"), SECRET);
   await writeFile(join(secrets, "private-key"), privateKey);
+  // edge-auth checks that the two halves are one EC P-256 pair; dashboard-api reads the public half.
+  const session = generateKeyPairSync("ec", {
+    namedCurve: "P-256",
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+  await writeFile(join(secrets, "jwt-private-key"), session.privateKey);
+  await writeFile(join(secrets, "jwt-public-key"), session.publicKey);
 });
 afterEach(async () => {
   await served?.close(0);
@@ -67,7 +85,8 @@ describe("a 60 MB unsigned body → refused before it is buffered", () => {
   // github-event authenticates GitHub (X-Hub-Signature-256) and build-reaper takes cron-connector's unsigned calls, so
   // their refusal is their cap (25 MB, 1 KiB); the internal stages refuse a POST without a fresh
   // X-Cloud-Signature-256 header before reading anything.
-  const unsignedRefusal = (name: string) => (name === "github-event" || name === "build-reaper" ? 413 : 401);
+  const unsignedRefusal = (name: string) =>
+    name === "github-event" || name === "build-reaper" || BROWSER_FACING.has(name) ? 413 : 401;
   it.each(functions.map((f) => [f.name, unsignedRefusal(f.name)] as const))(
     "%s, with Content-Length → %i, under 1 MB of it read",
     async (name, status) => {

@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as buildReaper from "../functions/build-reaper/handler.js";
 import * as buildshiprun from "../functions/buildshiprun/handler.js";
+import * as dashboardApi from "../functions/dashboard-api/handler.js";
+import * as edgeAuth from "../functions/edge-auth/handler.js";
 import * as garbageCollect from "../functions/garbage-collect/handler.js";
 import * as gitTar from "../functions/git-tar/handler.js";
 import * as githubEvent from "../functions/github-event/handler.js";
@@ -11,6 +13,7 @@ import * as githubPush from "../functions/github-push/handler.js";
 import * as pipelineLog from "../functions/pipeline-log/handler.js";
 import type { FunctionContext, FunctionEvent, PrecheckedHandler } from "../shared/function-handler.js";
 import { signHop, signPayload } from "../shared/hmac.js";
+import { SESSION_COOKIE, signSession } from "../shared/session.js";
 
 // Each function's composition root, fed what a deployment gives it: environment plus secret files, every security
 // setting left at its default. Issue #12: a switch wired the wrong way round (validate_hmac, validate_customers,
@@ -35,6 +38,8 @@ const SECRETS = [
   "s3-secret-key",
 ];
 const secretValue = (name: string) => `${name}-value`;
+/** The session key pair edge-auth signs with and dashboard-api checks with (issue #13). */
+const session = generateKeyPairSync("ec", { namedCurve: "P-256" });
 
 let dir: string;
 beforeAll(async () => {
@@ -47,6 +52,9 @@ beforeAll(async () => {
     publicKeyEncoding: { type: "spki", format: "pem" },
   });
   await writeFile(join(dir, "private-key"), privateKey);
+  await writeFile(join(dir, "oauth-client-secret"), secretValue("oauth-client-secret"));
+  await writeFile(join(dir, "jwt-private-key"), session.privateKey.export({ type: "pkcs8", format: "pem" }));
+  await writeFile(join(dir, "jwt-public-key"), session.publicKey.export({ type: "spki", format: "pem" }));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -247,6 +255,71 @@ describe("composition roots without their secrets", () => {
   it.each(Object.keys(roots))("%s → an error naming the missing payload-secret", (name) => {
     expect(() => roots[name as Name].depsFromEnv({ ...env(), secret_mount_path: join(dir, "nowhere") })).toThrow(
       /secret payload-secret: unable to read .*nowhere\/payload-secret/,
+    );
+  });
+});
+
+// Issue #13: the login and the dashboard's APIs. A session is checked with the jwt-public-key file, and `operators`
+// (one value in gateway_config.yml, read by both) widens what a session may see only for the logins it names.
+describe("edge-auth's and dashboard-api's composition roots", () => {
+  const sessionEnv = (overrides: Record<string, string> = {}) =>
+    env({ client_id: "Iv1.0123456789abcdef", system_public_url: "https://system.example.com", ...overrides });
+  const cookie = async (login: string, key = session.privateKey) =>
+    `${SESSION_COOKIE}=${await signSession({ userId: 1, login, orgs: [] }, key, { nowMs: Date.now(), ttlMs: 60_000 })}`;
+  const dashboard = (overrides?: Record<string, string>) =>
+    dashboardApi.createHandler(dashboardApi.depsFromEnv(sessionEnv(overrides)));
+  const get = (path: string, query: object, cookieHeader?: string) => ({
+    method: "GET",
+    path,
+    query,
+    headers: cookieHeader ? { cookie: cookieHeader } : ({} as Record<string, string>),
+  });
+
+  it.each(["/list-functions", "/function-logs", "/system-metrics"])(
+    "dashboard-api %s, default settings, no session cookie → 401",
+    async (path) => {
+      expect((await call(dashboard(), get(path, { owner: "alice", function: "api" }))).status).toBe(401);
+    },
+  );
+
+  it("dashboard-api, a session signed with another key → 401", async () => {
+    const other = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+    const res = await call(dashboard(), get("/list-functions", { owner: "alice" }, await cookie("alice", other)));
+    expect(res.status).toBe(401);
+  });
+
+  it("dashboard-api, default operators (none) → bob may not see alice: 403", async () => {
+    const res = await call(dashboard(), get("/function-logs", { owner: "alice" }, await cookie("bob")));
+    expect(res).toEqual({ status: 403, body: "not allowed to see alice's functions" });
+  });
+
+  it("dashboard-api, operators=Bob → bob gets past the owner check (to the missing ?function=: 400)", async () => {
+    const res = await call(
+      dashboard({ operators: "Bob" }),
+      get("/function-logs", { owner: "alice" }, await cookie("bob")),
+    );
+    expect(res.status).toBe(400);
+  });
+
+  it("edge-auth, default settings, /me without a session cookie → 401; with one from the key pair → who it is", async () => {
+    const handler = edgeAuth.createHandler(edgeAuth.depsFromEnv(sessionEnv({ operators: "bob" })));
+    expect((await call(handler, get("/me", {}))).status).toBe(401);
+    const me = await call(handler, get("/me", {}, await cookie("bob")));
+    expect([me.status, JSON.parse(me.body)]).toEqual([200, expect.objectContaining({ login: "bob", operator: true })]);
+  });
+
+  it("edge-auth, the callback without this browser's state cookie → 403, nothing asked of GitHub", async () => {
+    const handler = edgeAuth.createHandler(edgeAuth.depsFromEnv(sessionEnv()));
+    const res = await call(handler, get("/oauth2/authorized", { state: "s", code: "c" }));
+    expect(res.status).toBe(403);
+  });
+
+  it.each([
+    ["edge-auth", "oauth-client-secret", edgeAuth.depsFromEnv],
+    ["dashboard-api", "basic-auth-user", dashboardApi.depsFromEnv],
+  ] as const)("%s without its secrets → an error naming the first missing one, %s", (_name, secret, depsFromEnv) => {
+    expect(() => depsFromEnv({ ...sessionEnv(), secret_mount_path: join(dir, "nowhere") })).toThrow(
+      new RegExp(`secret ${secret}: unable to read .*nowhere/${secret}`),
     );
   });
 });

@@ -89,18 +89,5 @@ export function toDeployment(
   };
 }
 
-/**
- * The public URL of a deployed function (original-spec §8 step 5): the pretty form `https://<owner>.<domain>/<fn>`
- * when gateway_pretty_url (`https://user.<domain>/function`) is set, else `<gateway_public_url>function/<owner>--<fn>`.
- * The pretty form is what edge-router serves (edge-router/routes.ts); `system.<domain>` is the system's host there,
- * so an owner named "system" gets the gateway form.
- */
-export function functionUrl(spec: DeploySpec, publicUrl: string, prettyUrl?: string): string {
-  if (prettyUrl && spec.owner.toLowerCase() !== "system") {
-    const url = new URL(prettyUrl);
-    url.hostname = url.hostname.replace(/^user\./, `${spec.owner.toLowerCase()}.`);
-    url.pathname = url.pathname.replace(/\/?function\/?$/, `/${spec.function.toLowerCase()}`);
-    return url.toString();
-  }
-  return `${publicUrl.endsWith("/") ? publicUrl : `${publicUrl}/`}function/${spec.service}`;
-}
+// Moved to shared/ so list-functions names the same URL (issue #13); re-exported for buildshiprun and its tests.
+export { functionUrl } from "../../shared/function-url.js";

@@ -5,13 +5,23 @@ import type { AddressInfo } from "node:net";
 export type JsonRequest = {
   method: string;
   path: string;
+  /** The query string's parameters (GitHub's OAuth endpoints take theirs there). */
+  query: URLSearchParams;
   headers: Record<string, string>;
+  /** The body as sent, for form-encoded ones. */
+  raw: string;
   /** Parsed JSON; the raw text when `malformed`; undefined when empty. */
   body: unknown;
   malformed: boolean;
 };
 /** A status and a JSON body to send. */
-export type JsonReply = { status: number; body: unknown };
+export type JsonReply = {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+  /** Sent as is instead of `body`'s JSON (GitHub's form-encoded token answer), with a content-type in `headers`. */
+  text?: string;
+};
 
 /**
  * Serves JSON over node:http on 127.0.0.1, port 0. The Date header follows `now` (epoch ms) because
@@ -28,14 +38,17 @@ export async function startJsonServer(
         const reply = await handle({
           method: req.method ?? "GET",
           path: (req.url ?? "/").split("?")[0] ?? "/",
+          query: new URL(req.url ?? "/", "http://standin.local").searchParams,
           headers: flattenHeaders(req),
+          raw,
           ...parseJson(raw),
         });
         res.writeHead(reply.status, {
           "content-type": "application/json; charset=utf-8",
           date: new Date(now()).toUTCString(),
+          ...reply.headers,
         });
-        res.end(JSON.stringify(reply.body));
+        res.end(reply.text ?? JSON.stringify(reply.body));
       })
       // Only a broken connection lands here; there is no one left to answer.
       .catch(() => res.destroy());

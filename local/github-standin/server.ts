@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { STATUS_CODES } from "node:http";
 import { importSPKI } from "jose";
 import { verifyAppJwt } from "./app-jwt.js";
+import { createOAuth, type OAuthOptions } from "./oauth.js";
 import { startJsonServer, type JsonReply, type JsonRequest } from "./json-server.js";
 import {
   validateCheckRun,
@@ -25,6 +26,8 @@ export type GithubStandinOptions = {
    * runtime's record of what "GitHub" was told survives a restart.
    */
   recordFile?: string;
+  /** The App's OAuth client and the users who can log in with it (issue #13); without it the OAuth routes 404. */
+  oauth?: OAuthOptions;
 };
 /** One request as the stand-in saw it, accepted or not. `body` is parsed JSON, else the raw text. */
 export type RecordedCall = {
@@ -176,7 +179,11 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
     route("PATCH /repos/:owner/:repo/check-runs/:id", (req) => saveCheckRun(req, Number(req.params[2]))),
   ];
 
+  const oauth = options.oauth ? createOAuth(options.oauth, now) : () => undefined;
   const dispatch = async (req: JsonRequest): Promise<JsonReply> => {
+    // GitHub's OAuth endpoints take form bodies, so they are answered before the JSON check.
+    const oauthReply = oauth(req);
+    if (oauthReply) return oauthReply;
     for (const { method, pattern, failable, handle } of routes) {
       const match = method === req.method ? pattern.exec(req.path) : null;
       if (!match) continue;

@@ -349,7 +349,14 @@ describe("functions: secrets", () => {
 describe("functions: each starts from stack.yml's environment and secrets", () => {
   let secretDir: string;
   let privateKey: string;
+  let sessionKeys: Record<string, string>;
   beforeAll(async () => {
+    const ec = generateKeyPairSync("ec", {
+      namedCurve: "P-256",
+      publicKeyEncoding: { type: "spki", format: "pem" },
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+    });
+    sessionKeys = { "jwt-private-key": ec.privateKey, "jwt-public-key": ec.publicKey };
     secretDir = await mkdtemp(join(tmpdir(), "config-names-"));
     privateKey = generateKeyPairSync("rsa", {
       modulusLength: 2048,
@@ -366,7 +373,9 @@ describe("functions: each starts from stack.yml's environment and secrets", () =
   /** A secret folder holding exactly `secrets`, and the function's environment pointing at it. */
   async function prepare(fn: StackFunction, secrets: string[]) {
     const dir = await mkdtemp(join(secretDir, `${fn.name}-`));
-    for (const s of secrets) await writeFile(join(dir, s), s === "private-key" ? privateKey : `dummy ${s}\n`);
+    // PEM where a function parses one at start: the App's RSA key, edge-auth's EC session pair (issue #13).
+    const pem: Record<string, string> = { "private-key": privateKey, ...sessionKeys };
+    for (const s of secrets) await writeFile(join(dir, s), pem[s] ?? `dummy ${s}\n`);
     return recordingEnv({ ...fn.environment, secret_mount_path: dir });
   }
 

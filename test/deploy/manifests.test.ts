@@ -727,6 +727,9 @@ describe("scripts/create-secrets.sh", () => {
     "basic-auth-password",
     "s3-access-key",
     "s3-secret-key",
+    "oauth-client-secret",
+    "jwt-private-key",
+    "jwt-public-key",
     "registry-config.json",
   ];
 
@@ -784,6 +787,9 @@ describe("scripts/create-secrets.sh", () => {
       secret("basic-auth-password", "openfaas-fn", "basic-auth-password"),
       secret("s3-access-key", "openfaas-fn", "s3-access-key"),
       secret("s3-secret-key", "openfaas-fn", "s3-secret-key"),
+      secret("oauth-client-secret", "openfaas-fn", "oauth-client-secret"),
+      secret("jwt-private-key", "openfaas-fn", "jwt-private-key"),
+      secret("jwt-public-key", "openfaas-fn", "jwt-public-key"),
       secret("payload-secret", "openfaas", "payload-secret"),
       secret("registry-secret", "openfaas", "config.json", "registry-config.json"),
       // stack.yml mounts it into github-event, so it must exist; empty means customers_url is read instead.
@@ -792,8 +798,8 @@ describe("scripts/create-secrets.sh", () => {
       "create secret generic nats-user --namespace openfaas-fn --from-literal=nats-user= --dry-run=client -o yaml",
       "create secret generic nats-password --namespace openfaas-fn --from-literal=nats-password= --dry-run=client -o yaml",
     ]);
-    expect(recorded.filter((c) => c === "apply -f -")).toHaveLength(12);
-    expect(recorded).toHaveLength(24);
+    expect(recorded.filter((c) => c === "apply -f -")).toHaveLength(15);
+    expect(recorded).toHaveLength(30);
     expect(result.stdout).toContain("no customers: creating customers empty");
     // Issue #10: the in-cluster registry's secrets are made only from files that are there.
     expect(result.stdout).toContain("no registry-htpasswd: skipping registry-htpasswd");
@@ -813,7 +819,7 @@ describe("scripts/create-secrets.sh", () => {
       "create secret generic registry-pull --namespace openfaas-fn --type=kubernetes.io/dockerconfigjson " +
         "--from-file=.dockerconfigjson=DIR/secrets/registry-pull-config.json --dry-run=client -o yaml",
     ]);
-    expect(creates).toHaveLength(14);
+    expect(creates).toHaveLength(17);
   });
 
   // The registry reads bcrypt only: any other hash would lock that account out without a word.

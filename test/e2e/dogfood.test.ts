@@ -12,7 +12,7 @@ import { buildSystemImages, type SystemBuild } from "../support/system-images.js
 
 // Issue #6: the system's stack.yml and template/ofc-node24 go through the project's own pipeline (git-tar's
 // shrinkwrap, of-builder on BuildKit: npm ci from the lockfile, tsc, the stage's tests), the local gateway then
-// runs the seven images as containers deployed from stack.yml, and a user's push goes through them end to end.
+// runs the nine images as containers deployed from stack.yml, and a user's push goes through them end to end.
 jest.setTimeout(1_500_000);
 
 let dir: string;
@@ -54,6 +54,8 @@ describe("the system builds itself (dogfooding)", () => {
       [
         "build-reaper",
         "buildshiprun",
+        "dashboard-api",
+        "edge-auth",
         "garbage-collect",
         "git-tar",
         "github-event",
@@ -109,7 +111,7 @@ describe("the system builds itself (dogfooding)", () => {
     expect(`${broken?.outcome.reason ?? ""}\n${broken?.outcome.log.join("\n") ?? ""}`).toMatch(reason);
   });
 
-  it("the gateway runs the seven images from stack.yml; each refuses an unsigned call and reports healthy", async () => {
+  it("the gateway runs the nine images from stack.yml; each refuses an unsigned call and reports healthy", async () => {
     await cloud.runSystemImages(new Map(builds.map((b) => [b.name, b.image])));
     const listed = await call("GET", "system/functions", undefined, {
       authorization: `Basic ${Buffer.from(`${cloud.auth.user}:${cloud.auth.password}`).toString("base64")}`,
@@ -131,6 +133,10 @@ describe("the system builds itself (dogfooding)", () => {
       const res = await call("POST", `function/${name}`, "{}", { "content-type": "application/json" });
       expect([name, res.status]).toEqual([name, 401]);
     }
+    // The dashboard's API and edge-auth's /me are public paths that demand a login session instead (issue #13).
+    const api = await call("GET", "function/dashboard-api/list-functions?owner=alice");
+    expect([api.status, api.data]).toEqual([401, expect.stringMatching(/session|log in/i)]);
+    expect((await call("GET", "function/edge-auth/me")).status).toBe(401);
     // build-reaper takes cron-connector's unsigned calls: its container sweeps S3 and answers with counts (issue #11).
     const reaper = await call("POST", "function/build-reaper", "");
     expect([reaper.status, JSON.parse(reaper.data) as unknown]).toEqual([

@@ -1,0 +1,122 @@
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { invokeHandler } from "../../shared/function-server.js";
+import { createHandler, depsFromEnv } from "./handler.js";
+import { safeRedirect } from "./login-flow.js";
+
+const pem = (type: "ec" | "rsa") =>
+  type === "ec"
+    ? generateKeyPairSync("ec", {
+        namedCurve: "P-256",
+        privateKeyEncoding: { type: "pkcs8", format: "pem" },
+        publicKeyEncoding: { type: "spki", format: "pem" },
+      })
+    : generateKeyPairSync("rsa", {
+        modulusLength: 2048,
+        privateKeyEncoding: { type: "pkcs8", format: "pem" },
+        publicKeyEncoding: { type: "spki", format: "pem" },
+      });
+
+describe("depsFromEnv: the session key pair", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "edge-auth-"));
+    await writeFile(join(dir, "oauth-client-secret"), "secret");
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  const start = async (privateKey: string, publicKey: string) => {
+    await writeFile(join(dir, "jwt-private-key"), privateKey);
+    await writeFile(join(dir, "jwt-public-key"), publicKey);
+    return () =>
+      depsFromEnv({ secret_mount_path: dir, client_id: "Iv1.x", system_public_url: "https://system.example.com" });
+  };
+
+  it("one EC P-256 pair → starts", async () => {
+    const pair = pem("ec");
+    expect((await start(pair.privateKey, pair.publicKey))().clientId).toBe("Iv1.x");
+  });
+
+  it.each([
+    [
+      "halves of two pairs",
+      () => [pem("ec").privateKey, pem("ec").publicKey],
+      "not the public half of jwt-private-key",
+    ],
+    [
+      "an RSA pair (not ES256)",
+      () => [pem("rsa").privateKey, pem("rsa").publicKey],
+      "jwt-private-key: expected an EC P-256",
+    ],
+    ["a private key that is no PEM", () => ["dummy", pem("ec").publicKey], "secret jwt-private-key: expected an EC"],
+    ["a public key that is no PEM", () => [pem("ec").privateKey, "dummy"], "secret jwt-public-key: expected an EC"],
+  ])("%s → the start fails naming the secret", async (_name, keys, message) => {
+    const [privateKey = "", publicKey = ""] = keys();
+    expect(await start(privateKey, publicKey)).toThrow(message);
+  });
+});
+
+describe("safeRedirect", () => {
+  it.each([
+    [undefined, "/"],
+    ["", "/"],
+    ["/dashboard", "/dashboard"],
+    ["/dashboard/alice?tab=logs#top", "/dashboard/alice?tab=logs#top"],
+  ])("%j → %j", (input, expected) => {
+    expect(safeRedirect(input)).toBe(expected);
+  });
+
+  it.each(["//evil.example", "///evil.example", "/\\evil.example", "https://evil.example", "evil", "/a\nb", " /x"])(
+    "%j → 400",
+    (input) => {
+      expect(() => safeRedirect(input)).toThrow("redirect must be a path on this site");
+    },
+  );
+});
+
+describe("edge-auth handler", () => {
+  const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const handler = createHandler({
+    clientId: "Iv1.x",
+    oauthUrl: "https://github.example",
+    publicUrl: "http://system.localhost:9000/",
+    githubUser: () => Promise.resolve({ userId: 7, login: "Carol", orgs: [] }),
+    ...keys,
+    sessionTtlMs: 3600_000,
+    operators: ["carol"],
+    now: () => 1_700_000_000_000,
+    newState: () => "fixed-state",
+    log: pino({ level: "silent" }),
+  });
+  const get = (path: string, query: Record<string, string> = {}, cookie?: string, method = "GET") =>
+    invokeHandler(handler, { method, path, query, headers: cookie ? { cookie } : {}, body: Buffer.alloc(0) });
+  const cookies = (headers: Record<string, string>) => headers["set-cookie"] as unknown as string[];
+
+  it("over http: cookies without Secure; the callback URL is the system host's /auth path", async () => {
+    const res = await get("/login");
+    const location = new URL(res.headers.location!);
+    expect(location.searchParams.get("redirect_uri")).toBe("http://system.localhost:9000/auth/oauth2/authorized");
+    expect(cookies(res.headers)[0]).not.toMatch(/Secure/);
+  });
+
+  it("an operator's login → /me says operator: true", async () => {
+    const login = await get("/login", { redirect: "/x" });
+    const state = cookies(login.headers)[0]!.split(";")[0]!;
+    const done = await get("/oauth2/authorized", { code: "c", state: "fixed-state" }, state);
+    expect([done.status, done.headers.location]).toEqual([302, "/x"]);
+    const session = cookies(done.headers)[0]!.split(";")[0]!;
+    const me = await get("/me", {}, session);
+    expect(JSON.parse(me.body.toString())).toEqual({ userId: 7, login: "Carol", orgs: [], operator: true });
+  });
+
+  it.each([
+    ["POST /login", 405, "/login", "POST"],
+    ["GET /elsewhere", 404, "/elsewhere", "GET"],
+    ["GET /me without a session", 401, "/me", "GET"],
+  ] as const)("%s → %s", async (_name, status, path, method) => {
+    expect((await get(path, {}, undefined, method)).status).toBe(status);
+  });
+});
