@@ -1,21 +1,10 @@
 import { Agent, request, type IncomingMessage, type ServerResponse } from "node:http";
 import type { BlockList } from "node:net";
+import { hopByHop } from "../shared/hop-by-hop.js";
 import { HttpError } from "../shared/http-error.js";
 
-// RFC 9110 §7.6.1: connection-specific fields are not forwarded, nor any field the Connection header names.
 // Expect is answered by this server (Node sends the 100 Continue), so the gateway must not wait for one again.
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "expect",
-]);
+const ANSWERED_HERE = "expect";
 // What a client could send to pose as a proxy: dropped unless the peer is a trusted proxy.
 const FORWARDING = /^(x-forwarded-|forwarded$|x-real-ip$)/;
 const OURS = /^x-forwarded-(for|proto|host)$/;
@@ -32,11 +21,11 @@ export interface Forwarder {
 
 /** The fields of `raw` (rawHeaders' name, value, name, value…) a proxy passes on: hop-by-hop ones dropped. */
 function endToEnd(raw: string[], drop: (name: string) => boolean, connection: string | undefined): string[] {
-  const named = connection ? connection.split(",").map((t) => t.trim().toLowerCase()) : [];
+  const isHopByHop = hopByHop(connection);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(name) || drop(name) || named.includes(name)) continue;
+    if (isHopByHop(name) || name === ANSWERED_HERE || drop(name)) continue;
     out.push(raw[i]!, raw[i + 1]!);
   }
   return out;

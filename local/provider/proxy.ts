@@ -1,18 +1,6 @@
 import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
-
-// RFC 9110 §7.6.1: connection-specific headers are not forwarded by a proxy.
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
+import { hopByHop } from "../../shared/hop-by-hop.js";
 
 /** Forwards one call to a function's container on 127.0.0.1, streaming both bodies. */
 export interface Proxy {
@@ -74,8 +62,6 @@ export function createProxy(): Proxy {
 }
 
 function withoutHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const named = String(headers.connection ?? "")
-    .split(",")
-    .map((h) => h.trim().toLowerCase());
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name) && !named.includes(name)));
+  const isHopByHop = hopByHop(headers.connection);
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !isHopByHop(name)));
 }
