@@ -2,9 +2,9 @@ import { generateKeyPairSync } from "node:crypto";
 import axios from "axios";
 import { pino } from "pino";
 import { serveFunction, type FunctionServer } from "../../shared/function-server.js";
-import { createGateway } from "../../shared/gateway.js";
 import { SESSION_COOKIE, signSession } from "../../shared/session.js";
 import { createHandler } from "./handler.js";
+import { adminGateway } from "./test-gateway.js";
 
 // The dispatch on the path (issue #11: three APIs in one CE function slot); each API's own rules are in list.test.ts,
 // logs.test.ts and metrics.test.ts. Nothing listens at the gateway's address: no case here may reach it.
@@ -16,14 +16,7 @@ let fn: FunctionServer;
 beforeAll(async () => {
   fn = await serveFunction(
     createHandler({
-      gateway: createGateway({
-        url: "http://127.0.0.1:9/",
-        payloadSecret: "",
-        auth: { user: "admin", password: "pw" },
-        http: axios.create(),
-        log,
-        retries: 0,
-      }),
+      gateway: adminGateway("http://127.0.0.1:9/", log),
       // No prometheus: as a deployment with prometheus_url empty.
       viewer: { publicKey: keys.publicKey, operators: [], now: () => NOW },
       publicUrl: "http://gw.local:8080/",

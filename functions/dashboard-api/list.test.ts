@@ -4,10 +4,11 @@ import type { AddressInfo } from "node:net";
 import axios from "axios";
 import { pino } from "pino";
 import { serveFunction, type FunctionServer } from "../../shared/function-server.js";
-import { createGateway, type FunctionStatus } from "../../shared/gateway.js";
+import { type FunctionStatus } from "../../shared/gateway.js";
 import { createPrometheus } from "../../shared/prometheus.js";
 import { SESSION_COOKIE, signSession, type Session } from "../../shared/session.js";
 import { createHandler } from "./handler.js";
+import { adminGateway } from "./test-gateway.js";
 
 // dashboard-api's /list-functions against stand-ins of the gateway's /system/functions and Prometheus' query API (the real ones are
 // exercised in test/e2e/dashboard-api.test.ts), with sessions signed by a key pair made here.
@@ -83,14 +84,7 @@ afterEach(() => fn?.close());
 async function start(options: { prometheus?: boolean; operators?: string[]; prettyUrl?: string } = {}) {
   fn = await serveFunction(
     createHandler({
-      gateway: createGateway({
-        url: url(gatewayServer),
-        payloadSecret: "",
-        auth: { user: "admin", password: "pw" },
-        http: axios.create(),
-        log,
-        retries: 0,
-      }),
+      gateway: adminGateway(url(gatewayServer), log),
       ...(options.prometheus === false ? {} : { prometheus: createPrometheus({ url: url(promServer) }) }),
       viewer: { publicKey: keys.publicKey, operators: options.operators ?? [], now: () => NOW },
       publicUrl: "http://gw.local:8080/",

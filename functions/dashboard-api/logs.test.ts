@@ -4,9 +4,9 @@ import type { AddressInfo } from "node:net";
 import axios from "axios";
 import { pino } from "pino";
 import { serveFunction, type FunctionServer } from "../../shared/function-server.js";
-import { createGateway } from "../../shared/gateway.js";
 import { SESSION_COOKIE, signSession } from "../../shared/session.js";
 import { createHandler } from "./handler.js";
+import { adminGateway } from "./test-gateway.js";
 
 // dashboard-api's /function-logs against a stand-in of the gateway's /system/function and /system/logs (the real ones: test/e2e/
 // dashboard-api.test.ts), with sessions signed by a key pair made here.
@@ -43,14 +43,7 @@ beforeAll(async () => {
   });
   fn = await serveFunction(
     createHandler({
-      gateway: createGateway({
-        url: `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/`,
-        payloadSecret: "",
-        auth: { user: "admin", password: "pw" },
-        http: axios.create(),
-        log,
-        retries: 0,
-      }),
+      gateway: adminGateway(`http://127.0.0.1:${(gateway.address() as AddressInfo).port}/`, log),
       viewer: { publicKey: keys.publicKey, operators: [], now: () => NOW },
       publicUrl: "http://gw.local:8080/",
       log,

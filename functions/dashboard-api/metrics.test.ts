@@ -4,10 +4,10 @@ import type { AddressInfo } from "node:net";
 import axios from "axios";
 import { pino } from "pino";
 import { serveFunction, type FunctionServer } from "../../shared/function-server.js";
-import { createGateway } from "../../shared/gateway.js";
 import { createPrometheus } from "../../shared/prometheus.js";
 import { SESSION_COOKIE, signSession } from "../../shared/session.js";
 import { createHandler } from "./handler.js";
+import { adminGateway } from "./test-gateway.js";
 
 // dashboard-api's /system-metrics against a stand-in of Prometheus' query API that answers by metric name (the real Prometheus:
 // test/e2e/dashboard-api.test.ts), with sessions signed by a key pair made here.
@@ -48,14 +48,7 @@ beforeAll(async () => {
       prometheus: createPrometheus({ url: `http://127.0.0.1:${(prom.address() as AddressInfo).port}` }),
       viewer: { publicKey: keys.publicKey, operators: ["root"], now: () => NOW },
       // system-metrics never asks the gateway: nothing listens there, so a call would fail the test.
-      gateway: createGateway({
-        url: "http://127.0.0.1:9/",
-        payloadSecret: "",
-        auth: { user: "admin", password: "pw" },
-        http: axios.create(),
-        log,
-        retries: 0,
-      }),
+      gateway: adminGateway("http://127.0.0.1:9/", log),
       publicUrl: "http://gw.local:8080/",
       log,
     }),
