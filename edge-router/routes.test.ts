@@ -99,6 +99,9 @@ describe("resolveRoute: the system host", () => {
     ["/list-functions?owner=demo", "/function/dashboard-api/list-functions?owner=demo"],
     ["/System-Metrics?owner=demo&window=1h", "/function/dashboard-api/system-metrics?owner=demo&window=1h"],
     ["/function/dashboard-api/function-logs?owner=demo", "/function/dashboard-api/function-logs?owner=demo"],
+    // issue #14: the build history and the live build log, in the same function.
+    ["/builds?owner=demo&function=hello", "/function/dashboard-api/builds?owner=demo&function=hello"],
+    ["/build-log?owner=demo&offset=10", "/function/dashboard-api/build-log?owner=demo&offset=10"],
   ])("system.example.com%s → %s", (target, path) => {
     expect(resolveRoute("system.example.com", target, D)).toEqual(to(path));
   });

@@ -17,4 +17,12 @@ export const SYSTEM_ROUTES: Readonly<Record<string, string>> = Object.freeze({
   "list-functions": "dashboard-api/list-functions",
   "function-logs": "dashboard-api/function-logs",
   "system-metrics": "dashboard-api/system-metrics",
+  // The dashboard's build history and live build log (issue #14), in the same function.
+  builds: "dashboard-api/builds",
+  "build-log": "dashboard-api/build-log",
+  // The dashboard's pages (issue #14), served by dashboard-api too: OpenFaaS CE has 15 function slots and the system
+  // uses 10, so the pages take none of their own.
+  dashboard: "dashboard-api/dashboard",
+  // The cloud's sealing certificate (issue #15), public: `npm run seal -- --cert <url>` and `kubeseal --cert <url>`.
+  "sealed-secrets-cert": "import-secrets/sealed-secrets-cert",
 });

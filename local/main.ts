@@ -56,6 +56,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 console.log(`
 OpenFaaS Cloud (local) is up in ${((Date.now() - started) / 1000).toFixed(1)} s
   gateway          ${cloud.gatewayUrl}   (/system/* user "${cloud.auth.user}", password in ${dir}/secrets/basic-auth-password)
+  dashboard        http://system.localhost:${cloud.edgePort}/dashboard/${demoOwner}   (sign in as "${demoOwner}" on the local GitHub page: no account needed)
   functions        http://<owner>.localhost:${cloud.edgePort}/<function>   (the edge router)
   GitHub webhooks  ${cloud.gatewayUrl}function/github-event
   build logs       ${cloud.gatewayUrl}function/pipeline-log
@@ -93,4 +94,6 @@ if (realGithub) {
     console.log(`\nGET ${url}\n  ${answer.status} ${answer.data.trim()}`);
   }
 }
-console.log("\nRunning. Ctrl-C stops.");
+console.log(
+  `\nOpen the dashboard: http://system.localhost:${cloud.edgePort}/dashboard/${demoOwner}\nRunning. Ctrl-C stops.`,
+);

@@ -12,6 +12,7 @@ import * as dashboardApi from "../functions/dashboard-api/handler.js";
 import * as edgeAuth from "../functions/edge-auth/handler.js";
 import * as garbageCollect from "../functions/garbage-collect/handler.js";
 import * as gitTar from "../functions/git-tar/handler.js";
+import * as importSecrets from "../functions/import-secrets/handler.js";
 import * as githubEvent from "../functions/github-event/handler.js";
 import * as githubPush from "../functions/github-push/handler.js";
 import * as pipelineLog from "../functions/pipeline-log/handler.js";
@@ -50,6 +51,7 @@ const SYSTEM_FUNCTIONS = {
   "build-reaper": buildReaper,
   "edge-auth": edgeAuth,
   "dashboard-api": dashboardApi,
+  "import-secrets": importSecrets,
 };
 // The local GitHub App's OAuth client id: public (it is in every login URL); its secret is random (workspace.ts).
 const LOCAL_CLIENT_ID = "Iv1.ofclocal0000000";

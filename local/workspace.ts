@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes, randomInt } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createSealingKey } from "../shared/sealed-secrets/certificate.js";
 
 /** The local runtime's own state: secrets and the local GitHub App's keys, made once with fresh random values. */
 export interface Workspace {
@@ -49,6 +50,12 @@ export function prepareWorkspace(dir: string): Workspace {
     });
     writeFileSync(join(secretsDir, "jwt-private-key"), pair.privateKey, { mode: 0o600 });
     writeFileSync(join(secretsDir, "jwt-public-key"), pair.publicKey, { mode: 0o600 });
+  }
+  // import-secrets' sealing key (issue #15), made once: secrets.yml files sealed with its certificate keep opening.
+  // Rotation appends a newer pair to the same file (docs/secrets.md).
+  if (!existsSync(join(secretsDir, "sealed-secrets-keys"))) {
+    const pair = createSealingKey(new Date());
+    writeFileSync(join(secretsDir, "sealed-secrets-keys"), pair.privateKeyPem + pair.certificatePem, { mode: 0o600 });
   }
   // The local operator's user name: the password is what guards /system/*.
   if (!existsSync(join(secretsDir, "basic-auth-user"))) {

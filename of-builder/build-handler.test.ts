@@ -2,6 +2,7 @@
 // share): what of-builder answers for a build that succeeds, fails or faults, and what it hands the backend. The real
 // backends are exercised in server.test.ts and buildctl-backend.test.ts (dockerd, BuildKit).
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -128,6 +129,71 @@ describe("POST /build with a stand-in backend", () => {
       JSON.stringify({ imageName: REF, status: "success", log: ["step one", "step two"] }),
       "",
     ]);
+  });
+
+  it("Accept: application/x-ndjson, a failed build (BuildFailure) → 200 stream; its last line the failure and why", async () => {
+    next = (request) => {
+      request.onLog("#3 RUN npm test");
+      return Promise.reject(new BuildFailure("exit code: 1", "npm ERR! Test failed"));
+    };
+    const res = await post(await signedBuild("FROM scratch\n"), "application/x-ndjson");
+    expect([res.status, res.type]).toEqual([200, "application/x-ndjson"]);
+    expect(res.text.split("\n")).toEqual([
+      JSON.stringify({ log: "#3 RUN npm test" }),
+      JSON.stringify({
+        imageName: REF,
+        status: "failure",
+        log: ["#3 RUN npm test"],
+        error: "npm ERR! Test failed (exit code: 1)",
+      }),
+      "",
+    ]);
+  });
+
+  it("Accept: application/x-ndjson, a refused Dockerfile → the same 400 JSON refusal as without it, no stream", async () => {
+    const res = await post(await signedBuild("FROM 127.0.0.1:5000/bob/api--fn:latest\n"), "application/x-ndjson");
+    expect([res.status, res.type]).toEqual([400, "application/json"]);
+    expect(JSON.parse(res.text)).toMatchObject({ status: "failure", error: expect.stringMatching(/^Dockerfile: /) });
+    expect(received).toEqual([]);
+  });
+
+  it("Accept: application/x-ndjson, a bad signature → the same 401 JSON refusal, no stream", async () => {
+    const build = await signedBuild("FROM scratch\n");
+    const res = await post(
+      { body: build.body, signature: signHop(SECRET, "of-builder", "other") },
+      "application/x-ndjson",
+    );
+    expect([res.status, res.type]).toEqual([401, "application/json"]);
+    expect(received).toEqual([]);
+  });
+
+  it("no Accept header at all (an older client) → the one JSON answer", async () => {
+    next = (request) => {
+      request.onLog("#1 DONE 0.1s");
+      return Promise.resolve({});
+    };
+    const { body, signature } = await signedBuild("FROM scratch\n");
+    const answer = await new Promise<{ status: number; type: string | undefined; text: string }>((resolve, reject) => {
+      const req = httpRequest(
+        `${url}/build`,
+        { method: "POST", headers: { "X-Cloud-Signature-256": signature } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              type: res.headers["content-type"],
+              text: Buffer.concat(chunks).toString(),
+            }),
+          );
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+    expect([answer.status, answer.type]).toEqual([200, "application/json"]);
+    expect(JSON.parse(answer.text)).toEqual({ imageName: REF, status: "success", log: ["#1 DONE 0.1s"] });
   });
 
   it("a failed build (BuildFailure) → 500, status failure, the builder's error for the user", async () => {

@@ -40,6 +40,86 @@ describe("imageReferences", () => {
     expect(imageReferences("ARG A\nFROM ${A:-node:24}\nFROM x${A:+-never}", {})).toEqual(["node:24", "x"]);
     expect(imageReferences("ARG A\nFROM ${A:-node:24}", { A: "deno:2" })).toEqual(["deno:2"]);
   });
+
+  it("${A:-default} when A is set but empty → the default; ${A:+alt} when A is set → alt", () => {
+    expect(imageReferences('ARG A=""\nFROM ${A:-node:24}', {})).toEqual(["node:24"]);
+    expect(imageReferences("ARG A=1\nFROM node${A:+:24}", {})).toEqual(["node:24"]);
+    expect(imageReferences("ARG A=1\nFROM node${A:+}", {})).toEqual(["node"]);
+  });
+
+  it("$A and ${A} are substituted; an undeclared name stays as written, $ and all", () => {
+    expect(imageReferences("ARG R=reg.io\nFROM $R/a:1\nFROM ${R}/b:2\nFROM $NOPE/c:3\nFROM ${NOPE}/d", {})).toEqual([
+      "reg.io/a:1",
+      "reg.io/b:2",
+      "$NOPE/c:3",
+      "${NOPE}/d",
+    ]);
+  });
+
+  it("a declared ARG without a default and no build arg → empty, not left as a variable", () => {
+    expect(imageReferences("ARG TAG\nFROM node:24${TAG}", {})).toEqual(["node:24"]);
+  });
+
+  it("several ARGs on one line, quoted in either quotes, a default holding '=' → each declared", () => {
+    expect(imageReferences("ARG A='x.io/a' B=\"y.io/b\" C=z.io/c?k=v\nFROM $A\nFROM $B\nFROM $C", {})).toEqual([
+      "x.io/a",
+      "y.io/b",
+      "z.io/c?k=v",
+    ]);
+  });
+
+  it("a quote on one side only is kept as written", () => {
+    expect(imageReferences("ARG A='x.io/a\nFROM $A", {})).toEqual(["'x.io/a"]);
+  });
+
+  it("a build arg for a name the Dockerfile never declared is not substituted", () => {
+    expect(imageReferences("FROM $IMG", { IMG: "node:24" })).toEqual(["$IMG"]);
+  });
+
+  // The Dockerfile reference: an ARG after the first FROM is in its stage's scope only, never in a later FROM.
+  it("an ARG after the first FROM does not reach later FROM lines", () => {
+    expect(imageReferences("FROM node:24\nARG B=reg.io/b\nFROM $B", {})).toEqual(["node:24", "$B"]);
+  });
+
+  it("instructions and flags in any case; only the first FROM word is the image, flags skipped", () => {
+    const dockerfile = [
+      "from --platform=$BUILDPLATFORM node:24 as Build",
+      "copy --FROM=build /a /a",
+      "add --chown=1:1 --From=x.io/y:1 /b /b",
+      "run --MOUNT=type=bind,FROM=build,target=/c ls",
+      "FROM BUILD",
+    ].join("\n");
+    expect(imageReferences(dockerfile, {})).toEqual(["node:24", "x.io/y:1"]);
+  });
+
+  it("a FROM naming a stage index or no image → nothing; AS without a name adds no stage", () => {
+    expect(imageReferences("FROM node:24\nFROM 0\nFROM\nFROM x AS\nFROM x", {})).toEqual(["node:24", "x", "x"]);
+  });
+
+  it("RUN --mount with from= first or later in the list; a --mount without from, other flags, other words → nothing", () => {
+    const dockerfile = [
+      "FROM node:24",
+      "RUN --mount=from=a.io/first,target=/a --mount=type=cache,target=/c ls",
+      "RUN --network=none --mount=type=bind,target=/b,from=b.io/later echo from=c.io/not",
+      "RUN --mount=type=bind,ifrom=e.io/not,target=/e ls",
+    ].join("\n");
+    expect(imageReferences(dockerfile, {})).toEqual(["node:24", "a.io/first", "b.io/later"]);
+  });
+
+  it("COPY without --from and other instructions naming images → nothing", () => {
+    expect(imageReferences("FROM a\nCOPY x.io/y /z\nLABEL from=b.io/c\nENV --from=c.io/d", {})).toEqual(["a"]);
+  });
+
+  it("comments, blank lines and CRLF are skipped; continuation lines are joined, even at the end", () => {
+    const dockerfile =
+      "\r\n# FROM hidden.io/x\r\n  \r\nFROM \\\r\n  a.io/b:1 \\\r\n  AS s\r\nCOPY \\\n --from=c.io/d /x /y \\";
+    expect(imageReferences(dockerfile, {})).toEqual(["a.io/b:1", "c.io/d"]);
+  });
+
+  it("# syntax= only as the first line, with spaces and any case; later it is a comment", () => {
+    expect(imageReferences("\n  #  SYNTAX = a.io/front:1 \nFROM x", {})).toEqual(["a.io/front:1", "x"]);
+    expect(imageReferences("FROM x\n# syntax=b.io/front:1", {})).toEqual(["x"]);
+  });
 });
 
 describe("checkImageReferences", () => {
@@ -77,5 +157,36 @@ describe("checkImageReferences", () => {
 
   it("a repository whose name starts like the build's own → refused (the whole repository must match)", () => {
     expect(check(`FROM ${REGISTRY}/alice/fns--api-evil:1`)).toThrow(/another repository/);
+  });
+
+  it("the refusal names the image and the rule", () => {
+    expect(check(`FROM ${REGISTRY}/bob/x:1`)).toThrow(
+      `Dockerfile: "${REGISTRY}/bob/x:1" is another repository in the build registry; only the base images and this function's own image may be used`,
+    );
+    expect(check("FROM ${SOMEWHERE}/x:1")).toThrow('Dockerfile: cannot resolve the image reference "${SOMEWHERE}/x:1"');
+  });
+
+  it("this function's own image by digest, with a tag and digest, or in another case → accepted", () => {
+    expect(check(`FROM ${REGISTRY}/alice/fns--api@sha256:${"a".repeat(64)}`)).not.toThrow();
+    expect(check(`FROM ${REGISTRY}/alice/fns--api:old@sha256:${"a".repeat(64)}`)).not.toThrow();
+    expect(check(`FROM ${REGISTRY}/Alice/FNS--api:old`)).not.toThrow();
+  });
+
+  it("an allowed base image named in another case → accepted; only the exact allowed image, not its repository", () => {
+    expect(check(`FROM ${REGISTRY}/BASE/Node:24`)).not.toThrow();
+    expect(check(`FROM ${REGISTRY}/base/node:23`)).toThrow(/another repository/);
+    expect(check(`FROM ${REGISTRY}/base/node:24`, { allowed: [`${REGISTRY}/BASE/NODE:24`] })).not.toThrow();
+  });
+
+  it("a build registry without a port: the same host on another port is another registry", () => {
+    const ref = "registry.local/alice/fns--api:latest-1";
+    expect(check("FROM registry.local:5000/bob/x:1", { ref })).not.toThrow();
+    expect(check("FROM registry.local/bob/x:1", { ref })).toThrow(/another repository/);
+  });
+
+  it("the refusal comes on the first bad reference even after good ones", () => {
+    expect(check(`FROM node:24 AS a\nFROM ${REGISTRY}/alice/fns--api:1\nCOPY --from=${REGISTRY}/bob/x:1 / /`)).toThrow(
+      /bob\/x:1/,
+    );
   });
 });

@@ -34,15 +34,15 @@ export async function receiveSignedBody(
   const written = pipeline(meter, createWriteStream(file, { mode: 0o600 }));
   // Not pipeline(req, …): on a refusal that would destroy the socket before the 413 could be sent.
   req.pipe(meter);
-  req.on("error", (error) => meter.destroy(error));
+  // An aborted request always ends in "close" with `complete` false ("error" comes before it only when listened to),
+  // so this one handler covers it.
   req.on("close", () => {
     if (!req.complete) meter.destroy(new Error("the client closed the connection before the body ended"));
   });
-  try {
-    await written;
-  } finally {
-    req.unpipe(meter);
-  }
+  await written.finally(
+    // Stryker disable next-line ArrowFunction: pipe() unpipes by itself once meter finishes or closes, as it has here.
+    () => req.unpipe(meter),
+  );
   if (bytes === 0) throw new HttpError(400, "the request has no body: expected a build tar");
   return { bytes, signed: limits.verifier.matches() };
 }

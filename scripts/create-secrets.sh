@@ -24,6 +24,8 @@ SECRETS=(
   "oauth-client-secret|openfaas-fn|oauth-client-secret|oauth-client-secret"
   "jwt-private-key|openfaas-fn|jwt-private-key|jwt-private-key"
   "jwt-public-key|openfaas-fn|jwt-public-key|jwt-public-key"
+  # import-secrets (issue #15): the sealing keys, made below on first use (docs/secrets.md).
+  "sealed-secrets-keys|openfaas-fn|sealed-secrets-keys|sealed-secrets-keys"
   # of-builder verifies the same payload-secret (original-spec §14) and pushes with registry-secret's config.json.
   "payload-secret|openfaas|payload-secret|payload-secret"
   "registry-secret|openfaas|config.json|registry-config.json"
@@ -43,6 +45,18 @@ IN_CLUSTER_REGISTRY=(
   "registry-htpasswd|openfaas|htpasswd|registry-htpasswd"
   "registry-pull|openfaas-fn|.dockerconfigjson|registry-pull-config.json"
 )
+
+# The sealing key pair users' secrets.yml files are sealed for (issue #15): made once, as the SealedSecrets controller
+# does (RSA 4096, a 10-year self-signed certificate, CN sealed-secret), and kept in FOLDER so every later run applies
+# the same keys. Rotation appends a newer key and certificate to the file (docs/secrets.md): all open, the last seals.
+if [ ! -s "$dir/sealed-secrets-keys" ]; then
+  tmp=$(mktemp -d)
+  openssl req -x509 -newkey rsa:4096 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 3650 \
+    -subj "/CN=sealed-secret" 2>/dev/null
+  (umask 077 && cat "$tmp/key.pem" "$tmp/cert.pem" >"$dir/sealed-secrets-keys")
+  rm -rf "$tmp"
+  echo "create-secrets: made a new sealing key in $dir/sealed-secrets-keys (keep it: it opens every secrets.yml)"
+fi
 
 missing=()
 for entry in "${SECRETS[@]}"; do

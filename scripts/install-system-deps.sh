@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the real builds need (DESIGN §8): Docker engine with BuildKit, the registry,
-# NATS JetStream, git and Prometheus (the local runtime's metrics, DESIGN §7); and htpasswd (apache2-utils), which
-# test/deploy/install-guide.test.ts runs as the install guide does. Idempotent: only missing packages are installed.
+# NATS JetStream, git and Prometheus (the local runtime's metrics, DESIGN §7); htpasswd (apache2-utils), which
+# test/deploy/install-guide.test.ts runs as the install guide does; and Chromium with a font, which the dashboard's
+# browser test drives (test/e2e/dashboard-browser.test.ts, docs/dashboard.md). Idempotent: only missing packages are
+# installed.
 # Run as root.
 set -euo pipefail
 
-PACKAGES=(docker.io docker-registry nats-server git docker-compose apache2-utils prometheus)
+PACKAGES=(docker.io docker-registry nats-server git docker-compose apache2-utils prometheus chromium fonts-liberation)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -1,6 +1,7 @@
 import axios, { type AxiosInstance } from "axios";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
+import { createBuildHistory, type BuildHistory } from "./build-history.js";
 import { createGateway, type Gateway } from "./gateway.js";
 import { createGithub, type Github } from "./github.js";
 import { createLogStore, type LogStore } from "./log-store.js";
@@ -62,4 +63,12 @@ export function pendingBuildsFromConfig(
   log: Logger,
 ): PendingBuilds {
   return createPendingBuilds(s3From(config, log));
+}
+
+/** The build records the dashboard lists (issue #14), in the same bucket as the build logs. */
+export function buildHistoryFromConfig(
+  config: Config<"s3-access-key" | "s3-secret-key", "s3_url">,
+  log: Logger,
+): BuildHistory {
+  return createBuildHistory(s3From(config, log));
 }

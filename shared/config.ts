@@ -87,6 +87,9 @@ const settings = {
   // chart's needs none).
   prometheus_url: url.optional(),
   prometheus_basic_auth: flag.default(false),
+  // The dashboard's pages (issue #14): the GitHub App's public page, https://github.com/apps/<slug>, which the empty
+  // state links as the install step; unset: it tells the user to ask the operator.
+  github_app_url: url.optional(),
   log_level: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       message: "expected fatal, error, warn, info, debug, trace or silent",
@@ -112,7 +115,9 @@ export type SecretName =
   | "nats-password"
   | "oauth-client-secret"
   | "jwt-private-key"
-  | "jwt-public-key";
+  | "jwt-public-key"
+  // import-secrets only (issue #15): the sealing keys, PEM private keys each followed by its certificate.
+  | "sealed-secrets-keys";
 
 export type Config<S extends SecretName = never, R extends SettingName = never> = Readonly<
   Omit<Env, R> & Required<Pick<Env, R>> & { secrets: Readonly<Record<S, string>> & Partial<Record<SecretName, string>> }

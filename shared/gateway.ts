@@ -80,6 +80,15 @@ export interface Gateway {
    * so many, `since` only newer ones. Undefined when the gateway knows no such function (404).
    */
   logs(name: string, options?: { tail?: number; since?: Date; namespace?: string }): Promise<LogMessage[] | undefined>;
+  /** GET /system/secrets (basic auth): the secrets' names; providers never list values. */
+  listSecrets(): Promise<string[]>;
+  /**
+   * POST (create) or PUT (update) /system/secrets (basic auth), issue #15. The value goes as `rawValue` (bytes) and
+   * never into an error or a log line.
+   */
+  writeSecret(method: "POST" | "PUT", name: string, value: Buffer): Promise<void>;
+  /** DELETE /system/secrets; `false` when the secret was already gone. */
+  removeSecret(name: string): Promise<boolean>;
 }
 
 export interface GatewayDeps {
@@ -263,6 +272,32 @@ export function createGateway(deps: GatewayDeps): Gateway {
         .split("\n")
         .filter((line) => line.trim())
         .map((line) => JSON.parse(line) as LogMessage);
+    },
+
+    async listSecrets() {
+      const res = await send("GET", "system/secrets", anyServerError, { headers: authHeader });
+      if (res.status !== 200) throw failed("GET /system/secrets", res);
+      return ((JSON.parse(res.data.toString("utf8")) as { name: string }[] | null) ?? []).map((s) => s.name);
+    },
+
+    async writeSecret(method, name, value) {
+      const data = JSON.stringify({ name, rawValue: value.toString("base64") });
+      // A create is retried only when the provider never saw it, like a function's (a 500 may mean it exists).
+      const res = await send(method, "system/secrets", method === "POST" ? unreachable : anyServerError, {
+        data,
+        headers: { ...authHeader, "content-type": "application/json" },
+      });
+      if (res.status < 200 || res.status >= 300) throw failed(`${method} /system/secrets ${name}`, res);
+    },
+
+    async removeSecret(name) {
+      const res = await send("DELETE", "system/secrets", anyServerError, {
+        data: JSON.stringify({ name }),
+        headers: { ...authHeader, "content-type": "application/json" },
+      });
+      if (res.status === 404) return false;
+      if (res.status >= 200 && res.status < 300) return true;
+      throw failed(`DELETE /system/secrets ${name}`, res);
     },
   };
 }

@@ -70,6 +70,13 @@ describe("secretName", () => {
     expect(() => secretName("alex", "db--password")).toThrow(/^secret name "db--password" must not contain "--"/));
   it("an owner that is not a GitHub login → a 400", () =>
     expect(() => secretName("s3-", "secret-key")).toThrow(/^owner "s3-" must be a GitHub login/));
+
+  it("owner + secret up to 253 characters is accepted; 254 → a 400 naming the whole name and the subdomain rule", () => {
+    expect(secretName("a".repeat(39), "s".repeat(212))).toHaveLength(253);
+    expect(() => secretName("a".repeat(39), "s".repeat(213))).toThrow(
+      /^secret name "a{39}--s{213}" must be a DNS-1123 subdomain.*at most 253 characters$/,
+    );
+  });
 });
 
 describe("imageName", () => {
@@ -92,7 +99,29 @@ describe("imageName", () => {
   });
 
   it("a repo name the registry cannot hold → a 400 naming the component", () => {
-    expect(() => imageName("reg:5000", "alex", "my_", "fn", sha)).toThrow(/image path component "my_--fn"/);
+    expect(() => imageName("reg:5000", "alex", "my_", "fn", sha)).toThrow(
+      /^image path component "my_--fn" must be lowercase letters and digits separated by/,
+    );
+  });
+  it("several trailing slashes on a shared-account prefix are all dropped", () => {
+    expect(imageName("127.0.0.1:5000//", "alice", "fns", "fn", sha)).toBe(
+      "127.0.0.1:5000/alice--fns--fn:latest-04b8e44",
+    );
+  });
+  // A commit id comes from the webhook body: one with "/" or ":" must not reach the image reference as a tag.
+  it.each(["04b8e4/", "04b:e44", "../x"])("a commit id %j that is no valid tag → a 400 naming the tag rule", (bad) => {
+    expect(() => imageName("reg:5000", "alex", "fns", "fn", bad)).toThrow(
+      /^image tag "latest-.*" must be word characters, '.' or '-', at most 128$/,
+    );
+  });
+  // The registry's limit is on the name before ":<tag>"; "registry:5000/alice/" + repo + "--f" is 23 + repo characters.
+  it("an image name of 255 characters before the tag is accepted; 256 → a 400 naming the whole image", () => {
+    expect(imageName("registry:5000", "alice", "r".repeat(232), "f", sha)).toBe(
+      `registry:5000/alice/${"r".repeat(232)}--f:latest-04b8e44`,
+    );
+    expect(() => imageName("registry:5000", "alice", "r".repeat(233), "f", sha)).toThrow(
+      /^image name "registry:5000\/alice\/r{233}--f:latest-04b8e44" must be at most 255 characters before the tag$/,
+    );
   });
   it('a function name with "--" → a 400 naming the separator rule', () => {
     expect(() => imageName("reg:5000", "alex", "fns", "a--b", sha)).toThrow(/^function name "a--b" must not contain/);
@@ -104,6 +133,8 @@ describe("deployImage", () => {
     ["registry:5000/u/f:1", "registry:5000", "127.0.0.1:5000", "127.0.0.1:5000/u/f:1"],
     ["registry:31115/u/f:1", "registry:31115/", "127.0.0.1", "127.0.0.1/u/f:1"],
     ["other.io/u/f:1", "registry:5000", "127.0.0.1:5000", "other.io/u/f:1"],
+    // Prefixes with a path and several trailing slashes: only the trailing ones are dropped, on both sides.
+    ["docker.io/ofc/a--r--f:1", "docker.io/ofc//", "127.0.0.1:5000/ofc//", "127.0.0.1:5000/ofc/a--r--f:1"],
   ])("%s (push %s, pull %s) → %s", (image, push, pull, expected) => {
     expect(deployImage(image, push, pull)).toBe(expected);
   });

@@ -275,7 +275,7 @@ describe("edge-auth's and dashboard-api's composition roots", () => {
     headers: cookieHeader ? { cookie: cookieHeader } : ({} as Record<string, string>),
   });
 
-  it.each(["/list-functions", "/function-logs", "/system-metrics"])(
+  it.each(["/list-functions", "/function-logs", "/system-metrics", "/builds", "/build-log"])(
     "dashboard-api %s, default settings, no session cookie → 401",
     async (path) => {
       expect((await call(dashboard(), get(path, { owner: "alice", function: "api" }))).status).toBe(401);

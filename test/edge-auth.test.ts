@@ -235,6 +235,20 @@ describe("the stand-in's OAuth is as strict as GitHub", () => {
       expect([res.status, JSON.parse(res.data as string)]).toEqual([401, { message: "Bad credentials" }]);
     }
   });
+
+  it("authorize without login= (a browser, npm start's local login, issue #14) → a page whose link signs in", async () => {
+    const start = await http.get(`${edgeAuth.url}/login?redirect=%2Fdashboard%2Fbob`);
+    const stateCookie = cookiePair(setCookies(start.headers).get("openfaas_cloud_login"));
+    const page = await http.get(start.headers.location as string);
+    expect([page.status, page.headers["content-type"]]).toEqual([200, "text/html; charset=utf-8"]);
+    const links = [...(page.data as string).matchAll(/<a href="([^"]+)">Sign in as ([^<]+)<\/a>/g)];
+    expect(links.map((m) => m[2])).toEqual(["Alice", "bob"]);
+    const approve = await http.get(`${github.url}${links[1]![1]!.replaceAll("&amp;", "&")}`);
+    const done = await callBack(new URL(approve.headers.location as string), stateCookie);
+    expect([done.status, done.headers.location]).toEqual([302, "/dashboard/bob"]);
+    const session = cookiePair(setCookies(done.headers).get(SESSION_COOKIE));
+    expect((await verifySession(session, keys.publicKey, { nowMs: now })).login).toBe("bob");
+  });
 });
 
 function snake(c: typeof CLIENT) {

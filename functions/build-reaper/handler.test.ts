@@ -132,6 +132,31 @@ describe("build-reaper: one sweep over the pending builds", () => {
     expect(await pending.get(record())).toBeUndefined();
   });
 
+  it("system_public_url set → each error status links the owner's dashboard", async () => {
+    await start({ systemPublicUrl: "https://system.example.com" });
+    await posted("stack-deploy", "pending");
+    await posted("api", "pending");
+    await pending.put(record({ acceptedAt: ago(5 * MIN), heartbeatAt: ago(4 * MIN), functions: ["api"] }));
+    await call();
+    expect(
+      world.standin
+        .statuses({ sha: SHA })
+        .slice(2)
+        .map((s) => [s.context, s.state, s.target_url]),
+    ).toEqual([
+      ["api", "error", "https://system.example.com/dashboard/alice"],
+      ["stack-deploy", "error", "https://system.example.com/dashboard/alice"],
+    ]);
+  });
+
+  it("system_public_url unset → the error statuses carry no link", async () => {
+    await start();
+    await posted("stack-deploy", "pending");
+    await pending.put(record({ acceptedAt: ago(31 * MIN) }));
+    await call();
+    expect(world.standin.statuses({ sha: SHA }).at(-1)).toMatchObject({ state: "error", target_url: null });
+  });
+
   it("a stale record whose stack-deploy is already success → record removed, nothing posted", async () => {
     await start();
     await posted("stack-deploy", "pending");

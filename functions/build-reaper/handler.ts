@@ -39,6 +39,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): BuildReape
       pendingDeadlineMs: parseDuration(config.pending_deadline)!,
       heartbeatTimeoutMs: parseDuration(config.heartbeat_timeout)!,
     },
+    ...(config.system_public_url ? { systemPublicUrl: config.system_public_url } : {}),
     log,
     now: Date.now,
   };

@@ -12,6 +12,8 @@ export interface BuildReaperDeps {
   pending: PendingBuilds;
   github: Github;
   deadlines: Deadlines;
+  /** system_public_url: statuses link the owner's dashboard (issue #14). */
+  systemPublicUrl?: string;
   log: Logger;
   now: () => number;
   /** Most records one sweep reads (default 500). */

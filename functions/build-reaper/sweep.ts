@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { STACK_CONTEXT, type Github } from "../../shared/github.js";
 import { isHttpError } from "../../shared/http-error.js";
 import type { PendingBuild, PendingBuilds, PendingEntry } from "../../shared/pending-builds.js";
+import { statusLinks } from "../../shared/status-links.js";
 import { judge, type Deadlines } from "./decide.js";
 
 export interface SweepDeps {
@@ -11,6 +12,8 @@ export interface SweepDeps {
   deadlines: Deadlines;
   /** Most records one sweep reads; the next sweep goes on after the last one. */
   pageSize: number;
+  /** system_public_url: the error statuses link the owner's dashboard when set (issue #14). */
+  systemPublicUrl?: string;
   log: Logger;
   now: () => number;
 }
@@ -109,6 +112,8 @@ async function postErrors(
   description: string,
 ): Promise<void> {
   const functions = (build.functions ?? []).filter((fn) => fn !== STACK_CONTEXT && latest.get(fn) === "pending");
+  // The owner's dashboard for the function contexts too: a lost build may have no build record to show.
+  const targetUrl = statusLinks({ systemPublicUrl: deps.systemPublicUrl }).stack(build.owner);
   for (const context of [...functions, STACK_CONTEXT]) {
     await deps.github.setStatus({
       installationId: build.installationId,
@@ -118,6 +123,7 @@ async function postErrors(
       state: "error",
       context,
       description,
+      ...(targetUrl ? { targetUrl } : {}),
     });
   }
 }

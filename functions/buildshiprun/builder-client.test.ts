@@ -1,4 +1,6 @@
 import axios from "axios";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { startRecorder } from "../../test/support/http-recorder.js";
 import { createBuilderClient } from "./builder-client.js";
 
@@ -46,6 +48,111 @@ describe("createBuilderClient deadline", () => {
     try {
       const client = createBuilderClient({ url: builder.url, payloadSecret: "s", http: axios, deadlineMs: 1_000 });
       expect(await client.build(Buffer.from("tar"))).toMatchObject({ ok: false, reason: "build took longer than 1 s" });
+    } finally {
+      await builder.close();
+    }
+  });
+});
+
+/** An of-builder stand-in that streams: `script` writes to the open ndjson answer. */
+async function streamingBuilder(script: (res: ServerResponse) => Promise<void>) {
+  const accepts: (string | undefined)[] = [];
+  const server = createServer((req, res) => {
+    accepts.push(req.headers.accept);
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/x-ndjson" });
+      void script(res).catch(() => res.destroy());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    accepts,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const line = (value: unknown) => `${JSON.stringify(value)}\n`;
+
+describe("createBuilderClient stream (Accept: application/x-ndjson)", () => {
+  it("log lines, then the result → onLog gets each line before the build ends; the outcome is the result line", async () => {
+    let seen: () => void = () => undefined;
+    const firstSeen = new Promise<void>((resolve) => (seen = resolve));
+    const builder = await streamingBuilder(async (res) => {
+      res.write(line({ log: "#1 [1/2] FROM base" }));
+      // The result is held back until the client has shown the first line: the log is live, not read at the end.
+      await firstSeen;
+      res.write(line({ log: "#2 RUN npm test" }));
+      res.end(line({ imageName: "r/a:1", status: "success", log: ["#1 [1/2] FROM base", "#2 RUN npm test"] }));
+    });
+    try {
+      const client = createBuilderClient({ url: builder.url, payloadSecret: "s", http: axios });
+      const lines: string[] = [];
+      const outcome = await client.build(Buffer.from("tar"), (l) => {
+        lines.push(l);
+        seen();
+      });
+      expect(lines).toEqual(["#1 [1/2] FROM base", "#2 RUN npm test"]);
+      expect(outcome).toEqual({ ok: true, imageName: "r/a:1", log: ["#1 [1/2] FROM base", "#2 RUN npm test"] });
+      expect(builder.accepts[0]).toContain("application/x-ndjson");
+    } finally {
+      await builder.close();
+    }
+  });
+
+  it("a failed build's stream → not ok, the builder's error as the reason", async () => {
+    const builder = await streamingBuilder((res) => {
+      res.write(line({ log: "#2 npm ERR! Test failed" }));
+      res.end(line({ imageName: "r/a:1", status: "failure", log: ["#2 npm ERR! Test failed"], error: "exit code: 1" }));
+      return Promise.resolve();
+    });
+    try {
+      const client = createBuilderClient({ url: builder.url, payloadSecret: "s", http: axios });
+      expect(await client.build(Buffer.from("tar"))).toMatchObject({ ok: false, reason: "exit code: 1" });
+    } finally {
+      await builder.close();
+    }
+  });
+
+  it("a stream that ends without a result line (the builder died) → not ok, 'without a build result'", async () => {
+    const builder = await streamingBuilder((res) => {
+      res.end(line({ log: "#1 starting" }));
+      return Promise.resolve();
+    });
+    try {
+      const client = createBuilderClient({ url: builder.url, payloadSecret: "s", http: axios });
+      const lines: string[] = [];
+      expect(await client.build(Buffer.from("tar"), (l) => lines.push(l))).toMatchObject({
+        ok: false,
+        reason: "builder answered 200 without a build result",
+      });
+      expect(lines).toEqual(["#1 starting"]);
+    } finally {
+      await builder.close();
+    }
+  });
+
+  it("log lines that keep coming past the deadline → 'build took longer than 1 s' (the deadline is not an idle timeout)", async () => {
+    const builder = await streamingBuilder(async (res) => {
+      for (let i = 0; i < 40 && !res.destroyed; i++) {
+        res.write(line({ log: `tick ${i}` }));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      res.end(line({ imageName: "r/a:1", status: "success", log: [] }));
+    });
+    try {
+      const client = createBuilderClient({ url: builder.url, payloadSecret: "s", http: axios, deadlineMs: 1_000 });
+      const lines: string[] = [];
+      expect(await client.build(Buffer.from("tar"), (l) => lines.push(l))).toMatchObject({
+        ok: false,
+        reason: "build took longer than 1 s",
+      });
+      expect(lines.length).toBeGreaterThan(3);
     } finally {
       await builder.close();
     }

@@ -1,4 +1,7 @@
 import type { AxiosInstance } from "axios";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import { text } from "node:stream/consumers";
 import { z } from "zod";
 import { CLOUD_SIGNATURE_HEADER, signHop } from "../../shared/hmac.js";
 
@@ -11,6 +14,9 @@ const resultSchema = z.object({
   error: z.string().optional(),
 });
 
+/** One log line of the stream. */
+const logLineSchema = z.object({ log: z.string() }).strict();
+
 /** A build's outcome as a value: a failed build is not an exception (STYLE §2.9). */
 export interface BuildOutcome {
   ok: boolean;
@@ -22,13 +28,15 @@ export interface BuildOutcome {
 }
 
 export interface BuilderClient {
-  build(tar: Buffer): Promise<BuildOutcome>;
+  /** Builds the tar; `onLog` gets each log line while the build runs (of-builder's ndjson stream, DESIGN §6). */
+  build(tar: Buffer, onLog?: (line: string) => void): Promise<BuildOutcome>;
 }
 
 /**
- * Sends a signed build tar to of-builder; waits and retries while it answers 429 (all build slots busy). The whole
- * wait, queueing included, ends within `deadlineMs` (default 270 s: buildshiprun's exec_timeout in stack.yml is 5m,
- * so the function reports a slow build itself instead of being cut off with no status).
+ * Sends a signed build tar to of-builder, asking for the log as it comes (`Accept: application/x-ndjson`); waits and
+ * retries while it answers 429 (all build slots busy). The whole wait, queueing and streaming included, ends within
+ * `deadlineMs` (default 270 s: buildshiprun's exec_timeout in stack.yml is 5m, so the function reports a slow build
+ * itself instead of being cut off with no status). An answer in plain JSON (refusals, older builders) is read as one.
  */
 export function createBuilderClient(deps: {
   url: string;
@@ -43,46 +51,56 @@ export function createBuilderClient(deps: {
   const now = deps.now ?? Date.now;
   const deadlineMs = deps.deadlineMs ?? 270_000;
   const seconds = `${Math.round(deadlineMs / 1000)} s`;
+  const failed = (reason: string): BuildOutcome => ({ ok: false, imageName: "", log: [], reason });
 
   return {
-    async build(tar) {
+    async build(tar, onLog = () => undefined) {
       const deadline = now() + deadlineMs;
       for (let attempt = 0; ; attempt++) {
-        let res;
+        // A socket timeout would not end a build whose log keeps arriving: the deadline aborts the whole call.
+        const overdue = new AbortController();
+        const timer = setTimeout(() => overdue.abort(), Math.max(1, deadline - now()));
+        let answer: { status: number; body: unknown };
         try {
-          res = await deps.http.post<unknown>(endpoint, tar, {
+          const res = await deps.http.post<Readable>(endpoint, tar, {
             headers: {
               "content-type": "application/octet-stream",
+              accept: "application/x-ndjson, application/json",
               [CLOUD_SIGNATURE_HEADER]: signHop(deps.payloadSecret, "of-builder", tar),
             },
+            responseType: "stream",
+            signal: overdue.signal,
             validateStatus: () => true,
             maxBodyLength: Infinity,
             maxContentLength: Infinity,
             maxRedirects: 0,
-            timeout: Math.max(1, deadline - now()),
           });
+          const streamed = String(res.headers["content-type"] ?? "").startsWith("application/x-ndjson");
+          answer = {
+            status: res.status,
+            body: streamed ? await readStream(res.data, onLog) : await readJson(res.data),
+          };
         } catch (error) {
-          const timedOut = (error as { code?: string }).code === "ECONNABORTED";
-          const reason = timedOut
-            ? `build took longer than ${seconds}`
-            : `builder unreachable: ${(error as Error).message}`;
-          return { ok: false, imageName: "", log: [], reason };
+          return failed(
+            overdue.signal.aborted
+              ? `build took longer than ${seconds}`
+              : `builder unreachable: ${(error as Error).message}`,
+          );
+        } finally {
+          clearTimeout(timer);
         }
         // 429: of-builder is at max_inflight; a slot frees up when a running build ends.
-        if (res.status === 429) {
+        if (answer.status === 429) {
           const wait = Math.min(2000 * 2 ** attempt, 30_000);
-          if (now() + wait >= deadline) {
-            return { ok: false, imageName: "", log: [], reason: `of-builder had no free build slot within ${seconds}` };
-          }
+          if (now() + wait >= deadline) return failed(`of-builder had no free build slot within ${seconds}`);
           await sleep(wait);
           continue;
         }
-        const parsed = resultSchema.safeParse(res.data);
-        if (!parsed.success)
-          return { ok: false, imageName: "", log: [], reason: `builder answered ${res.status} without a build result` };
+        const parsed = resultSchema.safeParse(answer.body);
+        if (!parsed.success) return failed(`builder answered ${answer.status} without a build result`);
         const result = parsed.data;
         const log = result.log ?? [];
-        const ok = res.status === 200 && result.status === "success";
+        const ok = answer.status === 200 && result.status === "success";
         return {
           ok,
           imageName: result.imageName ?? "",
@@ -93,6 +111,37 @@ export function createBuilderClient(deps: {
       }
     },
   };
+}
+
+/** A plain answer: its JSON, or undefined when it is none. */
+async function readJson(body: Readable): Promise<unknown> {
+  try {
+    return JSON.parse(await text(body)) as unknown;
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * of-builder's stream (build-handler.ts): `{"log": line}` per log line as it comes, then the result. Resolves to the
+ * result line, or undefined when the stream ended without one (the builder died mid-build).
+ */
+async function readStream(body: Readable, onLog: (line: string) => void): Promise<unknown> {
+  let result: unknown;
+  for await (const line of createInterface({ input: body, crlfDelay: Infinity })) {
+    if (line.trim() === "") continue;
+    let message: unknown;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      continue; // not a line of the protocol: nothing to show or to conclude from
+    }
+    const logLine = logLineSchema.safeParse(message);
+    if (logLine.success) onLog(logLine.data.log);
+    else result = message;
+  }
+  return result;
 }
 
 /** The last log line that looks like an error, else the last line: what a user needs first. */

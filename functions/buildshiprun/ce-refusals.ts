@@ -3,7 +3,7 @@
  * garbage-collect, pipeline-log, build-reaper, edge-auth, dashboard-api). Community Edition counts them against its
  * cap like any other: the dashboard's three APIs share dashboard-api to leave users more of the 15 (issue #11).
  */
-export const SYSTEM_FUNCTIONS = 9;
+export const SYSTEM_FUNCTIONS = 10;
 
 // GitHub cuts commit status descriptions at 140 characters (shared/github.ts).
 const MAX = 140;

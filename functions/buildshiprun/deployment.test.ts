@@ -120,6 +120,34 @@ describe("toDeployment", () => {
     );
     expect(d.readOnlyRootFilesystem).toBe(true);
   });
+
+  it("user labels under com.openfaas. or openfaas-cloud → dropped; others, even openfaas-like, kept", () => {
+    const labels = {
+      "openfaas-cloud": "1",
+      "com.openfaas.cloud.git-owner-id": "1",
+      "com.openfaas.health.http.path": "/x",
+      "openfaas.io/team": "web",
+      "com.example.openfaas": "x",
+    };
+    const d = toDeployment({ ...spec, labels }, spec.image, policy, PRO, now);
+    expect(d.labels).not.toHaveProperty("openfaas-cloud");
+    expect(d.labels).not.toHaveProperty("com.openfaas.health.http.path");
+    expect(d.labels?.["com.openfaas.cloud.git-owner-id"]).toBe("653013");
+    expect(d.labels).toMatchObject({ "openfaas.io/team": "web", "com.example.openfaas": "x" });
+  });
+
+  it("a public repository, no CPU limit or request from the operator → git-private 0, memory only, no requests", () => {
+    const memoryOnly = { ...policy, cpuLimitMilli: undefined, cpuRequestsMilli: undefined };
+    const d = toDeployment({ ...spec, private: false }, spec.image, memoryOnly, PRO, now);
+    expect(d.labels?.["com.openfaas.cloud.git-private"]).toBe("0");
+    expect(d.limits).toEqual({ memory: "128Mi" });
+    expect(d).not.toHaveProperty("requests");
+  });
+
+  it("git-deploytime → whole seconds, rounded down", () => {
+    const d = toDeployment(spec, spec.image, policy, PRO, new Date("2026-11-25T12:00:00.999Z"));
+    expect(d.labels?.["com.openfaas.cloud.git-deploytime"]).toBe(String(now.getTime() / 1000));
+  });
 });
 
 describe("functionUrl", () => {

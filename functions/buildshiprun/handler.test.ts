@@ -1,4 +1,6 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import axios from "axios";
@@ -7,6 +9,7 @@ import { packBuildContext } from "../../shared/build-tar.js";
 import type { DeploySpec } from "../../shared/deploy-spec.js";
 import { createGateway, type FunctionDeployment, type FunctionStatus } from "../../shared/gateway.js";
 import { signHop } from "../../shared/hmac.js";
+import { createBuildHistory } from "../../shared/build-history.js";
 import { createLogStore } from "../../shared/log-store.js";
 import { invokeHandler } from "../../shared/function-server.js";
 import { communityEditionAnswer, communityEditionRefusal } from "../../test/support/faas-netes-ce.js";
@@ -60,7 +63,14 @@ async function start(
   builder: (req: RecordedRequest, i: number) => Answer,
   gateway: (req: RecordedRequest, i: number) => Answer,
   useChecks = false,
-  options: { edition?: EditionSetting; registry?: (req: RecordedRequest) => Answer; scalingMax?: number } = {},
+  options: {
+    edition?: EditionSetting;
+    registry?: (req: RecordedRequest) => Answer;
+    scalingMax?: number;
+    /** Another of-builder than the recorder (one that streams). */
+    builderUrl?: string;
+    systemPublicUrl?: string;
+  } = {},
 ) {
   const {
     standin,
@@ -74,7 +84,7 @@ async function start(
   // nothing may contact.
   const registryServer = await startRecorder(options.registry ?? publicRegistry);
   const registry = registryServer.url.replace("http://", "");
-  const logs = createLogStore({
+  const bucket = {
     endpoint: s3.endpoint,
     useSSL: false,
     region: "us-east-1",
@@ -82,7 +92,10 @@ async function start(
     accessKey: s3.accessKey,
     secretKey: s3.secretKey,
     log,
-  });
+  };
+  const logs = createLogStore(bucket);
+  // A generous bound: the machine running the suites may be busy (production keeps the 3 s default).
+  const history = createBuildHistory({ ...bucket, timeoutMs: 30_000 });
   const gatewayClient = createGateway({
     url: gatewayServer.url,
     payloadSecret: SECRET,
@@ -94,12 +107,13 @@ async function start(
   const handler = createHandler({
     payloadSecret: SECRET,
     builder: createBuilderClient({
-      url: `${builderServer.url}/`,
+      url: `${options.builderUrl ?? builderServer.url}/`,
       payloadSecret: SECRET,
       http: axios.create(),
       sleep: () => Promise.resolve(),
     }),
     logs,
+    history,
     gateway: gatewayClient,
     github,
     useChecks,
@@ -114,6 +128,7 @@ async function start(
     edition: createEditionResolver({ setting: options.edition ?? "ce", gateway: gatewayClient, log }),
     imageVisibility: createImageVisibility({ http: axios.create() }),
     publicUrl: "http://127.0.0.1:8080/",
+    ...(options.systemPublicUrl ? { systemPublicUrl: options.systemPublicUrl } : {}),
     readyTimeoutMs: 1000,
     sleep: () => Promise.resolve(),
     log,
@@ -133,6 +148,7 @@ async function start(
     call,
     standin,
     logs,
+    history,
     builder: builderServer.requests,
     stopBuilder: () => builderServer.close(),
     gateway: gatewayServer.requests,
@@ -255,6 +271,20 @@ describe("buildshiprun", () => {
     expect(stored).toMatch(
       /^#1 \[internal\] load build definition\n#1 DONE 0\.1s\nbuildshiprun: build succeeded in 0\.0s\nbuildshiprun: created 127\.0\.0\.1:\d+\/alice\/fns--api:latest-6113728, ready$/,
     );
+    // The dashboard's record of the build (issue #14).
+    expect(await world.history.get({ owner: "alice", repo: "fns", sha: SHA, function: "api" })).toEqual({
+      owner: "alice",
+      repo: "fns",
+      branch: "master",
+      sha: SHA,
+      function: "api",
+      state: "success",
+      startedAt: "2026-11-25T12:00:00.000Z",
+      finishedAt: "2026-11-25T12:00:00.000Z",
+      durationMs: 0,
+      image: spec.image,
+      url: "http://127.0.0.1:8080/function/alice--api",
+    });
   });
 
   it("build fails → failure status with the error line and a link to the stored log, nothing deployed", async () => {
@@ -281,6 +311,26 @@ describe("buildshiprun", () => {
     expect(await world.logs.get({ owner: "alice", repo: "fns", sha: SHA, function: "api" })).toMatch(
       /SyntaxError: Unexpected token/,
     );
+    expect(await world.history.list({ owner: "alice", function: "api" })).toEqual([
+      expect.objectContaining({ state: "failure", reason: "build failed: SyntaxError: Unexpected token ')'" }),
+    ]);
+  });
+
+  it("system_public_url set → a failure links the build's dashboard page, a success still the function's URL", async () => {
+    const failed: Answer = { status: 500, body: { imageName: spec.image, status: "failure", log: [], error: "boom" } };
+    world = await start(() => failed, provider(), false, { systemPublicUrl: "https://system.example.com" });
+    await world.call();
+    expect(world.statuses()[0]).toMatchObject({
+      state: "failure",
+      target_url: `https://system.example.com/dashboard/alice/builds/fns/${SHA}/api`,
+    });
+    await world.close();
+    world = await start(() => built, provider(), false, { systemPublicUrl: "https://system.example.com" });
+    await world.call();
+    expect(world.statuses()[0]).toMatchObject({
+      state: "success",
+      target_url: "http://127.0.0.1:8080/function/alice--api",
+    });
   });
 
   it("gateway refuses the deploy → failure status with the gateway's status and message", async () => {
@@ -366,6 +416,44 @@ describe("buildshiprun", () => {
   });
 });
 
+// Issue #14: while of-builder streams the build (Accept: application/x-ndjson), the build page can already read the
+// log so far and a running record.
+describe("buildshiprun: the live build log", () => {
+  it("a streamed build → while it runs, the log so far and a running record are stored; at the end the full log", async () => {
+    const key = { owner: "alice", repo: "fns", sha: SHA, function: "api" };
+    const seenWhileRunning: { log?: string; state?: string } = {};
+    const streaming = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        void (async () => {
+          res.writeHead(200, { "content-type": "application/x-ndjson" });
+          res.write(`${JSON.stringify({ log: "#1 [1/2] FROM base" })}\n`);
+          // Held open until buildshiprun has stored the first line: only a live log can be read here.
+          for (let i = 0; i < 500 && seenWhileRunning.log === undefined; i++) {
+            const stored = await world.logs.get(key);
+            if (stored) Object.assign(seenWhileRunning, { log: stored, state: (await world.history.get(key))?.state });
+            else await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          const result = { imageName: spec.image, status: "success", log: ["#1 [1/2] FROM base", "#2 DONE 0.1s"] };
+          res.end(`${JSON.stringify({ log: "#2 DONE 0.1s" })}\n${JSON.stringify(result)}\n`);
+        })();
+      });
+    });
+    await new Promise<void>((resolve) => streaming.listen(0, "127.0.0.1", resolve));
+    try {
+      const builderUrl = `http://127.0.0.1:${(streaming.address() as AddressInfo).port}`;
+      world = await start(() => built, provider(), false, { builderUrl });
+      expect(JSON.parse((await world.call()).body)).toMatchObject({ status: "success" });
+      expect(seenWhileRunning).toEqual({ log: "#1 [1/2] FROM base", state: "running" });
+      expect(await world.logs.get(key)).toMatch(/^#1 \[1\/2\] FROM base\n#2 DONE 0\.1s\nbuildshiprun: build succeeded/);
+      expect((await world.history.get(key))?.state).toBe("success");
+    } finally {
+      streaming.closeAllConnections();
+      await new Promise<void>((resolve) => streaming.close(() => resolve()));
+    }
+  });
+});
+
 // Issue #10 item 2: buildshiprun creates a function only under a free name and updates only one carrying this push's
 // owner id and repository.
 describe("buildshiprun: ownership of the function name", () => {
@@ -403,6 +491,10 @@ describe("buildshiprun: ownership of the function name", () => {
     expect(await world.logs.get({ owner: "alice", repo: "fns", sha: SHA, function: "api" })).toBe(
       `buildshiprun: ${description}`,
     );
+    // Refused before any build: the record is terminal at once, never running.
+    expect(await world.history.list({ owner: "alice" })).toEqual([
+      expect.objectContaining({ function: "api", state: "failure", reason: description }),
+    ]);
   });
 
   it("the name taken by another owner while building → failure naming the holder, no PUT or POST", async () => {
@@ -580,7 +672,7 @@ describe("buildshiprun on OpenFaaS Community Edition", () => {
     expect(world.statuses()[0]).toMatchObject({
       state: "failure",
       description:
-        "OpenFaaS CE runs at most 15 functions, 9 of them this system's: remove unused ones or use Standard/Enterprise",
+        "OpenFaaS CE runs at most 15 functions, 10 of them this system's: remove unused ones or use Standard/Enterprise",
     });
     expect(await world.logs.get({ owner: "alice", repo: "fns", sha: SHA, function: "api" })).toMatch(
       /answered 400: unable to create function, maximum: 15, visit https:\/\/openfaas\.com\/pricing/,

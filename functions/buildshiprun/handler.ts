@@ -1,5 +1,10 @@
 import axios from "axios";
-import { gatewayFromConfig, githubFromConfig, logStoreFromConfig } from "../../shared/clients.js";
+import {
+  buildHistoryFromConfig,
+  gatewayFromConfig,
+  githubFromConfig,
+  logStoreFromConfig,
+} from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
 import { hopPrecheck, withPrecheck } from "../../shared/function-server.js";
@@ -37,6 +42,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): Buildshipr
     payloadSecret,
     builder: createBuilderClient({ url: config.builder_url, payloadSecret, http }),
     logs: logStoreFromConfig(config, log),
+    history: buildHistoryFromConfig(config, log),
     gateway,
     github: githubFromConfig(config, log),
     useChecks: config.use_checks,
@@ -54,6 +60,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): Buildshipr
     imageVisibility: createImageVisibility({ http: axios.create() }),
     publicUrl: config.gateway_public_url,
     prettyUrl: config.gateway_pretty_url,
+    ...(config.system_public_url ? { systemPublicUrl: config.system_public_url } : {}),
     readyTimeoutMs: 60_000,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     log,

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { BuildHistory, BuildRecord } from "../../shared/build-history.js";
 import { readBuildConfig } from "../../shared/build-tar.js";
 import { deploySpecSchema, type DeployResult, type DeploySpec } from "../../shared/deploy-spec.js";
 import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
@@ -7,18 +8,24 @@ import type { Github, StatusState } from "../../shared/github.js";
 import { requireHop } from "../../shared/hmac.js";
 import { HttpError, isHttpError } from "../../shared/http-error.js";
 import { buildLogUrl } from "../../shared/log-link.js";
+import { statusLinks } from "../../shared/status-links.js";
 import type { LogKey, LogStore } from "../../shared/log-store.js";
 import type { BuilderClient } from "./builder-client.js";
 import { explainRefusal, notPublic } from "./ce-refusals.js";
 import { functionUrl, toDeployment, type DeployPolicy } from "./deployment.js";
 import { editionRefusal, type Edition } from "./edition.js";
 import type { Visibility } from "./image-visibility.js";
+import { createLiveLog } from "./live-log.js";
 import { claimName } from "./ownership.js";
 
 export interface BuildshiprunDeps {
   payloadSecret: string;
   builder: BuilderClient;
   logs: LogStore;
+  /** Each build's record for the dashboard (issue #14): `running` when it starts, terminal when it ends. */
+  history: BuildHistory;
+  /** At most one write of the log so far per this many ms while a build runs (default 1000). */
+  liveLogIntervalMs?: number;
   gateway: Gateway;
   github: Github;
   /** Also post a check run with the log tail (the App needs the checks permission). */
@@ -30,6 +37,8 @@ export interface BuildshiprunDeps {
   imageVisibility: (image: string) => Promise<Visibility>;
   publicUrl: string;
   prettyUrl?: string;
+  /** system_public_url: a failure links the build's dashboard page instead of pipeline-log (issue #14). */
+  systemPublicUrl?: string;
   /** How long to wait for a deployed function to answer before reporting it (it is reported either way). */
   readyTimeoutMs: number;
   sleep: (ms: number) => Promise<void>;
@@ -48,14 +57,48 @@ export function createShipper(deps: BuildshiprunDeps): (event: FunctionEvent) =>
     if (config.ref !== spec.image)
       throw new HttpError(400, "build tar: the image to build and the image to deploy differ");
     const log = deps.log.child({ repo: `${spec.owner}/${spec.repo}`, sha: spec.sha, function: spec.function });
-    const result = await ship(deps, spec, event.body, log);
+    const startedAt = deps.now();
+    const result = await ship(deps, spec, event.body, log, startedAt).catch(async (error: unknown) => {
+      // A fault no status was posted for (git-tar reports it): the build page must not show it running forever.
+      await record(deps, log, { ...buildRecord(spec, startedAt), ...ended(deps, startedAt, "error") });
+      throw error;
+    });
     return { status: 200, body: result };
   };
 }
 
-async function ship(deps: BuildshiprunDeps, spec: DeploySpec, tar: Buffer, log: Logger): Promise<DeployResult> {
+/** The record of this build as it starts. */
+function buildRecord(spec: DeploySpec, startedAt: Date): BuildRecord {
+  const { owner, repo, branch, sha, function: fn } = spec;
+  return { owner, repo, branch, sha, function: fn, state: "running", startedAt: startedAt.toISOString() };
+}
+
+/** The fields a build's end adds. */
+function ended(deps: BuildshiprunDeps, startedAt: Date, state: BuildRecord["state"]) {
+  const finishedAt = deps.now();
+  const durationMs = Math.max(0, finishedAt.getTime() - startedAt.getTime());
+  return { state, finishedAt: finishedAt.toISOString(), durationMs };
+}
+
+/** Stores a build record; the history is best effort beside the build, whose status says what happened. */
+function record(deps: BuildshiprunDeps, log: Logger, build: BuildRecord): Promise<void> {
+  return deps.history
+    .put(build)
+    .catch((error: unknown) => log.warn({ err: error }, "could not store the build record"));
+}
+
+async function ship(
+  deps: BuildshiprunDeps,
+  spec: DeploySpec,
+  tar: Buffer,
+  log: Logger,
+  startedAt: Date,
+): Promise<DeployResult> {
   const key: LogKey = { owner: spec.owner, repo: spec.repo, sha: spec.sha, function: spec.function };
-  const logUrl = buildLogUrl(deps.publicUrl, deps.payloadSecret, key);
+  // A failure's link: the build's page when the dashboard is there, else the signed log (shared/status-links.ts).
+  const logUrl =
+    statusLinks({ systemPublicUrl: deps.systemPublicUrl }).failure(key) ??
+    buildLogUrl(deps.publicUrl, deps.payloadSecret, key);
   let buildLog: string[] = [];
   let builtImage = spec.image;
 
@@ -70,6 +113,12 @@ async function ship(deps: BuildshiprunDeps, spec: DeploySpec, tar: Buffer, log: 
     await deps.logs
       .put(key, lines.join("\n"))
       .catch((error: unknown) => log.warn({ err: error }, "could not store the build log"));
+    await record(deps, log, {
+      ...buildRecord(spec, startedAt),
+      ...ended(deps, startedAt, state),
+      image: builtImage,
+      ...(state === "success" ? { url: targetUrl } : { reason: description }),
+    });
     const status = { installationId: spec.installationId, owner: spec.owner, repo: spec.repo, sha: spec.sha };
     await deps.github
       .setStatus({ ...status, state, context: spec.function, description, targetUrl })
@@ -109,7 +158,15 @@ async function ship(deps: BuildshiprunDeps, spec: DeploySpec, tar: Buffer, log: 
   const early = await claimName(deps.gateway, spec).catch(() => undefined);
   if (early?.action === "refuse") return refuse(early.reason);
   const started = deps.now().getTime();
-  const outcome = await deps.builder.build(tar);
+  await record(deps, log, buildRecord(spec, startedAt));
+  // The log so far, under the final log's key, while the build runs (the build page polls it).
+  const live = createLiveLog({
+    write: (text) => deps.logs.put(key, text),
+    intervalMs: deps.liveLogIntervalMs ?? 1000,
+    now: () => deps.now().getTime(),
+    sleep: deps.sleep,
+  });
+  const outcome = await deps.builder.build(tar, (line) => live.line(line)).finally(() => live.close());
   builtImage = outcome.imageName || spec.image;
   buildLog = [
     ...outcome.log,

@@ -41,19 +41,22 @@ async function call(method: string, path: string, login?: string) {
 
 describe("dashboard-api's paths", () => {
   it.each(["/", "/list-functions/x", "/function-log", "/List-Functions", "/system/functions", "/list-functions.json"])(
-    "GET %s → 404 naming the three APIs",
+    "GET %s → 404 naming the APIs",
     async (path) => {
       const res = await call("GET", `${path}?owner=demo`, "demo");
       expect(res).toEqual({
         status: 404,
-        body: "no such dashboard API: use /list-functions, /function-logs or /system-metrics",
+        body: "no such dashboard API: use /list-functions, /function-logs, /system-metrics, /builds or /build-log",
       });
     },
   );
 
-  it.each(["/list-functions", "/function-logs", "/system-metrics"])("%s without a session → 401", async (path) => {
-    expect((await call("GET", `${path}?owner=demo&function=hello`)).status).toBe(401);
-  });
+  it.each(["/list-functions", "/function-logs", "/system-metrics", "/builds", "/build-log"])(
+    "%s without a session → 401",
+    async (path) => {
+      expect((await call("GET", `${path}?owner=demo&function=hello`)).status).toBe(401);
+    },
+  );
 
   it.each(["/list-functions", "/function-logs", "/system-metrics"])("POST %s → 405", async (path) => {
     expect((await call("POST", `${path}?owner=demo`, "demo")).status).toBe(405);

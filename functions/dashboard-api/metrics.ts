@@ -20,7 +20,7 @@ const WINDOWS = new Set(["1h", "24h"]);
  * series that did not exist a window ago counts whole (`or`); a gateway restart in the window (a counter reset)
  * is clamped to 0 rather than negative.
  */
-function windowed(metric: string, selector: string, by: string, window: string): string {
+export function windowed(metric: string, selector: string, by: string, window: string): string {
   const now = `sum by (${by}) (${metric}{${selector}})`;
   return `(clamp_min(${now} - sum by (${by}) (${metric}{${selector}} offset ${window}), 0) or ${now})`;
 }

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import pLimit from "p-limit";
 import type { Logger } from "pino";
+import type { BuildHistory } from "../../shared/build-history.js";
 import { STATUS_POSTED_HEADER } from "../../shared/build-result.js";
 import { packBuildContext } from "../../shared/build-tar.js";
 import { deployResultSchema, type DeployResult, type DeploySpec } from "../../shared/deploy-spec.js";
@@ -14,9 +15,11 @@ import { functionName, imageName, secretName } from "../../shared/naming.js";
 import type { PendingBuilds } from "../../shared/pending-builds.js";
 import { parseBuildRequest, type BuildRequest } from "../../shared/push.js";
 import { readStack, type Stack, type StackFunction } from "../../shared/stack.js";
+import { statusLinks, type StatusLinks } from "../../shared/status-links.js";
 import { abandonedBecause, atMost, untilAborted } from "./abort.js";
 import { cloneAt, repositoryUrl } from "./clone.js";
 import { startHeartbeat } from "./heartbeat.js";
+import { importRepoSecrets, pruneRepoSecrets } from "./secrets.js";
 import { buildArgsFor, readTemplate, shrinkwrap } from "./shrinkwrap.js";
 import type { TemplateStore } from "./templates.js";
 
@@ -40,11 +43,18 @@ export interface GitTarDeps {
   pending: PendingBuilds;
   /** How often the heartbeat is refreshed (a fraction of heartbeat_timeout). */
   heartbeatMs: number;
+  /** system_public_url: statuses link the dashboard when set (issue #14, shared/status-links.ts). */
+  systemPublicUrl?: string;
+  /** The dashboard's build records: a function buildshiprun could not report gets its failure record here. */
+  history?: BuildHistory;
   log: Logger;
   now: () => number;
 }
 
-/** Posts a commit status; a failure to tell GitHub is logged, never thrown. */
+/**
+ * Posts a commit status; a failure to tell GitHub is logged, never thrown. Without a link of its own a status links
+ * the owner's dashboard (when system_public_url is set).
+ */
 type Report = (context: string, state: StatusState, description: string, targetUrl?: string) => Promise<void>;
 
 /**
@@ -55,6 +65,7 @@ interface Run {
   signal: AbortSignal | undefined;
   unconcluded: Set<string>;
   beat: () => Promise<void>;
+  links: StatusLinks;
 }
 
 // After the signal fired, the last statuses get this long: the push must not hold git-tar much past its deadline.
@@ -77,7 +88,8 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
     const log = deps.log.child({ repo: request.fullName, sha: request.sha, delivery: request.deliveryId });
     // Whether the commit got its terminal stack-deploy status: the queue's callback to github-push covers it if not.
     let concluded = false;
-    const report: Report = (context, state, description, targetUrl) =>
+    const links = statusLinks({ systemPublicUrl: deps.systemPublicUrl });
+    const report: Report = (context, state, description, targetUrl = links.stack(request.owner)) =>
       deps.github
         .setStatus({
           installationId: request.installationId,
@@ -108,7 +120,7 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
       { owner, ownerId, repo, sha, installationId },
       () => [...unconcluded],
     );
-    const run: Run = { signal: event.signal, unconcluded, beat: () => heartbeat.beat() };
+    const run: Run = { signal: event.signal, unconcluded, beat: () => heartbeat.beat(), links };
     try {
       const outcome = await buildStack(deps, request, workspace, report, log, run);
       return reply(200, `${outcome}, time taken: ${((deps.now() - started) / 1000).toFixed(2)}s`);
@@ -184,6 +196,8 @@ async function buildStack(
   const stack = await readStack(repoDir, vars, { maxFunctions: deps.functionsPerRepoLimit });
   checkStack(deps, stack);
   checkNames(request, stack);
+  // The repo's sealed secrets exist before any function that mounts them is deployed (issue #15).
+  const secrets = await importRepoSecrets(deps.gateway, request, repoDir, signal);
   const pulled = deps.templates.pull(deps.templateUrls).catch((error: unknown) => {
     throw new HttpError(502, `error fetching templates: ${(error as Error).message}`, { cause: error });
   });
@@ -197,13 +211,15 @@ async function buildStack(
 
   for (const { fn, spec } of prepared) {
     run.unconcluded.add(fn.name);
-    await report(fn.name, "pending", `${fn.name} function build started, image: ${spec.image}`);
+    // The build's page, with its log live once buildshiprun starts it (issue #14).
+    const page = run.links.pending({ owner: spec.owner, repo: spec.repo, sha: spec.sha, function: spec.function });
+    await report(fn.name, "pending", `${fn.name} function build started, image: ${spec.image}`, page);
   }
   // The record names the function contexts now, so a reaper that finds git-tar gone ends them too.
   await run.beat();
   const limit = pLimit(deps.buildConcurrency);
   const build = async (p: Prepared) => {
-    const result = await buildAndDeploy(deps, p, report, log, signal);
+    const result = await buildAndDeploy(deps, p, report, log, run);
     // buildshiprun reported this function's status (or buildAndDeploy did for it).
     run.unconcluded.delete(p.fn.name);
     return result;
@@ -229,6 +245,7 @@ async function buildStack(
   } catch (error) {
     log.warn({ err: error }, "garbage collection failed");
   }
+  await pruneRepoSecrets(deps.gateway, request, secrets, log);
   await report(STACK_CONTEXT, "success", "stack is successfully deployed");
   return `Deployed: ${results.map((r) => `${r.function} @ ${r.image ?? "?"}`).join(", ")}`;
 }
@@ -311,8 +328,26 @@ async function buildAndDeploy(
   { fn, spec, tarFile }: Prepared,
   report: Report,
   log: Logger,
-  signal: AbortSignal | undefined,
+  { signal, links }: Run,
 ): Promise<DeployResult> {
+  const startedAt = new Date(deps.now()).toISOString();
+  const key = { owner: spec.owner, repo: spec.repo, sha: spec.sha, function: spec.function };
+  /** buildshiprun did not report this function: the status and the build record say so instead. */
+  const fail = async (reason: string) => {
+    const finishedAt = new Date(deps.now()).toISOString();
+    await deps.history
+      ?.put({
+        ...key,
+        branch: spec.branch,
+        state: "failure",
+        startedAt,
+        finishedAt,
+        durationMs: Date.parse(finishedAt) - Date.parse(startedAt),
+        reason: reason.slice(0, 1000),
+      })
+      .catch((error: unknown) => log.warn({ err: error }, "could not store the build record"));
+    await report(fn.name, "failure", reason, links.failure(key));
+  };
   try {
     // A build still queued behind build_concurrency does not start for an abandoned push.
     signal?.throwIfAborted();
@@ -321,13 +356,13 @@ async function buildAndDeploy(
     const parsed = deployResultSchema.safeParse(safeJson(res.body));
     if (res.status === 200 && parsed.success) return parsed.data;
     const reason = `buildshiprun answered ${res.status}: ${res.body.toString("utf8").slice(0, 100)}`;
-    await report(fn.name, "failure", reason);
+    await fail(reason);
     return { function: fn.name, status: "failure", description: reason };
   } catch (error) {
     if (signal?.aborted) throw error;
     log.warn({ err: error, function: fn.name }, "buildshiprun unreachable");
     const reason = isHttpError(error) ? error.message : "buildshiprun unreachable";
-    await report(fn.name, "failure", reason);
+    await fail(reason);
     return { function: fn.name, status: "failure", description: reason, image: spec.image };
   }
 }

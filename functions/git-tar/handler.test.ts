@@ -209,6 +209,43 @@ describe("git-tar: a stack that builds", () => {
     expect(h.collected).toHaveLength(0);
   });
 
+  it("system_public_url set → stack-deploy links the owner's dashboard, each pending function its build page", async () => {
+    h = await startGitTar({ systemPublicUrl: "https://system.example.com" });
+    const { sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
+    expect((await h.build("alice", "fns", sha)).status).toBe(200);
+    const build = (fn: string) => `https://system.example.com/dashboard/alice/builds/fns/${sha}/${fn}`;
+    expect(h.standin.statuses().map((s) => [s.context, s.state, s.target_url])).toEqual([
+      ["api", "pending", build("api")],
+      ["worker", "pending", build("worker")],
+      ["stack-deploy", "success", "https://system.example.com/dashboard/alice"],
+    ]);
+  });
+
+  it("buildshiprun answers 500 for a function → its failure links its build page, whose record says why", async () => {
+    h = await startGitTar({ systemPublicUrl: "https://system.example.com", brokenFunctions: ["worker"] });
+    const { sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
+    expect((await h.build("alice", "fns", sha)).status).toBe(422);
+    const worker = h.standin.statuses().find((s) => s.context === "worker" && s.state === "failure");
+    expect(worker?.target_url).toBe(`https://system.example.com/dashboard/alice/builds/fns/${sha}/worker`);
+    expect(await h.history.get({ owner: "alice", repo: "fns", sha, function: "worker" })).toMatchObject({
+      state: "failure",
+      branch: "master",
+      reason: "buildshiprun answered 500: internal error",
+    });
+    expect(h.standin.statuses().at(-1)).toMatchObject({
+      context: "stack-deploy",
+      state: "failure",
+      target_url: "https://system.example.com/dashboard/alice",
+    });
+  });
+
+  it("system_public_url unset → no links on git-tar's statuses (as before the dashboard)", async () => {
+    h = await startGitTar({ brokenFunctions: ["worker"] });
+    const { sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
+    await h.build("alice", "fns", sha);
+    expect(h.standin.statuses().map((s) => s.target_url)).toEqual([null, null, null, null]);
+  });
+
   it("bad signature → 401, no status", async () => {
     h = await startGitTar();
     const res = await h.build("alice", "fns", "a".repeat(40), {}, "sha256=00");

@@ -1,6 +1,11 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gatewayFromConfig, githubFromConfig, pendingBuildsFromConfig } from "../../shared/clients.js";
+import {
+  buildHistoryFromConfig,
+  gatewayFromConfig,
+  githubFromConfig,
+  pendingBuildsFromConfig,
+} from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
 import { hopPrecheck, parseDuration, withPrecheck } from "../../shared/function-server.js";
@@ -37,6 +42,8 @@ export function depsFromEnv(env: Record<string, string | undefined>): GitTarDeps
     pending: pendingBuildsFromConfig(config, log),
     // Six beats per heartbeat_timeout (30 s at the default 3m): a few failed writes do not make a live build look lost.
     heartbeatMs: Math.min(30_000, parseDuration(config.heartbeat_timeout)! / 6),
+    ...(config.system_public_url ? { systemPublicUrl: config.system_public_url } : {}),
+    history: buildHistoryFromConfig(config, log),
     log,
     now: Date.now,
   };

@@ -4,11 +4,14 @@ import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
 import { STACK_CONTEXT, type Github } from "../../shared/github.js";
 import { HttpError } from "../../shared/http-error.js";
 import type { PendingBuilds } from "../../shared/pending-builds.js";
+import { statusLinks } from "../../shared/status-links.js";
 
 export interface BuildResultDeps {
   payloadSecret: string;
   github: Github;
   pending: PendingBuilds;
+  /** system_public_url: the error status links the owner's dashboard when set (issue #14). */
+  systemPublicUrl?: string;
   log: Logger;
 }
 
@@ -34,6 +37,7 @@ export function createBuildResultHandler(deps: BuildResultDeps): (event: Functio
     const why = Number.isInteger(status) && status > 0 ? `answered ${status}` : "did not answer";
     const description = `build error: git-tar ${why}${detail ? `: ${detail}` : ""}`;
     log.error({ status, detail }, "git-tar ended without a status; marking the commit");
+    const targetUrl = statusLinks({ systemPublicUrl: deps.systemPublicUrl }).stack(ref.owner);
     await deps.github.setStatus({
       installationId: ref.installationId,
       owner: ref.owner,
@@ -42,6 +46,7 @@ export function createBuildResultHandler(deps: BuildResultDeps): (event: Functio
       state: "error",
       context: STACK_CONTEXT,
       description,
+      ...(targetUrl ? { targetUrl } : {}),
     });
     // The build ended: build-reaper has nothing left to do for it (issue #11).
     await deps.pending

@@ -48,6 +48,8 @@ describe("github-push", () => {
       { state: "pending", context: "stack-deploy", description: "codertocat-hello-world stack deploy is in progress" },
     ]);
     expect(door.standin.statuses()[0]!.sha).toBe(SHA);
+    // Without system_public_url there is no dashboard to link (as before issue #14).
+    expect(door.standin.statuses()[0]!.target_url).toBeNull();
     expect(door.queued.map((q) => q.function)).toEqual(["git-tar"]);
     expect(JSON.parse(door.queued[0]!.body.toString())).toEqual({
       owner: "Codertocat",
@@ -84,6 +86,16 @@ describe("github-push", () => {
       },
     ]);
     expect(door.queued).toHaveLength(0);
+  });
+
+  it("system_public_url set → the pending and the skipping stack-deploy statuses link the owner's dashboard", async () => {
+    door = await startFrontDoor({ systemPublicUrl: "https://system.example.com/" });
+    expect((await push()).status).toBe(202);
+    expect((await push({ ref: "refs/heads/staging" })).status).toBe(200);
+    expect(door.standin.statuses().map((s) => [s.state, s.target_url])).toEqual([
+      ["pending", "https://system.example.com/dashboard/codertocat"],
+      ["success", "https://system.example.com/dashboard/codertocat"],
+    ]);
   });
 
   it("build_branch set → that branch builds and the default branch is skipped", async () => {
@@ -258,6 +270,15 @@ describe("github-push /build-result: the queue-worker's callback after git-tar",
       },
     ]);
     expect(door.standin.statuses().at(-1)!.sha).toBe(SHA);
+  });
+
+  it("git-tar answered 502, system_public_url set → the error status links the owner's dashboard", async () => {
+    door = await startFrontDoor({ systemPublicUrl: "https://system.example.com" });
+    await callback({ status: "502", body: "upstream connect error" });
+    expect(door.standin.statuses().at(-1)).toMatchObject({
+      state: "error",
+      target_url: "https://system.example.com/dashboard/codertocat",
+    });
   });
 
   it("git-tar answered 502 → the build ended: its pending-build record is removed", async () => {

@@ -33,6 +33,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): GithubPush
     github: githubFromConfig(config, log),
     gateway: gatewayFromConfig(config, log),
     pending: pendingBuildsFromConfig(config, log),
+    ...(config.system_public_url ? { systemPublicUrl: config.system_public_url } : {}),
     log,
     now: Date.now,
   };

@@ -6,6 +6,7 @@ import { STACK_CONTEXT, type CommitStatus, type Github } from "../../shared/gith
 import { requireHop } from "../../shared/hmac.js";
 import { HttpError } from "../../shared/http-error.js";
 import type { PendingBuilds } from "../../shared/pending-builds.js";
+import { statusLinks } from "../../shared/status-links.js";
 import { isDeletion, parseGithubPush, type BuildRequest } from "../../shared/push.js";
 
 export interface GithubPushDeps {
@@ -18,6 +19,8 @@ export interface GithubPushDeps {
   gateway: Gateway;
   /** Where each accepted build is recorded until it ends, for build-reaper (issue #11). */
   pending: PendingBuilds;
+  /** system_public_url: `stack-deploy` statuses link the owner's dashboard when set (issue #14). */
+  systemPublicUrl?: string;
   log: Logger;
   now: () => number;
 }
@@ -33,6 +36,7 @@ export function createBuildStarter(deps: GithubPushDeps): (event: FunctionEvent)
     if (installationId === undefined) throw new HttpError(400, "push event: installation.id missing");
     const { repository: repo } = push;
     const log = deps.log.child({ repo: repo.full_name, ref: push.ref, sha: push.after });
+    const targetUrl = statusLinks({ systemPublicUrl: deps.systemPublicUrl }).stack(repo.owner.login);
 
     const status = (state: CommitStatus["state"], description: string) =>
       deps.github
@@ -44,6 +48,7 @@ export function createBuildStarter(deps: GithubPushDeps): (event: FunctionEvent)
           state,
           context: STACK_CONTEXT,
           description,
+          ...(targetUrl ? { targetUrl } : {}),
         })
         .catch((error: unknown) => log.warn({ err: error, state }, "could not post the commit status"));
 

@@ -1,6 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { JsonReply, JsonRequest } from "./json-server.js";
 
+const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
+
 /** A GitHub user who can log in through the stand-in, and the organisations they belong to. */
 export type OAuthUser = { id: number; login: string; orgs: string[] };
 /** The App's OAuth client as registered on GitHub, and the users who may approve it. */
@@ -35,7 +38,7 @@ function exchangeError(error: string, description: string, anchor: string): Json
  * GitHub's web login for the App's OAuth client (issue #13), as strict as GitHub: authorize, code exchange with the
  * client secret (codes single use, expiring, bound to their redirect_uri), and `/user`, `/user/orgs` with the user
  * token. Approval is the browser's on GitHub; here a test names the approving user with `login=<user>` on the
- * authorize URL, a parameter only the stand-in reads.
+ * authorize URL, a parameter only the stand-in reads; a browser without it gets a page of "Sign in as <user>" links.
  */
 export function createOAuth(options: OAuthOptions, now: () => number) {
   const codes = new Map<string, { user: OAuthUser; redirectUri: string; expiresAt: number }>();
@@ -56,12 +59,39 @@ export function createOAuth(options: OAuthOptions, now: () => number) {
       return back({ error: "redirect_uri_mismatch", error_description: REDIRECT_MISMATCH }, options.callbackUrl);
     }
     const login = query.get("login");
-    const user = options.users.find((u) => u.login.toLowerCase() === login?.toLowerCase());
+    // A browser arrives without login=: GitHub would show its "Authorize" page; the stand-in shows one button per user.
+    if (login === null) return authorizePage(query);
+    const user = options.users.find((u) => u.login.toLowerCase() === login.toLowerCase());
     if (!user)
       return back({ error: "access_denied", error_description: "The user has denied your application access." });
     const code = randomBytes(10).toString("hex");
     codes.set(code, { user, redirectUri, expiresAt: now() + CODE_LIFETIME_MS });
     return back({ code });
+  }
+
+  /**
+   * The local login of `npm start` (issue #14 item 4): instead of GitHub's approval, a page that signs in as one of
+   * the stand-in's users, each a link to this same authorize URL with `login=<user>` added.
+   */
+  function authorizePage(query: URLSearchParams): JsonReply {
+    const items = options.users.map((u) => {
+      const approve = new URLSearchParams(query);
+      approve.set("login", u.login);
+      const href = escapeHtml(`/login/oauth/authorize?${approve.toString()}`);
+      return `<li><a href="${href}">Sign in as ${escapeHtml(u.login)}</a></li>`;
+    });
+    const text = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in · local GitHub stand-in</title></head>
+<body><main><h1>Sign in to OpenFaaS Cloud (local)</h1>
+<p>This is the local GitHub stand-in of <code>npm start</code>: no GitHub account is needed. Choose who to be:</p>
+<ul>${items.join("")}</ul></main></body></html>
+`;
+    const headers = {
+      "content-type": "text/html; charset=utf-8",
+      "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    };
+    return { status: 200, body: {}, text, headers };
   }
 
   function exchange(req: JsonRequest): JsonReply {

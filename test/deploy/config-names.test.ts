@@ -10,6 +10,7 @@ import { loadBuilderConfig } from "../../of-builder/config.js";
 import { loadRouterConfig } from "../../edge-router/config.js";
 import { loadConfig, settingNames } from "../../shared/config.js";
 import { runFunction } from "../../shared/function-server.js";
+import { createSealingKey } from "../../shared/sealed-secrets/certificate.js";
 import { readStack, type StackFunction } from "../../shared/stack.js";
 
 // Issue #6: every setting and secret the code reads is deployed (stack.yml, its environment files, yaml/, the secrets
@@ -357,6 +358,9 @@ describe("functions: each starts from stack.yml's environment and secrets", () =
       privateKeyEncoding: { type: "pkcs8", format: "pem" },
     });
     sessionKeys = { "jwt-private-key": ec.privateKey, "jwt-public-key": ec.publicKey };
+    // import-secrets' sealing key and its certificate (issue #15).
+    const sealing = createSealingKey(new Date(), 2048);
+    sessionKeys["sealed-secrets-keys"] = sealing.privateKeyPem + sealing.certificatePem;
     secretDir = await mkdtemp(join(tmpdir(), "config-names-"));
     privateKey = generateKeyPairSync("rsa", {
       modulusLength: 2048,

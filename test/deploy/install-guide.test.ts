@@ -392,8 +392,11 @@ function buildkitProblems(files: Record<string, string>): string[] {
 /** The files that name BuildKit images: the deployment files and every text the operator reads. */
 async function buildkitFiles(): Promise<Record<string, string>> {
   const paths = ["README.md", "docker-compose.yml", "of-builder/Dockerfile", "yaml/of-builder.yaml"];
-  for (const folder of ["docs", "yaml"])
-    paths.push(...(await readdir(join(ROOT, folder))).map((f) => `${folder}/${f}`));
+  // Files only: docs/images/ holds the dashboard's screenshots (issue #14).
+  for (const folder of ["docs", "yaml"]) {
+    const entries = await readdir(join(ROOT, folder), { withFileTypes: true });
+    paths.push(...entries.filter((e) => e.isFile()).map((e) => `${folder}/${e.name}`));
+  }
   return Object.fromEntries(await Promise.all([...new Set(paths)].map(async (p) => [p, await text(p)] as const)));
 }
 

@@ -790,6 +790,8 @@ describe("scripts/create-secrets.sh", () => {
       secret("oauth-client-secret", "openfaas-fn", "oauth-client-secret"),
       secret("jwt-private-key", "openfaas-fn", "jwt-private-key"),
       secret("jwt-public-key", "openfaas-fn", "jwt-public-key"),
+      // Made by the script itself on first use (issue #15).
+      secret("sealed-secrets-keys", "openfaas-fn", "sealed-secrets-keys"),
       secret("payload-secret", "openfaas", "payload-secret"),
       secret("registry-secret", "openfaas", "config.json", "registry-config.json"),
       // stack.yml mounts it into github-event, so it must exist; empty means customers_url is read instead.
@@ -798,8 +800,9 @@ describe("scripts/create-secrets.sh", () => {
       "create secret generic nats-user --namespace openfaas-fn --from-literal=nats-user= --dry-run=client -o yaml",
       "create secret generic nats-password --namespace openfaas-fn --from-literal=nats-password= --dry-run=client -o yaml",
     ]);
-    expect(recorded.filter((c) => c === "apply -f -")).toHaveLength(15);
-    expect(recorded).toHaveLength(30);
+    expect(recorded.filter((c) => c === "apply -f -")).toHaveLength(16);
+    expect(recorded).toHaveLength(32);
+    expect(result.stdout).toContain("made a new sealing key");
     expect(result.stdout).toContain("no customers: creating customers empty");
     // Issue #10: the in-cluster registry's secrets are made only from files that are there.
     expect(result.stdout).toContain("no registry-htpasswd: skipping registry-htpasswd");
@@ -819,7 +822,7 @@ describe("scripts/create-secrets.sh", () => {
       "create secret generic registry-pull --namespace openfaas-fn --type=kubernetes.io/dockerconfigjson " +
         "--from-file=.dockerconfigjson=DIR/secrets/registry-pull-config.json --dry-run=client -o yaml",
     ]);
-    expect(creates).toHaveLength(17);
+    expect(creates).toHaveLength(18);
   });
 
   // The registry reads bcrypt only: any other hash would lock that account out without a word.

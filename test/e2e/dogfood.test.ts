@@ -61,6 +61,7 @@ describe("the system builds itself (dogfooding)", () => {
         "git-tar",
         "github-event",
         "github-push",
+        "import-secrets",
         "pipeline-log",
       ].sort(),
     );

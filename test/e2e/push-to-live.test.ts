@@ -1,11 +1,14 @@
 import { jest } from "@jest/globals";
-import { mkdtemp, rm } from "node:fs/promises";
+import { createPrivateKey } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import axios from "axios";
 import { pino } from "pino";
 import { loadPorts } from "../../local/ports.js";
 import { startLocalCloud, type LocalCloud } from "../../local/runtime.js";
+import { SESSION_COOKIE, signSession } from "../../shared/session.js";
 
 // The whole pipeline on real components (issue #5): dockerd + BuildKit, registry, NATS JetStream, S3, a git host
 // over smart HTTP, of-builder, the gateway running the six stages and the functions; GitHub is the strict stand-in.
@@ -42,6 +45,41 @@ const statuses = (owner: string, repo: string, sha: string) =>
     .statuses({ owner, repo, sha })
     .map((s) => ({ context: s.context, state: s.state, description: s.description, target_url: s.target_url }));
 
+/** GET `http://system.localhost:<edge><path>` as `login` (a session signed with the runtime's edge-auth key). */
+async function systemGet(path: string, login: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const key = createPrivateKey(await readFile(join(dir, "secrets", "jwt-private-key"), "utf8"));
+  const token = await signSession({ userId: 1, login, orgs: [] }, key, { nowMs: Date.now(), ttlMs: 600_000 });
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port: cloud.edgePort,
+        path,
+        headers: { host: `system.localhost:${cloud.edgePort}`, cookie: `${SESSION_COOKIE}=${token}` },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> });
+          } catch {
+            resolve({ status: res.statusCode ?? 0, body: { text } });
+          }
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+const buildLog = (query: Record<string, string>, login: string) =>
+  systemGet(`/build-log?${new URLSearchParams(query).toString()}`, login) as Promise<{
+    status: number;
+    body: { log: string } & Record<string, unknown>;
+  }>;
+
 async function push(owner: string, repo: string, files: Record<string, string>) {
   const sha = await cloud.publish(owner, repo, files);
   const res = await cloud.sendPush(owner, repo, sha);
@@ -64,12 +102,17 @@ describe("push to live on one machine", () => {
     // The edge router's pretty URL (issue #13): test/e2e/edge.test.ts checks that it answers.
     const url = (f: string) => `http://alice.localhost:${cloud.edgePort}/${f}`;
     const seen = statuses("alice", "fns", sha);
+    // The runtime sets system_public_url: statuses link the dashboard (issue #14).
+    const dashboard = `http://system.localhost:${cloud.edgePort}/dashboard/alice`;
     expect(seen[0]).toEqual({
       context: "stack-deploy",
       state: "pending",
       description: "alice-fns stack deploy is in progress",
-      target_url: null,
+      target_url: dashboard,
     });
+    expect(seen.filter((s) => s.context === "hello" && s.state === "pending").map((s) => s.target_url)).toEqual([
+      `${dashboard}/builds/fns/${sha}/hello`,
+    ]);
     expect(
       seen
         .filter((s) => s.state === "pending")
@@ -103,7 +146,7 @@ describe("push to live on one machine", () => {
     expect(first).toBeDefined();
   });
 
-  it("a push that breaks the build → failure with the error line and a log link that returns the log", async () => {
+  it("a push that breaks the build → failure with the error line, linking the build page; its build-log API returns the log", async () => {
     const broken = fn("hello", "unused", {
       "hello/handler.js": "module.exports = async () => { return 'oops' ;; }}\n",
       "hello/package.json": JSON.stringify({
@@ -121,10 +164,22 @@ describe("push to live on one machine", () => {
     });
     const hello = statuses("alice", "fns", sha).find((s) => s.context === "hello" && s.state === "failure")!;
     expect(hello.description).toMatch(/^build failed: .*SyntaxError/);
-    const log = await axios.get<string>(hello.target_url!, { responseType: "text", validateStatus: () => true });
+    expect(hello.target_url).toBe(`http://system.localhost:${cloud.edgePort}/dashboard/alice/builds/fns/${sha}/hello`);
+    // What the build page reads (dashboard-api /build-log through the edge router), as alice.
+    const log = await buildLog({ owner: "alice", repo: "fns", sha, function: "hello" }, "alice");
     expect(log.status).toBe(200);
-    expect(log.data).toMatch(/RUN .*npm test/);
-    expect(log.data).toMatch(/SyntaxError: Unexpected token/);
+    // The record keeps the whole reason; the status's description is cut to GitHub's 140 characters.
+    expect(log.body).toMatchObject({
+      build: { state: "failure", reason: expect.stringMatching(/^build failed: .*SyntaxError/) },
+      done: true,
+    });
+    const reason = (log.body.build as { reason: string }).reason;
+    expect(reason.startsWith(hello.description!.replace(/…$/, ""))).toBe(true);
+    expect(log.body.log).toMatch(/RUN .*npm test/);
+    expect(log.body.log).toMatch(/SyntaxError: Unexpected token/);
+    // The owner's builds list it newest first.
+    const builds = await systemGet(`/builds?owner=alice&function=hello`, "alice");
+    expect((builds.body as { builds: Array<{ sha: string }> }).builds[0]?.sha).toBe(sha);
     // The last good deployment keeps serving.
     expect((await call("alice--hello")).data).toBe("hello again");
   });

@@ -25,6 +25,8 @@ export async function startFrontDoor(
   options: {
     customers?: string;
     buildBranch?: string;
+    /** system_public_url: statuses link the dashboard (issue #14). */
+    systemPublicUrl?: string;
     installations?: Array<{ id: number; account: string }>;
     /** github-event's delivery store; an in-memory one by default. */
     deliveries?: Deliveries;
@@ -94,6 +96,7 @@ export async function startFrontDoor(
       github,
       gateway: client,
       pending,
+      ...(options.systemPublicUrl ? { systemPublicUrl: options.systemPublicUrl } : {}),
       log,
       now: Date.now,
     }),

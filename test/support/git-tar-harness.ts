@@ -9,6 +9,7 @@ import type { DeployResult, DeploySpec } from "../../shared/deploy-spec.js";
 import type { FunctionHandler } from "../../shared/function-handler.js";
 import { createGateway } from "../../shared/gateway.js";
 import { signHop } from "../../shared/hmac.js";
+import { createBuildHistory } from "../../shared/build-history.js";
 import { createPendingBuilds } from "../../shared/pending-builds.js";
 import type { BuildRequest } from "../../shared/push.js";
 import type { GitTarDeps } from "../../functions/git-tar/build-stack.js";
@@ -40,6 +41,10 @@ export async function startGitTar(
     enableDockerfileLang?: boolean;
     maxRepoBytes?: number;
     failFunctions?: string[];
+    /** Functions buildshiprun answers 500 for (a fault, no status of its own): git-tar covers for it. */
+    brokenFunctions?: string[];
+    /** system_public_url: statuses link the dashboard (issue #14). */
+    systemPublicUrl?: string;
     /** git-tar's heartbeat period (default 30 s, the production one). */
     heartbeatMs?: number;
     /** Runs while the buildshiprun stand-in "builds" a function, before it answers. */
@@ -74,6 +79,7 @@ export async function startGitTar(
     const deploy = config.deploy as DeploySpec;
     await options.whileBuilding?.(deploy);
     received.push({ ref: config.ref, buildArgs: config.buildArgs, deploy, tar: event.body });
+    if (options.brokenFunctions?.includes(deploy.function)) return context.status(500).succeed("internal error");
     const failed = options.failFunctions?.includes(deploy.function);
     const result: DeployResult = {
       function: deploy.function,
@@ -97,6 +103,14 @@ export async function startGitTar(
   });
   const s3 = await startS3Server();
   const pending = createPendingBuilds({ ...s3, useSSL: false, region: "us-east-1", bucket: "pipeline", log });
+  const history = createBuildHistory({
+    ...s3,
+    useSSL: false,
+    region: "us-east-1",
+    bucket: "pipeline",
+    log,
+    timeoutMs: 30_000,
+  });
   const deps: GitTarDeps = {
     payloadSecret: PAYLOAD_SECRET,
     github,
@@ -112,6 +126,8 @@ export async function startGitTar(
     workRoot,
     pending,
     heartbeatMs: options.heartbeatMs ?? 30_000,
+    history,
+    ...(options.systemPublicUrl ? { systemPublicUrl: options.systemPublicUrl } : {}),
     log,
     now: Date.now,
   };
@@ -168,6 +184,8 @@ export async function startGitTar(
     workRoot,
     /** git-tar's pending-build records, and the S3 server holding them (close it to see S3 fail). */
     pending,
+    /** The build records git-tar writes for functions buildshiprun could not report. */
+    history,
     s3,
     /** git-tar's dependencies, for a test that serves its own git-tar (e.g. with an exec timeout). */
     deps,

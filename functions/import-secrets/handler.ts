@@ -1,0 +1,49 @@
+import { gatewayFromConfig } from "../../shared/clients.js";
+import { loadConfig } from "../../shared/config.js";
+import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
+import { hopPrecheck, withPrecheck } from "../../shared/function-server.js";
+import { createLogger } from "../../shared/log.js";
+import { parseSealingKeys } from "../../shared/sealed-secrets/sealing-keys.js";
+import { createImporter, type ImportSecretsDeps } from "./import.js";
+import { createSecretRecords } from "./records.js";
+
+/** import-secrets: a repo's sealed secrets, opened for its owner and written through the gateway (issue #15). */
+export function createHandler(deps: ImportSecretsDeps): FunctionHandler {
+  const run = createImporter(deps);
+  return withPrecheck((event, context) => respond(context, deps.log, () => run(event)), hopPrecheck("import-secrets"));
+}
+
+/** The composition root: the sealing keys, the gateway client and the record bucket, built once. */
+export function depsFromEnv(env: Record<string, string | undefined>): ImportSecretsDeps {
+  const config = loadConfig(env, {
+    settings: ["s3_url"],
+    secrets: [
+      "payload-secret",
+      "basic-auth-user",
+      "basic-auth-password",
+      "s3-access-key",
+      "s3-secret-key",
+      "sealed-secrets-keys",
+    ],
+  });
+  const log = createLogger("import-secrets", config.log_level);
+  const keys = parseSealingKeys(config.secrets["sealed-secrets-keys"]);
+  return {
+    payloadSecret: config.secrets["payload-secret"],
+    privateKeys: keys.privateKeys,
+    certificatePem: keys.certificatePem,
+    gateway: gatewayFromConfig(config, log),
+    records: createSecretRecords({
+      endpoint: config.s3_url,
+      useSSL: config.s3_tls,
+      region: config.s3_region,
+      bucket: config.s3_bucket,
+      accessKey: config.secrets["s3-access-key"],
+      secretKey: config.secrets["s3-secret-key"],
+      log,
+    }),
+    log,
+  };
+}
+
+export default lazyHandler(() => createHandler(depsFromEnv(process.env)));
