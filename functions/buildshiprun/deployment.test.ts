@@ -49,7 +49,12 @@ const now = new Date("2026-11-25T12:00:00Z");
 const validDeployment = gatewaySchema("FunctionDeployment");
 
 describe("toDeployment", () => {
-  const deployment = toDeployment(spec, spec.image, policy, CE, now);
+  // Built in each test, not once when the file loads: mutation testing (docs/testing.md) runs for each mutant only the
+  // tests that reached it, and a call at describe level reaches it in none.
+  let deployment: ReturnType<typeof toDeployment>;
+  beforeEach(() => {
+    deployment = toDeployment(spec, spec.image, policy, CE, now);
+  });
 
   it("→ valid against the gateway's OpenAPI FunctionDeployment schema", () => {
     expect(validDeployment(deployment)).toEqual([]);
@@ -134,6 +139,16 @@ describe("toDeployment", () => {
     expect(d.labels).not.toHaveProperty("com.openfaas.health.http.path");
     expect(d.labels?.["com.openfaas.cloud.git-owner-id"]).toBe("653013");
     expect(d.labels).toMatchObject({ "openfaas.io/team": "web", "com.example.openfaas": "x" });
+  });
+
+  it("user labels named like the platform's own (faas_function, app, scale to zero) → the platform's values win", () => {
+    const labels = { faas_function: "bob--api", app: "bob--api", "com.openfaas.scale.zero": "TRUE" };
+    const d = toDeployment({ ...spec, labels }, spec.image, policy, PRO, now);
+    expect(d.labels).toMatchObject({
+      faas_function: "alexellis--tester",
+      app: "alexellis--tester",
+      "com.openfaas.scale.zero": "true",
+    });
   });
 
   it("a public repository, no CPU limit or request from the operator → git-private 0, memory only, no requests", () => {

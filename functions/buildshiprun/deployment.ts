@@ -25,13 +25,10 @@ const ANNOTATIONS_ALLOWED = new Set([
   "com.openfaas.health.http.initialDelay",
 ]);
 // Labels only the platform sets: identity and ownership (buildshiprun and garbage-collect trust git-owner-id),
-// scaling policy, and the role labels NetworkPolicies select system functions by.
-const RESERVED_LABEL = (key: string) =>
-  key === "faas_function" ||
-  key === "app" ||
-  key === "role" ||
-  key === "openfaas-cloud" ||
-  (key.startsWith("com.openfaas.") && key !== "com.openfaas.scale.zero");
+// scaling policy, and the role labels NetworkPolicies select system functions by. faas_function, app and
+// com.openfaas.scale.zero are not listed apart: toDeployment sets them after the user's labels, so its values win (a
+// user's scale-to-zero wish is read from spec.labels by scaleToZero).
+const RESERVED_LABEL = (key: string) => key === "role" || key === "openfaas-cloud" || key.startsWith("com.openfaas.");
 
 /**
  * Builds the FunctionDeployment the gateway receives for one built function; throws HttpError 400 naming the limit

@@ -45,7 +45,10 @@ export interface GitTarDeps {
   heartbeatMs: number;
   /** system_public_url: statuses link the dashboard when set (issue #14, shared/status-links.ts). */
   systemPublicUrl?: string;
-  /** The dashboard's build records: a function buildshiprun could not report gets its failure record here. */
+  /**
+   * The dashboard's build records: each function's `running` one as it is marked pending (buildshiprun replaces it),
+   * and the failure of a function buildshiprun could not report.
+   */
   history?: BuildHistory;
   log: Logger;
   now: () => number;
@@ -211,9 +214,13 @@ async function buildStack(
 
   for (const { fn, spec } of prepared) {
     run.unconcluded.add(fn.name);
-    // The build's page, with its log live once buildshiprun starts it (issue #14).
-    const page = run.links.pending({ owner: spec.owner, repo: spec.repo, sha: spec.sha, function: spec.function });
-    await report(fn.name, "pending", `${fn.name} function build started, image: ${spec.image}`, page);
+    // The build's page, with its log live once buildshiprun starts it (issue #14). Its record exists from now on, so
+    // the page the pending status links shows the build while it still waits for a build slot.
+    const key = { owner: spec.owner, repo: spec.repo, sha: spec.sha, function: spec.function };
+    await deps.history
+      ?.put({ ...key, branch: spec.branch, state: "running", startedAt: new Date(deps.now()).toISOString() })
+      .catch((error: unknown) => log.warn({ err: error }, "could not store the build record"));
+    await report(fn.name, "pending", `${fn.name} function build started, image: ${spec.image}`, run.links.pending(key));
   }
   // The record names the function contexts now, so a reaper that finds git-tar gone ends them too.
   await run.beat();

@@ -219,6 +219,11 @@ describe("git-tar: a stack that builds", () => {
       ["worker", "pending", build("worker")],
       ["stack-deploy", "success", "https://system.example.com/dashboard/alice"],
     ]);
+    // The page the pending status links has a record from the start (buildshiprun, a stand-in here, replaces it).
+    expect(await h.history.get({ owner: "alice", repo: "fns", sha, function: "api" })).toMatchObject({
+      state: "running",
+      branch: "master",
+    });
   });
 
   it("buildshiprun answers 500 for a function → its failure links its build page, whose record says why", async () => {

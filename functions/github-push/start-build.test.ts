@@ -11,7 +11,9 @@ import { createBuildStarter, type GithubPushDeps } from "./start-build.js";
 // the local gateway, with the stand-in GitHub and S3). Self-contained: it runs inside github-push's image build.
 const SECRET = "payload-secret";
 
-function starter(opts: { handOff?: () => Promise<unknown>; statusFails?: boolean; removeFails?: boolean } = {}) {
+function starter(
+  opts: { handOff?: () => Promise<unknown>; statusFails?: boolean; putFails?: boolean; removeFails?: boolean } = {},
+) {
   const lines: Array<Record<string, unknown>> = [];
   const statuses: CommitStatus[] = [];
   const queued: Array<{ name: string; body: string; headers: Record<string, string> | undefined }> = [];
@@ -29,7 +31,7 @@ function starter(opts: { handOff?: () => Promise<unknown>; statusFails?: boolean
     },
   } as Partial<Gateway> as Gateway;
   const pending = {
-    put: () => Promise.resolve(),
+    put: () => (opts.putFails ? Promise.reject(new Error("s3: down")) : Promise.resolve()),
     remove: (ref: unknown) => {
       removed.push(ref);
       return opts.removeFails ? Promise.reject(new Error("s3: down")) : Promise.resolve();
@@ -139,6 +141,18 @@ describe("createBuildStarter", () => {
     expect(queued).toHaveLength(1);
     expect(lines).toContainEqual(
       expect.objectContaining({ msg: "could not post the commit status", state: "pending" }) as unknown,
+    );
+  });
+
+  it("the pending-build record cannot be stored → the build still starts, and a warning says so", async () => {
+    const { start, queued, lines } = starter({ putFails: true });
+    expect(await start(hop(push()))).toMatchObject({ status: 202 });
+    expect(queued).toHaveLength(1);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        msg: "could not record the pending build",
+        err: expect.objectContaining({ message: "s3: down" }) as unknown,
+      }),
     );
   });
 

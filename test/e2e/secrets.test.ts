@@ -148,7 +148,7 @@ describe("sealed secrets from the repository (issue #15)", () => {
     expect([fnStatus?.state, fnStatus?.description]).toEqual(["failure", expect.stringContaining("demo--api-key")]);
   });
 
-  it("no plaintext in any log line, status, check run or function log of the run", async () => {
+  it("no plaintext in the runtime's log, any status or check run, or the function's log", async () => {
     const logs = await axios.get<string>(`${cloud.gatewayUrl}system/logs`, {
       params: { name: "demo--hasher", follow: "false" },
       auth: auth(),
