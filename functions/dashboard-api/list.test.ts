@@ -11,7 +11,7 @@ import { createHandler } from "./handler.js";
 import { adminGateway } from "./test-gateway.js";
 
 // dashboard-api's /list-functions against stand-ins of the gateway's /system/functions and Prometheus' query API (the real ones are
-// exercised in test/e2e/dashboard-api.test.ts), with sessions signed by a key pair made here.
+// exercised in test/e2e/dashboard.test.ts), with sessions signed by a key pair made here.
 const log = pino({ level: "silent" });
 const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const other = generateKeyPairSync("ec", { namedCurve: "P-256" });

@@ -9,7 +9,7 @@ import { createHandler } from "./handler.js";
 import { adminGateway } from "./test-gateway.js";
 
 // dashboard-api's /function-logs against a stand-in of the gateway's /system/function and /system/logs (the real ones: test/e2e/
-// dashboard-api.test.ts), with sessions signed by a key pair made here.
+// test/e2e/dashboard.test.ts), with sessions signed by a key pair made here.
 const log = pino({ level: "silent" });
 const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const NOW = Date.parse("2026-11-30T12:00:00Z");

@@ -10,7 +10,7 @@ import { createHandler } from "./handler.js";
 import { adminGateway } from "./test-gateway.js";
 
 // dashboard-api's /system-metrics against a stand-in of Prometheus' query API that answers by metric name (the real Prometheus:
-// test/e2e/dashboard-api.test.ts), with sessions signed by a key pair made here.
+// test/e2e/dashboard.test.ts), with sessions signed by a key pair made here.
 const log = pino({ level: "silent" });
 const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const NOW = Date.parse("2026-11-30T12:00:00Z");

@@ -11,7 +11,7 @@ import { createPages } from "./pages.js";
 import { failingStep } from "./view-build.js";
 
 // The pages (issue #14) over answers of the JSON APIs they read through: each API's own rules are tested in its own
-// suite and on the real runtime (test/e2e/dashboard-browser.test.ts); here, what the pages make of the answers,
+// suite and on the real runtime (test/e2e/dashboard.test.ts); here, what the pages make of the answers,
 // including hostile ones, and the session rules they apply before asking anything.
 const log = pino({ level: "silent" });
 const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });

@@ -1,5 +1,7 @@
 import { jest } from "@jest/globals";
+import { createPrivateKey } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { request } from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,21 +12,40 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { loadPorts } from "../../local/ports.js";
 import { startLocalCloud, type LocalCloud } from "../../local/runtime.js";
 import { dashboardUrls } from "../../shared/dashboard-url.js";
+import { SESSION_COOKIE, signSession, type Session } from "../../shared/session.js";
 
-// Issue #14 in real Chromium (Debian's, driven by playwright-core) on one local runtime: the GitHub stand-in's OAuth
-// login, the three pages with what was just pushed, called and printed, a failing build followed live, another
-// owner's dashboard refused, every commit status link opened, axe-core on each page, and the screenshots the README
-// shows (docs/images/dashboard-*-{desktop,phone}.png). Two pushes build images on this machine: the suite is lean.
+// Issues #13 and #14 on one local runtime (one start, one build of the function both read): a function that answers
+// the status code it is asked for is pushed and called N times with some failures, then
+// - the dashboard's JSON APIs (list-functions, function-logs, system-metrics, all in dashboard-api) at their public
+//   paths through the edge router's system host, with sessions signed by the runtime's own edge-auth key: the real
+//   Prometheus counts the calls by code, list-functions reports the same N, the logs hold a line the function printed;
+// - the dashboard in real Chromium (Debian's, driven by playwright-core): the GitHub stand-in's OAuth login, the three
+//   pages with what was just pushed, called and printed, a failing build followed live, another owner's dashboard
+//   refused, every commit status link opened, axe-core on each page, and the screenshots the README shows
+//   (docs/images/dashboard-*-{desktop,phone}.png).
 jest.setTimeout(600_000);
 
 const IMAGES = fileURLToPath(new URL("../../docs/images/", import.meta.url));
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
-const CALLS = { ok: 5, failed: 3 };
+const OK = 5;
+const FAILED = 3;
+const CALLS = { ok: OK, failed: FAILED };
 const FLAKY = {
-  "stack.yml":
-    "version: 1.0\nprovider:\n  name: openfaas\nfunctions:\n  flaky:\n    lang: node24\n    handler: ./flaky\n    image: flaky:latest\n",
+  "stack.yml": [
+    "version: 1.0",
+    "provider:",
+    "  name: openfaas",
+    "functions:",
+    "  flaky:",
+    "    lang: node24",
+    "    handler: ./flaky",
+    "    image: flaky:latest",
+    "",
+  ].join("\n"),
   "flaky/package.json": JSON.stringify({ name: "flaky", version: "1.0.0", private: true, main: "handler.js" }),
   "flaky/handler.js": [
+    '"use strict";',
+    "// Answers with the status code it is asked for, and says so on stdout.",
     "module.exports = async (event, context) => {",
     "  const code = Number(event.query.code || 200);",
     "  console.log(`flaky answered ${code} to call ${event.query.n}`);",
@@ -34,6 +55,7 @@ const FLAKY = {
     "",
   ].join("\n"),
 };
+
 // A test that runs for a while before it fails, so the build page is open while the build still runs.
 const FAILING_LINE = "FAIL broken: expected 2 + 2 to be 4, got 5";
 const BROKEN = {
@@ -61,6 +83,7 @@ const BROKEN = {
 
 let dir: string;
 let cloud: LocalCloud;
+let sign: (session: Partial<Session> & { login: string }) => Promise<string>;
 let browser: Browser;
 let demo: BrowserContext;
 let page: Page;
@@ -69,7 +92,7 @@ const system = (path: string) => `http://system.localhost:${cloud.edgePort}${pat
 const urls = () => dashboardUrls(system(""));
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "e2e-dashboard-browser-"));
+  dir = await mkdtemp(join(tmpdir(), "e2e-dashboard-"));
   const { gateway } = await loadPorts(join(dir, "ports.json"));
   cloud = await startLocalCloud({
     dir,
@@ -77,7 +100,12 @@ beforeAll(async () => {
     log: pino({ level: "silent" }),
     gatewayPort: gateway,
     scrapeIntervalMs: 1_000,
+    settings: { operators: "root" },
   });
+  // The key edge-auth signs with (the runtime made it in <dir>/secrets): the functions verify with its public half.
+  const key = createPrivateKey(await readFile(join(dir, "secrets", "jwt-private-key"), "utf8"));
+  sign = async (session) =>
+    `${SESSION_COOKIE}=${await signSession({ userId: 1, orgs: [], ...session }, key, { nowMs: Date.now(), ttlMs: 600_000 })}`;
   // Chromium refuses to run as root with its sandbox; CI runs the tests as root (DESIGN §8).
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
@@ -92,6 +120,53 @@ afterAll(async () => {
   await cloud?.close();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** GET `http://system.localhost:<edge><path>`, sent to 127.0.0.1 with the system host's name, as a browser would. */
+function apiGet(path: string, cookie?: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port: cloud.edgePort,
+        path,
+        headers: { host: `system.localhost:${cloud.edgePort}`, ...(cookie ? { cookie } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString();
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            // A refusal's plain-text message.
+          }
+          resolve({ status: res.statusCode!, body });
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** Asks until `done` holds (Prometheus scrapes every second; container logs arrive as the daemon writes them). */
+async function poll<T>(ask: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await ask();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+type Listed = Array<{ name: string; deployedName: string; invocationCount: number; sha: string; url: string }>;
+type Metrics = {
+  invocations: { total: number; byCode: Record<string, number> };
+  latencySeconds: Record<string, unknown>;
+};
 
 /** A page whose CSP violations and script errors are collected: the pages must work under their strict CSP. */
 async function watched(context: BrowserContext): Promise<Page> {
@@ -143,11 +218,10 @@ async function pollPage(p: Page, url: string, done: () => Promise<boolean>, time
   }
 }
 
-describe("the dashboard in Chromium", () => {
-  let sha: string;
-  let brokenSha: string;
+let sha: string;
 
-  it("demo pushes flaky; it is called 8 times, 3 failing; mallory has a function of their own", async () => {
+describe("demo's function on the local runtime", () => {
+  it(`demo pushes flaky; it is called ${OK + FAILED} times, ${FAILED} failing; mallory has a function of their own`, async () => {
     sha = await cloud.publish("demo", "flaky-stack", FLAKY, "flaky");
     expect((await cloud.sendPush("demo", "flaky-stack", sha)).status).toBe(202);
     expect((await cloud.waitForStatus("demo", "flaky-stack", sha, "stack-deploy", 300_000)).state).toBe("success");
@@ -170,6 +244,86 @@ describe("the dashboard in Chromium", () => {
     );
     expect(deployed.status).toBeLessThan(300);
   });
+});
+
+describe("the dashboard APIs (issue #13)", () => {
+  it(`list-functions as demo → flaky with its SHA, its pretty URL and ${OK + FAILED} calls (from Prometheus)`, async () => {
+    const cookie = await sign({ login: "demo" });
+    const res = await poll(
+      () => apiGet("/list-functions?owner=demo", cookie),
+      (r) => (r.body as Listed)[0]?.invocationCount === OK + FAILED,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject([
+      {
+        name: "flaky",
+        deployedName: "demo--flaky",
+        repo: "flaky-stack",
+        sha,
+        invocationCount: OK + FAILED,
+        url: `http://demo.localhost:${cloud.edgePort}/flaky`,
+      },
+    ]);
+  });
+
+  it("list-functions: mallory → 403, no cookie → 401, a demo org member and the operator → 200", async () => {
+    const mallory = await apiGet("/list-functions?owner=demo", await sign({ login: "mallory" }));
+    expect([mallory.status, JSON.stringify(mallory.body)]).toEqual([403, expect.not.stringContaining("flaky")]);
+    expect((await apiGet("/list-functions?owner=demo")).status).toBe(401);
+    const member = await apiGet("/list-functions?owner=demo", await sign({ login: "bob", orgs: ["demo"] }));
+    const operator = await apiGet("/list-functions?owner=demo", await sign({ login: "root" }));
+    expect([member.status, operator.status]).toEqual([200, 200]);
+    expect((operator.body as Listed).map((f) => f.name)).toEqual(["flaky"]);
+    // mallory's own list has mallory's function only: demo's function is not mallory's.
+    const own = await apiGet("/list-functions?owner=mallory", await sign({ login: "mallory" }));
+    expect((own.body as Listed).map((f) => f.name)).toEqual(["other"]);
+  });
+
+  it("function-logs as demo → the lines flaky printed; mallory → 403; an unknown function → 404", async () => {
+    const cookie = await sign({ login: "demo" });
+    const res = await poll(
+      () => apiGet("/function-logs?owner=demo&function=flaky&tail=50", cookie),
+      (r) => JSON.stringify(r.body).includes(`flaky answered 500 to call ${OK + FAILED - 1}`),
+    );
+    expect(res.status).toBe(200);
+    const texts = (res.body as Array<{ text: string }>).map((l) => l.text);
+    expect(texts.join("\n")).toContain("flaky answered 200 to call 0");
+    expect(texts.join("\n")).toContain(`flaky answered 500 to call ${OK + FAILED - 1}`);
+    expect((await apiGet("/function-logs?owner=demo&function=flaky", await sign({ login: "mallory" }))).status).toBe(
+      403,
+    );
+    expect((await apiGet("/function-logs?owner=demo&function=nope", cookie)).status).toBe(404);
+  });
+
+  it(`system-metrics as demo, 1h and 24h → ${OK} × 200 and ${FAILED} × 500, with latency; mallory → 403`, async () => {
+    const cookie = await sign({ login: "demo" });
+    for (const window of ["1h", "24h"]) {
+      const res = await poll(
+        () => apiGet(`/system-metrics?owner=demo&function=flaky&window=${window}`, cookie),
+        (r) => (r.body as Metrics).invocations?.total === OK + FAILED,
+      );
+      expect(res.status).toBe(200);
+      const metrics = res.body as Metrics;
+      expect(metrics.invocations).toEqual({ total: OK + FAILED, byCode: { "200": OK, "500": FAILED } });
+      for (const q of ["average", "p50", "p99"]) {
+        expect([q, typeof metrics.latencySeconds[q]]).toEqual([q, "number"]);
+      }
+    }
+    // Prometheus' own query API says the same: N calls of demo--flaky, split by status code.
+    const query = 'sum by (code) (gateway_function_invocation_total{function_name=~"demo--flaky([.].+)?"})';
+    const direct = await axios.get<{ data: { result: Array<{ metric: { code: string }; value: [number, string] }> } }>(
+      `${cloud.prometheusUrl}/api/v1/query`,
+      { params: { query }, auth: { username: cloud.auth.user, password: cloud.auth.password } },
+    );
+    const byCode = Object.fromEntries(direct.data.data.result.map((r) => [r.metric.code, Number(r.value[1])]));
+    expect(byCode).toEqual({ "200": OK, "500": FAILED });
+    const refused = await apiGet("/system-metrics?owner=demo&function=flaky", await sign({ login: "mallory" }));
+    expect(refused.status).toBe(403);
+  });
+});
+
+describe("the dashboard in Chromium (issue #14)", () => {
+  let brokenSha: string;
 
   it("the stand-in's login → demo's functions page: exactly flaky, its short SHA and URL; accessible", async () => {
     await logIn(page, "demo");
