@@ -3,6 +3,7 @@ import { Client } from "minio";
 import { pino } from "pino";
 import { serveFunction, type FunctionServer } from "../../shared/function-server.js";
 import { signHop } from "../../shared/hmac.js";
+import { createBuildHistory, type BuildHistory, type BuildRecord } from "../../shared/build-history.js";
 import { createPendingBuilds, type PendingBuild } from "../../shared/pending-builds.js";
 import { startS3Server } from "../../local/services/s3.js";
 import { startGithub } from "../../test/support/github.js";
@@ -130,6 +131,44 @@ describe("build-reaper: one sweep over the pending builds", () => {
       { context: "stack-deploy", state: "error", description },
     ]);
     expect(await pending.get(record())).toBeUndefined();
+  });
+
+  it("a lost function's running build record → error with the status's description; a finished one untouched", async () => {
+    // The store over the S3 server start() makes: the reaper gets it through a forwarder made before.
+    const late: { store?: BuildHistory } = {};
+    await start({
+      history: { put: (r) => late.store!.put(r), get: (id) => late.store!.get(id), list: (q) => late.store!.list(q) },
+    });
+    const history = (late.store = createBuildHistory({
+      ...s3,
+      useSSL: false,
+      region: "us-east-1",
+      bucket: "pipeline",
+      log,
+    }));
+    const build = (fn: string, state: BuildRecord["state"]): BuildRecord => ({
+      owner: "alice",
+      repo: "fns",
+      branch: "main",
+      sha: SHA,
+      function: fn,
+      state,
+      startedAt: ago(5 * MIN),
+    });
+    await history.put(build("api", "running"));
+    await history.put({ ...build("worker", "success"), finishedAt: ago(4 * MIN), durationMs: MIN });
+    await posted("stack-deploy", "pending");
+    await posted("api", "pending");
+    await pending.put(record({ acceptedAt: ago(5 * MIN), heartbeatAt: ago(4 * MIN), functions: ["api", "worker"] }));
+    expect((await call()).body).toMatchObject({ reaped: 1 });
+    const id = { owner: "alice", repo: "fns", sha: SHA };
+    expect(await history.get({ ...id, function: "api" })).toEqual({
+      ...build("api", "error"),
+      finishedAt: new Date(clock).toISOString(),
+      durationMs: 5 * MIN,
+      reason: expect.stringContaining("build lost: git-tar stopped working on it"),
+    });
+    expect((await history.get({ ...id, function: "worker" }))?.state).toBe("success");
   });
 
   it("system_public_url set → each error status links the owner's dashboard", async () => {

@@ -1,4 +1,4 @@
-import { githubFromConfig, pendingBuildsFromConfig } from "../../shared/clients.js";
+import { buildHistoryFromConfig, githubFromConfig, pendingBuildsFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
 import { parseDuration, withPrecheck } from "../../shared/function-server.js";
@@ -33,6 +33,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): BuildReape
   return {
     payloadSecret: config.secrets["payload-secret"],
     pending: pendingBuildsFromConfig(config, log),
+    history: buildHistoryFromConfig(config, log),
     github: githubFromConfig(config, log),
     // Validated by loadConfig: both parse.
     deadlines: {

@@ -3,6 +3,7 @@ import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
 import type { Github } from "../../shared/github.js";
 import { CLOUD_SIGNATURE_HEADER, requireHop } from "../../shared/hmac.js";
 import { HttpError } from "../../shared/http-error.js";
+import type { BuildHistory } from "../../shared/build-history.js";
 import type { PendingBuilds } from "../../shared/pending-builds.js";
 import type { Deadlines } from "./decide.js";
 import { createSweeper, type SweepReport } from "./sweep.js";
@@ -14,6 +15,8 @@ export interface BuildReaperDeps {
   deadlines: Deadlines;
   /** system_public_url: statuses link the owner's dashboard (issue #14). */
   systemPublicUrl?: string;
+  /** The dashboard's build records (issue #14): a lost build's `running` records end with its `error`. */
+  history?: BuildHistory;
   log: Logger;
   now: () => number;
   /** Most records one sweep reads (default 500). */

@@ -1,5 +1,6 @@
 import pLimit from "p-limit";
 import type { Logger } from "pino";
+import type { BuildHistory } from "../../shared/build-history.js";
 import { STACK_CONTEXT, type Github } from "../../shared/github.js";
 import { isHttpError } from "../../shared/http-error.js";
 import type { PendingBuild, PendingBuilds, PendingEntry } from "../../shared/pending-builds.js";
@@ -14,6 +15,8 @@ export interface SweepDeps {
   pageSize: number;
   /** system_public_url: the error statuses link the owner's dashboard when set (issue #14). */
   systemPublicUrl?: string;
+  /** The dashboard's build records: a lost function's `running` record is ended with the same `error` (issue #14). */
+  history?: BuildHistory;
   log: Logger;
   now: () => number;
 }
@@ -115,6 +118,7 @@ async function postErrors(
   // The owner's dashboard for the function contexts too: a lost build may have no build record to show.
   const targetUrl = statusLinks({ systemPublicUrl: deps.systemPublicUrl }).stack(build.owner);
   for (const context of [...functions, STACK_CONTEXT]) {
+    if (context !== STACK_CONTEXT) await endRecord(deps, build, context, description);
     await deps.github.setStatus({
       installationId: build.installationId,
       owner: build.owner,
@@ -125,5 +129,29 @@ async function postErrors(
       description,
       ...(targetUrl ? { targetUrl } : {}),
     });
+  }
+}
+
+/**
+ * Ends the function's build record with `error` when it still says `running`, so its build page stops waiting and
+ * says why. Best effort: the status is what must be posted, and a record left running reads as lost on the dashboard
+ * after its own deadline anyway (functions/dashboard-api/builds.ts).
+ */
+async function endRecord(deps: SweepDeps, build: PendingBuild, fn: string, reason: string): Promise<void> {
+  if (!deps.history) return;
+  try {
+    const id = { owner: build.owner, repo: build.repo, sha: build.sha, function: fn };
+    const record = await deps.history.get(id);
+    if (record?.state !== "running") return;
+    const finished = deps.now();
+    await deps.history.put({
+      ...record,
+      state: "error",
+      finishedAt: new Date(finished).toISOString(),
+      durationMs: Math.max(0, finished - Date.parse(record.startedAt)),
+      reason,
+    });
+  } catch (error) {
+    deps.log.warn({ err: error, function: fn }, "could not end the lost build's record");
   }
 }
