@@ -57,4 +57,7 @@ export default {
   concurrency: 1,
   timeoutMS: 10_000,
   tempDirName: ".stryker-tmp",
+  // Not copied into the sandbox: git-ignored run-time state (`.local/` holds the local stack's Docker data, whose
+  // overlay links Stryker cannot copy).
+  ignorePatterns: ["/.local", "/build", "/coverage"],
 };

@@ -68,8 +68,10 @@ describe("imageReferences", () => {
     ]);
   });
 
-  it("a quote on one side only is kept as written", () => {
+  it("quotes not around the whole value are kept as written", () => {
     expect(imageReferences("ARG A='x.io/a\nFROM $A", {})).toEqual(["'x.io/a"]);
+    expect(imageReferences("ARG A=x.io/'a'\nFROM $A", {})).toEqual(["x.io/'a'"]);
+    expect(imageReferences("ARG A='x.io/'a\nFROM $A", {})).toEqual(["'x.io/'a"]);
   });
 
   it("a build arg for a name the Dockerfile never declared is not substituted", () => {
@@ -116,6 +118,35 @@ describe("imageReferences", () => {
     expect(imageReferences(dockerfile, {})).toEqual(["a.io/b:1", "c.io/d"]);
   });
 
+  // BuildKit drops comment and empty lines inside a continued instruction: the image after them is the FROM's.
+  it("a comment or an empty line inside a continued FROM → the image after it is still found", () => {
+    expect(imageReferences("FROM \\\n# a comment\n\n  x.io/hidden:1 AS s\nFROM s", {})).toEqual(["x.io/hidden:1"]);
+  });
+
+  it("a comment ending in a backslash continues nothing", () => {
+    expect(imageReferences("# a note \\\nFROM x.io/y", {})).toEqual(["x.io/y"]);
+  });
+
+  it("a backslash followed by spaces still continues the line", () => {
+    expect(imageReferences("FROM \\  \n  x.io/y", {})).toEqual(["x.io/y"]);
+  });
+
+  it("a stage index of several digits is no image; a FROM's third word other than AS names no stage", () => {
+    expect(imageReferences("FROM a\nCOPY --from=12 /a /a", {})).toEqual(["a"]);
+    expect(imageReferences("FROM x.io/a not other\nFROM other", {})).toEqual(["x.io/a", "other"]);
+  });
+
+  it("--from= and --mount= count only as whole flags, and --mount only on RUN", () => {
+    const dockerfile = [
+      "FROM a",
+      "COPY a--from=x.io/1 /z",
+      "RUN a--mount=type=bind,from=x.io/2 ls",
+      "RUN echo a,from=x.io/3",
+      "LABEL --mount=from=x.io/4",
+    ].join("\n");
+    expect(imageReferences(dockerfile, {})).toEqual(["a"]);
+  });
+
   it("# syntax= only as the first line, with spaces and any case; later it is a comment", () => {
     expect(imageReferences("\n  #  SYNTAX = a.io/front:1 \nFROM x", {})).toEqual(["a.io/front:1", "x"]);
     expect(imageReferences("FROM x\n# syntax=b.io/front:1", {})).toEqual(["x"]);
@@ -147,6 +178,7 @@ describe("checkImageReferences", () => {
     ["a # syntax frontend from the registry", `# syntax=${REGISTRY}/bob/frontend:1\nFROM node:24`],
     ["a digest reference", `FROM ${REGISTRY}/bob/api--fn@sha256:${"a".repeat(64)}`],
     ["a name differing only in case", `FROM ${REGISTRY}/Bob/API--fn:1`],
+    ["a FROM continued over a comment line", `FROM \\\n# nothing to see\n${REGISTRY}/bob/api--fn:1`],
   ])("%s → 400 naming it", (_, dockerfile) => {
     expect(check(dockerfile)).toThrow(/is another repository in the build registry/);
   });
