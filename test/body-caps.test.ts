@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { FunctionHandler } from "../shared/function-handler.js";
 import { parseByteSize, runFunction, type FunctionServer } from "../shared/function-server.js";
 import { signHop } from "../shared/hmac.js";
+import { createSealingKey } from "../shared/sealed-secrets/certificate.js";
 import { readStack, type StackFunction } from "../shared/stack.js";
 import { PROJECT_ROOT } from "../local/system-stack.js";
 import { countBytesRead, upload } from "./support/oversized-upload.js";
@@ -23,6 +24,7 @@ const roots: Record<string, () => Promise<Root>> = {
   "pipeline-log": () => import("../functions/pipeline-log/handler.js"),
   "edge-auth": () => import("../functions/edge-auth/handler.js"),
   "dashboard-api": () => import("../functions/dashboard-api/handler.js"),
+  "import-secrets": () => import("../functions/import-secrets/handler.js"),
 };
 // The login and the dashboard's APIs (issue #13) take GETs from browsers, unsigned: their 1 KiB cap is their refusal.
 const BROWSER_FACING = new Set(["edge-auth", "dashboard-api"]);
@@ -58,6 +60,9 @@ beforeAll(async () => {
   });
   await writeFile(join(secrets, "jwt-private-key"), session.privateKey);
   await writeFile(join(secrets, "jwt-public-key"), session.publicKey);
+  // import-secrets reads its sealing key and certificate at start (issue #15).
+  const sealing = createSealingKey(new Date(), 2048);
+  await writeFile(join(secrets, "sealed-secrets-keys"), `${sealing.privateKeyPem}\n${sealing.certificatePem}`);
 });
 afterEach(async () => {
   await served?.close(0);
