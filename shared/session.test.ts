@@ -131,4 +131,46 @@ describe("operatorList / readCookie", () => {
   it("readCookie: the named cookie's value, not a prefix match", () => {
     expect(readCookie("a_token=1; token=2", "token")).toBe("2");
   });
+
+  // Mutation testing (#12): each of these failed to notice a one-character change of the parser.
+  it.each([
+    ["a pair with no name (=token=x) is not the cookie named token", "=token=x; token=real", "real"],
+    ["spaces around the value are not part of it", "token=  v1  ", "v1"],
+    ["a name with no value → no cookie", "token=   ", undefined],
+    ["no header → no cookie", undefined, undefined],
+    ["a pair without = that starts with the name → no cookie", "tokenX", undefined],
+    ["a header that names only other cookies → no cookie", "a=1; b=2", undefined],
+  ])("readCookie: %s", (_, header, expected) => {
+    expect(readCookie(header, "token")).toBe(expected);
+  });
+});
+
+describe("what a session token must carry (#12)", () => {
+  it("signSession marks the token as a JWT in its header", async () => {
+    const jwt = await signSession(alice, keys.privateKey, { nowMs: NOW, ttlMs: TTL });
+    expect(JSON.parse(Buffer.from(jwt.split(".")[0]!, "base64url").toString())).toEqual({ alg: "ES256", typ: "JWT" });
+  });
+
+  it("a token with the right key, issuer and audience but no expiry → 401: sessions never last for ever", async () => {
+    const forever = await new SignJWT({ login: "alice", orgs: [] })
+      .setProtectedHeader({ alg: "ES256" })
+      .setSubject("42")
+      .setIssuer("openfaas-cloud/edge-auth")
+      .setAudience("openfaas-cloud/dashboard")
+      .setIssuedAt(NOW / 1000)
+      .sign(keys.privateKey);
+    expect(await refusal(cookie(forever))).toBe("invalid session");
+  });
+
+  it("a refusal keeps why as its cause (for the log), not in the answer", async () => {
+    const bad = await token({}, ec().privateKey);
+    const wrongShape = await token({ orgs: "acme" });
+    for (const jwt of [bad, wrongShape]) {
+      const error = await verifySession(cookie(jwt), keys.publicKey, { nowMs: NOW }).catch((e: unknown) => e);
+      expect([isHttpError(error) && error.message, (error as Error).cause]).toEqual([
+        "invalid session",
+        expect.anything(),
+      ]);
+    }
+  });
 });
