@@ -5,18 +5,21 @@ const SHA = "04b8e44aaaabbbbccccddddeeeeffff000011112";
 const key = { owner: "Alice", repo: "Fns", sha: SHA, function: "api" };
 
 describe("statusLinks with system_public_url (the dashboard, issue #14)", () => {
-  const links = statusLinks({
-    systemPublicUrl: "https://system.example.com/",
-    publicUrl: "https://gw.example.com/",
-    payloadSecret: "s",
-  });
+  // Made in each test, not at describe level: Stryker counts only what runs inside a test (docs/testing.md).
+  const dashboardLinks = () =>
+    statusLinks({
+      systemPublicUrl: "https://system.example.com/",
+      publicUrl: "https://gw.example.com/",
+      payloadSecret: "s",
+    });
 
   it("stack-deploy → the owner's dashboard page", () => {
-    expect(links.stack("Alice")).toBe("https://system.example.com/dashboard/alice");
+    expect(dashboardLinks().stack("Alice")).toBe("https://system.example.com/dashboard/alice");
   });
 
   it("a function's pending and failure statuses → that build's page, not the raw log", () => {
     const page = `https://system.example.com/dashboard/alice/builds/fns/${SHA}/api`;
+    const links = dashboardLinks();
     expect([links.pending(key), links.failure(key)]).toEqual([page, page]);
   });
 });
