@@ -37,8 +37,10 @@ export function hybridEncrypt(publicKey: KeyObject, plaintext: Buffer, label: Bu
  * all look the same, by design of OAEP and GCM.
  */
 export function hybridDecrypt(privateKeys: readonly KeyObject[], sealed: Buffer, label: Buffer): Buffer | undefined {
+  // Stryker disable next-line EqualityOperator: a 2-byte value fails the length check below instead
   if (sealed.length < 2) return undefined;
   const rsaLength = sealed.readUInt16BE(0);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: a value shorter than its layout fails OAEP or GCM below anyway; this says so before any RSA work
   if (sealed.length < 2 + rsaLength + TAG_BYTES) return undefined;
   const wrapped = sealed.subarray(2, 2 + rsaLength);
   const body = sealed.subarray(2 + rsaLength, sealed.length - TAG_BYTES);
@@ -50,13 +52,14 @@ export function hybridDecrypt(privateKeys: readonly KeyObject[], sealed: Buffer,
     } catch {
       continue; // Not this key (or not this label): try the next one.
     }
+    // Stryker disable next-line ConditionalExpression: createDecipheriv refuses another key length too, caught below
     if (sessionKey.length !== SESSION_KEY_BYTES) continue;
     try {
       const decipher = createDecipheriv("aes-256-gcm", sessionKey, ZERO_NONCE);
       decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(body), decipher.final()]);
     } catch {
-      continue; // Like the controller, the next key gets its turn; with OAEP a wrong key practically never unwraps.
+      // Like the controller, the next key gets its turn; with OAEP a wrong key practically never unwraps.
     }
   }
   return undefined;
