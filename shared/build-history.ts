@@ -139,14 +139,7 @@ function indexOf(query: BuildQuery): { prefix: string; id: (rest: string[]) => P
 export function createBuildHistory(deps: S3BucketDeps & { timeoutMs?: number }): BuildHistory {
   const bucket = createS3Bucket(deps);
   const timeoutMs = deps.timeoutMs ?? 3000;
-  const within = <T>(what: string, call: () => Promise<T>): Promise<T> =>
-    bucket.retry(what, () => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`S3: ${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
-      });
-      return Promise.race([call(), late]).finally(() => clearTimeout(timer));
-    });
+  const within = <T>(what: string, call: () => Promise<T>): Promise<T> => bucket.within(what, timeoutMs, call);
 
   /** The record under `key`; undefined when there is none or it is not one. */
   const read = async (key: string): Promise<BuildRecord | undefined> => {

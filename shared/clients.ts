@@ -40,7 +40,7 @@ export function githubFromConfig(config: Config<"private-key", "github_app_id">,
 }
 
 /** The S3 bucket of this configuration (s3_url, s3_tls, s3_region, s3_bucket and the S3 key secrets). */
-function s3From(config: Config<"s3-access-key" | "s3-secret-key", "s3_url">, log: Logger): S3BucketDeps {
+export function s3From(config: Config<"s3-access-key" | "s3-secret-key", "s3_url">, log: Logger): S3BucketDeps {
   return {
     endpoint: config.s3_url,
     useSSL: config.s3_tls,

@@ -78,14 +78,7 @@ export function pendingKey(ref: PendingBuildRef): string {
 export function createPendingBuilds(deps: S3BucketDeps & { timeoutMs?: number }): PendingBuilds {
   const bucket = createS3Bucket(deps);
   const timeoutMs = deps.timeoutMs ?? 3000;
-  const within = <T>(what: string, call: () => Promise<T>): Promise<T> =>
-    bucket.retry(what, () => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`S3: ${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
-      });
-      return Promise.race([call(), late]).finally(() => clearTimeout(timer));
-    });
+  const within = <T>(what: string, call: () => Promise<T>): Promise<T> => bucket.within(what, timeoutMs, call);
   /** The record under `key`; undefined when the object is not one, null when there is no object (or bucket). */
   const read = async (key: string): Promise<PendingBuild | undefined | null> => {
     try {

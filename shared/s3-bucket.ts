@@ -23,6 +23,11 @@ export interface S3Bucket {
   name: string;
   /** Runs `call`, retrying it (with backoff) when the store did not answer at all. */
   retry<T>(what: string, call: () => Promise<T>): Promise<T>;
+  /**
+   * {@link retry}, each attempt given at most `timeoutMs`: for records kept beside a build (best effort), where a
+   * hung store must not hold the stage that writes them.
+   */
+  within<T>(what: string, timeoutMs: number, call: () => Promise<T>): Promise<T>;
   /** Creates the bucket unless it exists; once per process, and a failed attempt is tried again by the next call. */
   ready(): Promise<void>;
 }
@@ -66,6 +71,16 @@ export function createS3Bucket(deps: S3BucketDeps): S3Bucket {
     }
   }
 
+  function within<T>(what: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
+    return retry(what, () => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`S3: ${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
+      });
+      return Promise.race([call(), late]).finally(() => clearTimeout(timer));
+    });
+  }
+
   async function ensureBucket(): Promise<void> {
     if (await client.bucketExists(deps.bucket)) return;
     try {
@@ -82,6 +97,7 @@ export function createS3Bucket(deps: S3BucketDeps): S3Bucket {
     client,
     name: deps.bucket,
     retry,
+    within,
     ready() {
       bucketReady ??= retry("create bucket", ensureBucket).catch((error: unknown) => {
         bucketReady = undefined;

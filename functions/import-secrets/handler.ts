@@ -1,4 +1,4 @@
-import { gatewayFromConfig } from "../../shared/clients.js";
+import { gatewayFromConfig, s3From } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
 import { hopPrecheck, withPrecheck } from "../../shared/function-server.js";
@@ -33,15 +33,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): ImportSecr
     privateKeys: keys.privateKeys,
     certificatePem: keys.certificatePem,
     gateway: gatewayFromConfig(config, log),
-    records: createSecretRecords({
-      endpoint: config.s3_url,
-      useSSL: config.s3_tls,
-      region: config.s3_region,
-      bucket: config.s3_bucket,
-      accessKey: config.secrets["s3-access-key"],
-      secretKey: config.secrets["s3-secret-key"],
-      log,
-    }),
+    records: createSecretRecords(s3From(config, log)),
     log,
   };
 }
