@@ -22,7 +22,7 @@ import { execFile, fork, type ChildProcess } from "node:child_process";
 import { Agent, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
@@ -227,7 +227,12 @@ async function main(): Promise<void> {
         for (const [k, t] of targets.entries())
           results[k]!.push(await drive(t, { gateway: cloud.child.pid!, hop: t.hop }, seconds, connections));
       }
-      console.log(`\n${phase.name}:`);
+      // Other work on the machine shifts every number here; the load says how much there was (1, 5, 15 min).
+      console.log(
+        `\n${phase.name} (load average ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(" ")}):`,
+      );
       for (const [k, t] of targets.entries()) {
         const rs = results[k]!;
         console.log(

@@ -4,6 +4,7 @@ import type { Config } from "./config.js";
 import { createBuildHistory, type BuildHistory } from "./build-history.js";
 import { createGateway, type Gateway } from "./gateway.js";
 import { createGithub, type Github } from "./github.js";
+import type { GithubPatience } from "./github-octokit.js";
 import { createLogStore, type LogStore } from "./log-store.js";
 import { createPendingBuilds, type PendingBuilds } from "./pending-builds.js";
 import type { S3BucketDeps } from "./s3-bucket.js";
@@ -28,14 +29,23 @@ export function gatewayFromConfig(
   });
 }
 
-/** The GitHub App client for this configuration (github_app_id, private-key, github_api_url, report_status). */
-export function githubFromConfig(config: Config<"private-key", "github_app_id">, log: Logger): Github {
+/**
+ * The GitHub App client for this configuration (github_app_id, private-key, github_api_url, report_status).
+ * @param patience retry and wait bounds tighter than the defaults, for a stage with a short deadline.
+ */
+export function githubFromConfig(
+  config: Config<"private-key", "github_app_id">,
+  log: Logger,
+  patience?: Partial<GithubPatience>,
+): Github {
   return createGithub({
     appId: config.github_app_id,
     privateKey: config.secrets["private-key"],
     apiUrl: config.github_api_url,
     reportStatus: config.report_status,
     log,
+    now: Date.now,
+    ...(patience ? { patience } : {}),
   });
 }
 

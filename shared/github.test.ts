@@ -1,6 +1,7 @@
-import type { GithubStandin } from "../local/github-standin/server.js";
+import { pino } from "pino";
+import { startGithubStandin, type GithubStandin } from "../local/github-standin/server.js";
 import { startGithub } from "../test/support/github.js";
-import { fitDescription, type CommitStatus } from "./github.js";
+import { createGithub, fitDescription, type CommitStatus } from "./github.js";
 
 const SHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
 const status = (changes: Partial<CommitStatus> = {}): CommitStatus => ({
@@ -95,5 +96,120 @@ describe("github client", () => {
     ["é".repeat(141), `${"é".repeat(139)}…`],
   ])("fitDescription(%s) keeps at most 140 characters", (input, expected) => {
     expect(fitDescription(input)).toBe(expected);
+  });
+});
+
+describe("github client against a failing or rate-limiting GitHub (issue #16)", () => {
+  const posts = () => standin.calls.filter((c) => c.method === "POST" && c.path.includes("/statuses/"));
+
+  it("a status post meeting two 502s → retried, lands once, each failed attempt logged at warn", async () => {
+    const lines: string[] = [];
+    const log = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+    await world.close();
+    world = await startGithub({ installations: [{ id: 7, account: "alex" }], log });
+    standin = world.standin;
+    standin.failNext("statuses", 502, 2);
+    await world.github.setStatus(status());
+    expect(posts().map((c) => c.status)).toEqual([502, 502, 201]);
+    expect(standin.statuses()).toHaveLength(1);
+    const warned = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(warned.map((l) => [l.level, l.msg])).toEqual([
+      [40, "github: POST /repos/{owner}/{repo}/statuses/{sha} answered 502 (attempt 1 of 4)"],
+      [40, "github: POST /repos/{owner}/{repo}/statuses/{sha} answered 502 (attempt 2 of 4)"],
+    ]);
+  });
+
+  it("GitHub still 503 after the 3 retries → HttpError 502 after 4 attempts, nothing recorded", async () => {
+    standin.failNext("statuses", 503, 10);
+    await expect(client().setStatus(status())).rejects.toMatchObject({ status: 502 });
+    expect(posts().map((c) => c.status)).toEqual([503, 503, 503, 503]);
+    expect(standin.statuses()).toEqual([]);
+  });
+
+  it("the token mint answering 502 once → retried, the status lands with one token", async () => {
+    standin.failNext("access_tokens", 502);
+    await client().setStatus(status());
+    expect([standin.statuses().length, standin.tokensMinted(7)]).toEqual([1, 1]);
+  });
+
+  it("a secondary rate limit with Retry-After: 1 → waited at least 1 s, then lands once", async () => {
+    standin.rateLimitNext("statuses", 1);
+    const started = performance.now();
+    await client().setStatus(status());
+    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+    expect(posts().map((c) => c.status)).toEqual([403, 201]);
+    expect(standin.statuses()).toHaveLength(1);
+  });
+
+  it("a secondary rate limit asking for an hour → not waited: HttpError 502 at once, one attempt", async () => {
+    standin.rateLimitNext("statuses", 3600);
+    const started = performance.now();
+    await expect(client().setStatus(status())).rejects.toMatchObject({
+      status: 502,
+      message: expect.stringContaining("(403)"),
+    });
+    expect(performance.now() - started).toBeLessThan(900);
+    expect(posts()).toHaveLength(1);
+  });
+
+  it("a secondary rate limit that lasts → given up after 2 waits (3 attempts)", async () => {
+    standin.rateLimitNext("statuses", 1, 10);
+    await expect(client().setStatus(status())).rejects.toMatchObject({ status: 502 });
+    expect(posts().map((c) => c.status)).toEqual([403, 403, 403]);
+  });
+
+  it.each([
+    ["404: a repo the installation cannot see", () => client().setStatus(status({ owner: "bob" }))],
+    ["422: a SHA GitHub rejects", () => client().setStatus(status({ sha: "not-a-sha" }))],
+    ["400 injected", () => (standin.failNext("statuses", 400, 5), client().setStatus(status()))],
+    ["429 without rate-limit signs", () => (standin.failNext("statuses", 429, 5), client().setStatus(status()))],
+  ])("%s → not retried: one attempt, HttpError 502", async (_, post) => {
+    await expect(post()).rejects.toMatchObject({ status: 502 });
+    expect(posts()).toHaveLength(1);
+  });
+
+  it("20 status posts at once and a clone token for one installation → one token minted, used by all", async () => {
+    const github = client();
+    const contexts = Array.from({ length: 20 }, (_, i) => `fn-${i}`);
+    await Promise.all(contexts.map((context) => github.setStatus(status({ context }))));
+    const token = await github.installationToken(7);
+    expect(standin.statuses()).toHaveLength(20);
+    expect(standin.tokensMinted(7)).toBe(1);
+    expect(new Set(posts().map((c) => c.headers.authorization))).toEqual(new Set([`token ${token}`]));
+  });
+
+  it("a token 4.5 min from its expires_at → replaced before use; 6 min from it → reused", async () => {
+    // The stand-in and the client share one clock. Tokens live 8 minutes so the clock stays inside the App JWT's
+    // 10-minute window (auth-app signs it with the real clock).
+    let clock = Date.now();
+    const live = await startGithubStandin({
+      appId: world.app.appId,
+      publicKeyPem: world.app.publicKeyPem,
+      installations: [{ id: 7, account: "alex" }],
+      now: () => clock,
+      tokenLifetimeMs: 8 * 60_000,
+    });
+    try {
+      const github = createGithub({
+        appId: String(world.app.appId),
+        privateKey: world.app.privateKeyPem,
+        apiUrl: live.url,
+        reportStatus: true,
+        log: pino({ level: "silent" }),
+        now: () => clock,
+      });
+      await github.setStatus(status());
+      const first = await github.installationToken(7);
+      clock += 2 * 60_000;
+      await github.setStatus(status({ state: "success" }));
+      expect(live.tokensMinted(7)).toBe(1);
+      clock += 90_000;
+      await github.setStatus(status({ state: "success", context: "api" }));
+      const second = await github.installationToken(7);
+      expect([live.tokensMinted(7), second === first]).toEqual([2, false]);
+      expect(live.calls.at(-1)?.headers.authorization).toBe(`token ${second}`);
+    } finally {
+      await live.close();
+    }
   });
 });

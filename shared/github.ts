@@ -1,6 +1,5 @@
-import { createAppAuth } from "@octokit/auth-app";
-import { Octokit } from "@octokit/rest";
 import type { Logger } from "pino";
+import { createInstallationClients, DEFAULT_PATIENCE, type GithubPatience } from "./github-octokit.js";
 import { HttpError } from "./http-error.js";
 
 /** The states GitHub accepts for a commit status. */
@@ -37,7 +36,7 @@ export interface Github {
   createCheckRun(run: CheckRun): Promise<void>;
   /** Posts a commit status, unless report_status is off. Throws HttpError 502 when GitHub refuses or is unreachable. */
   setStatus(status: CommitStatus): Promise<void>;
-  /** An installation access token (for cloning private repos); cached by auth-app until shortly before it expires. */
+  /** An installation access token (for cloning private repos): the one the REST calls use, until near its expiry. */
   installationToken(installationId: number): Promise<string>;
   /**
    * The latest state of each status context on a commit (GitHub's combined status), empty when report_status is off.
@@ -73,34 +72,23 @@ export function fitDescription(text: string): string {
   return chars.length <= MAX_DESCRIPTION ? text : `${chars.slice(0, MAX_DESCRIPTION - 1).join("")}…`;
 }
 
-/** GitHub App client: JWT → installation token (auth-app), REST calls (octokit) against github_api_url. */
+/**
+ * GitHub App client: JWT → installation token (auth-app), REST calls (octokit) against github_api_url, with retries,
+ * rate-limit waits and one cached token per installation (github-octokit.ts). Build it once per process: the token
+ * cache lives as long as the client.
+ */
 export function createGithub(deps: {
   appId: string;
   privateKey: string;
   apiUrl: string;
   reportStatus: boolean;
   log: Logger;
+  /** The clock installation tokens' expiry is judged by (epoch ms). */
+  now: () => number;
+  /** Retry and wait bounds; DEFAULT_PATIENCE where not given. */
+  patience?: Partial<GithubPatience>;
 }): Github {
-  // One Octokit per installation so auth-app's token cache survives between calls.
-  const clients = new Map<number, Octokit>();
-  const client = (installationId: number): Octokit => {
-    let octokit = clients.get(installationId);
-    if (!octokit) {
-      octokit = new Octokit({
-        baseUrl: deps.apiUrl.replace(/\/+$/, ""),
-        authStrategy: createAppAuth,
-        auth: { appId: deps.appId, privateKey: deps.privateKey, installationId },
-        log: {
-          debug: () => {},
-          info: () => {},
-          warn: (m: string) => deps.log.warn(m),
-          error: (m: string) => deps.log.error(m),
-        },
-      });
-      clients.set(installationId, octokit);
-    }
-    return octokit;
-  };
+  const client = createInstallationClients({ ...deps, patience: { ...DEFAULT_PATIENCE, ...deps.patience } });
 
   return {
     async createCheckRun(run) {

@@ -222,7 +222,8 @@ describe("build-reaper: one sweep over the pending builds", () => {
     await start();
     await posted("stack-deploy", "pending");
     await pending.put(record({ acceptedAt: ago(31 * MIN) }));
-    world.standin.failNext("statuses", 502);
+    // Four 502s: the first attempt and the client's three retries (issue #16); one 502 alone is retried away.
+    world.standin.failNext("statuses", 502, 4);
     expect((await call()).body).toMatchObject({ failed: 1, reaped: 0 });
     expect(await pending.get(record())).toBeDefined();
     clock += 11_000;

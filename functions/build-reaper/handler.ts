@@ -4,6 +4,7 @@ import { lazyHandler, respond, type FunctionHandler } from "../../shared/functio
 import { parseDuration, withPrecheck } from "../../shared/function-server.js";
 import { CLOUD_SIGNATURE_HEADER, createHopVerifier } from "../../shared/hmac.js";
 import { createLogger } from "../../shared/log.js";
+import type { DestinationStream } from "pino";
 import { createReaper, type BuildReaperDeps } from "./reap.js";
 
 /**
@@ -23,13 +24,19 @@ export function createHandler(deps: BuildReaperDeps): FunctionHandler {
   );
 }
 
-/** The composition root: configuration and clients from the environment and secret files, built once. */
-export function depsFromEnv(env: Record<string, string | undefined>): BuildReaperDeps {
+/**
+ * The composition root: configuration and clients from the environment and secret files, built once.
+ * @param logDestination where the log lines go: stdout (as in a deployment) unless the local runtime passes its own.
+ */
+export function depsFromEnv(
+  env: Record<string, string | undefined>,
+  logDestination?: DestinationStream,
+): BuildReaperDeps {
   const config = loadConfig(env, {
     settings: ["github_app_id", "s3_url"],
     secrets: ["payload-secret", "private-key", "s3-access-key", "s3-secret-key"],
   });
-  const log = createLogger("build-reaper", config.log_level);
+  const log = createLogger("build-reaper", config.log_level, logDestination);
   return {
     payloadSecret: config.secrets["payload-secret"],
     pending: pendingBuildsFromConfig(config, log),

@@ -9,6 +9,7 @@ import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
 import { hopPrecheck, withPrecheck } from "../../shared/function-server.js";
 import { createLogger } from "../../shared/log.js";
+import type { DestinationStream } from "pino";
 import { createBuilderClient } from "./builder-client.js";
 import { createEditionResolver } from "./edition.js";
 import { createImageVisibility } from "./image-visibility.js";
@@ -21,8 +22,14 @@ export function createHandler(deps: BuildshiprunDeps): FunctionHandler {
   return withPrecheck((event, context) => respond(context, deps.log, () => ship(event)), hopPrecheck("buildshiprun"));
 }
 
-/** The composition root: configuration and clients from the environment and secret files, built once. */
-export function depsFromEnv(env: Record<string, string | undefined>): BuildshiprunDeps {
+/**
+ * The composition root: configuration and clients from the environment and secret files, built once.
+ * @param logDestination where the log lines go: stdout (as in a deployment) unless the local runtime passes its own.
+ */
+export function depsFromEnv(
+  env: Record<string, string | undefined>,
+  logDestination?: DestinationStream,
+): BuildshiprunDeps {
   const config = loadConfig(env, {
     settings: ["github_app_id", "repository_url", "push_repository_url", "gateway_public_url", "s3_url"],
     secrets: [
@@ -34,7 +41,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): Buildshipr
       "s3-secret-key",
     ],
   });
-  const log = createLogger("buildshiprun", config.log_level);
+  const log = createLogger("buildshiprun", config.log_level, logDestination);
   const http = axios.create();
   const payloadSecret = config.secrets["payload-secret"];
   const gateway = gatewayFromConfig(config, log, http);

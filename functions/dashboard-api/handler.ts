@@ -12,6 +12,7 @@ import {
 import { createGateway } from "../../shared/gateway.js";
 import { HttpError } from "../../shared/http-error.js";
 import { createLogger } from "../../shared/log.js";
+import type { DestinationStream } from "pino";
 import { buildHistoryFromConfig, logStoreFromConfig } from "../../shared/clients.js";
 import { createBuildList, createBuildLog, type BuildsDeps } from "./builds.js";
 import { createListFunctions, type ListFunctionsDeps } from "./list.js";
@@ -74,13 +75,19 @@ export function createHandler(deps: DashboardApiDeps): FunctionHandler {
     });
 }
 
-/** The composition root: the gateway's account, edge-auth's public key and Prometheus when set, read once. */
-export function depsFromEnv(env: Record<string, string | undefined>): DashboardApiDeps {
+/**
+ * The composition root: the gateway's account, edge-auth's public key and Prometheus when set, read once.
+ * @param logDestination where the log lines go: stdout (as in a deployment) unless the local runtime passes its own.
+ */
+export function depsFromEnv(
+  env: Record<string, string | undefined>,
+  logDestination?: DestinationStream,
+): DashboardApiDeps {
   const config = loadConfig(env, {
     secrets: ["basic-auth-user", "basic-auth-password", "jwt-public-key"],
     optionalSecrets: ["s3-access-key", "s3-secret-key"],
   });
-  const log = createLogger("dashboard-api", config.log_level);
+  const log = createLogger("dashboard-api", config.log_level, logDestination);
   const prometheus = prometheusFromConfig(config);
   const s3Key = config.secrets["s3-access-key"];
   const s3Secret = config.secrets["s3-secret-key"];

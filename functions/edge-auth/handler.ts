@@ -4,7 +4,7 @@ import { lazyHandler, respond, type FunctionHandler } from "../../shared/functio
 import { parseDuration } from "../../shared/function-server.js";
 import { createLogger } from "../../shared/log.js";
 import { operatorList } from "../../shared/session.js";
-import type { Logger } from "pino";
+import type { DestinationStream, Logger } from "pino";
 import { createGithubUser } from "./github-user.js";
 import { createLoginFlow, type LoginFlowDeps } from "./login-flow.js";
 
@@ -45,13 +45,16 @@ function keyPair(privatePem: string, publicPem: string): { privateKey: KeyObject
   return { privateKey, publicKey };
 }
 
-/** The composition root: settings, the OAuth client secret and the session key pair, read once. */
-export function depsFromEnv(env: Record<string, string | undefined>): EdgeAuthDeps {
+/**
+ * The composition root: settings, the OAuth client secret and the session key pair, read once.
+ * @param logDestination where the log lines go: stdout (as in a deployment) unless the local runtime passes its own.
+ */
+export function depsFromEnv(env: Record<string, string | undefined>, logDestination?: DestinationStream): EdgeAuthDeps {
   const config = loadConfig(env, {
     settings: ["client_id", "system_public_url"],
     secrets: ["oauth-client-secret", "jwt-private-key", "jwt-public-key"],
   });
-  const log = createLogger("edge-auth", config.log_level);
+  const log = createLogger("edge-auth", config.log_level, logDestination);
   return {
     clientId: config.client_id,
     oauthUrl: config.github_oauth_url,

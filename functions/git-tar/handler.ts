@@ -10,6 +10,7 @@ import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
 import { hopPrecheck, parseDuration, withPrecheck } from "../../shared/function-server.js";
 import { createLogger } from "../../shared/log.js";
+import type { DestinationStream } from "pino";
 import { createStackBuilder, type GitTarDeps } from "./build-stack.js";
 import { createTemplateStore, parseTemplateUrls } from "./templates.js";
 
@@ -19,13 +20,16 @@ export function createHandler(deps: GitTarDeps): FunctionHandler {
   return withPrecheck((event, context) => respond(context, deps.log, () => build(event)), hopPrecheck("git-tar"));
 }
 
-/** The composition root: configuration and clients from the environment and secret files, built once. */
-export function depsFromEnv(env: Record<string, string | undefined>): GitTarDeps {
+/**
+ * The composition root: configuration and clients from the environment and secret files, built once.
+ * @param logDestination where the log lines go: stdout (as in a deployment) unless the local runtime passes its own.
+ */
+export function depsFromEnv(env: Record<string, string | undefined>, logDestination?: DestinationStream): GitTarDeps {
   const config = loadConfig(env, {
     settings: ["github_app_id", "push_repository_url", "s3_url"],
     secrets: ["payload-secret", "private-key", "s3-access-key", "s3-secret-key"],
   });
-  const log = createLogger("git-tar", config.log_level);
+  const log = createLogger("git-tar", config.log_level, logDestination);
   return {
     payloadSecret: config.secrets["payload-secret"],
     github: githubFromConfig(config, log),

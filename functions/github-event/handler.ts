@@ -4,6 +4,7 @@ import { loadConfig } from "../../shared/config.js";
 import { createCustomers } from "../../shared/customers.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
 import { createLogger } from "../../shared/log.js";
+import type { DestinationStream } from "pino";
 import { createDeliveries } from "./deliveries.js";
 import { createJetStreamDeliveries } from "./jetstream-deliveries.js";
 import { createEventRouter, type GithubEventDeps } from "./route-event.js";
@@ -14,14 +15,20 @@ export function createHandler(deps: GithubEventDeps): FunctionHandler {
   return (event, context) => respond(context, deps.log, () => route(event));
 }
 
-/** The composition root: configuration and clients from the environment and secret files, built once. */
-export function depsFromEnv(env: Record<string, string | undefined>): GithubEventDeps {
+/**
+ * The composition root: configuration and clients from the environment and secret files, built once.
+ * @param logDestination where the log lines go: stdout (as in a deployment) unless the local runtime passes its own.
+ */
+export function depsFromEnv(
+  env: Record<string, string | undefined>,
+  logDestination?: DestinationStream,
+): GithubEventDeps {
   const config = loadConfig(env, {
     secrets: ["github-webhook-secret", "payload-secret"],
     // nats-user/nats-password: only when the NATS at nats_url asks for credentials.
     optionalSecrets: ["customers", "nats-user", "nats-password"],
   });
-  const log = createLogger("github-event", config.log_level);
+  const log = createLogger("github-event", config.log_level, logDestination);
   const http = axios.create();
   return {
     webhookSecret: config.secrets["github-webhook-secret"],

@@ -3,6 +3,7 @@ import { loadConfig } from "../../shared/config.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
 import { hopPrecheck, withPrecheck } from "../../shared/function-server.js";
 import { createLogger } from "../../shared/log.js";
+import type { DestinationStream } from "pino";
 import { parseSealingKeys } from "../../shared/sealed-secrets/sealing-keys.js";
 import { createImporter, type ImportSecretsDeps } from "./import.js";
 import { createSecretRecords } from "./records.js";
@@ -13,8 +14,14 @@ export function createHandler(deps: ImportSecretsDeps): FunctionHandler {
   return withPrecheck((event, context) => respond(context, deps.log, () => run(event)), hopPrecheck("import-secrets"));
 }
 
-/** The composition root: the sealing keys, the gateway client and the record bucket, built once. */
-export function depsFromEnv(env: Record<string, string | undefined>): ImportSecretsDeps {
+/**
+ * The composition root: the sealing keys, the gateway client and the record bucket, built once.
+ * @param logDestination where the log lines go: stdout (as in a deployment) unless the local runtime passes its own.
+ */
+export function depsFromEnv(
+  env: Record<string, string | undefined>,
+  logDestination?: DestinationStream,
+): ImportSecretsDeps {
   const config = loadConfig(env, {
     settings: ["s3_url"],
     secrets: [
@@ -26,7 +33,7 @@ export function depsFromEnv(env: Record<string, string | undefined>): ImportSecr
       "sealed-secrets-keys",
     ],
   });
-  const log = createLogger("import-secrets", config.log_level);
+  const log = createLogger("import-secrets", config.log_level, logDestination);
   const keys = parseSealingKeys(config.secrets["sealed-secrets-keys"]);
   return {
     payloadSecret: config.secrets["payload-secret"],

@@ -344,6 +344,71 @@ describe("failNext, recording and unknown routes", () => {
     expect((await call("POST", "/app/installations/11/access_tokens", { auth })).status).toBe(201);
   });
 
+  it("rateLimitNext('statuses', 7, 2) → GitHub's secondary rate limit twice (403, Retry-After: 7), then 201", async () => {
+    const auth = `token ${await mintToken()}`;
+    standin.rateLimitNext("statuses", 7, 2);
+    const replies = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${standin.url}/repos/alice/fn/statuses/${SHA}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: auth },
+        body: JSON.stringify({ state: "success" }),
+      });
+      const body = (await res.json()) as { message?: string; documentation_url?: string };
+      replies.push([res.status, res.headers.get("retry-after"), /secondary rate limit/.test(body.message ?? "")]);
+    }
+    expect(replies).toEqual([
+      [403, "7", true],
+      [403, "7", true],
+      [201, null, false],
+    ]);
+    expect(standin.statuses()).toHaveLength(1);
+  });
+
+  it("failNext('any', 502) → the next call of whichever route gets 502; check runs fail on their own route", async () => {
+    const auth = `token ${await mintToken()}`;
+    standin.failNext("any", 502);
+    standin.failNext("check_runs", 500);
+    const run = { name: "fn", head_sha: SHA, status: "completed", conclusion: "success" };
+    expect((await call("GET", `/repos/alice/fn/commits/${SHA}/status`, { auth })).status).toBe(502);
+    expect((await call("POST", "/repos/alice/fn/check-runs", { auth, body: run })).status).toBe(500);
+    expect((await call("POST", "/repos/alice/fn/check-runs", { auth, body: run })).status).toBe(201);
+  });
+
+  it("tokensMinted counts each installation's tokens; a refused mint and reset() count none", async () => {
+    await mintToken(11);
+    await mintToken(11);
+    await mintToken(22);
+    standin.failNext("access_tokens", 502);
+    await call("POST", "/app/installations/22/access_tokens", { auth: `Bearer ${await appJwt()}` });
+    expect([standin.tokensMinted(11), standin.tokensMinted(22), standin.tokensMinted(33)]).toEqual([2, 1, 0]);
+    standin.rateLimitNext("any", 1, 3);
+    standin.reset();
+    expect(standin.tokensMinted(11)).toBe(0);
+    await mintToken(11); // no rate limit left over from before the reset
+  });
+
+  it("tokenLifetimeMs: 60 s → the token is refused once the minute has passed", async () => {
+    const short = await startGithubStandin({
+      ...app,
+      installations: INSTALLATIONS,
+      now: () => clock,
+      tokenLifetimeMs: 60_000,
+    });
+    try {
+      const minted = await fetch(`${short.url}/app/installations/11/access_tokens`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${await appJwt()}` },
+      });
+      const { token, expires_at } = (await minted.json()) as { token: string; expires_at: string };
+      expect(expires_at).toBe(new Date(NOW + 60_000).toISOString());
+      clock = NOW + 60_000;
+      expect(short.checkToken(token, "alice")).toBe(false);
+    } finally {
+      await short.close();
+    }
+  });
+
   it("unknown route → 404, recorded with lowercased headers", async () => {
     const res = await fetch(`${standin.url}/repos/alice/fn/pulls`, { headers: { "X-Custom": "1" } });
     expect(res.status).toBe(404);

@@ -19,6 +19,8 @@ export type GithubStandinOptions = {
   publicKeyPem: string;
   installations: Array<{ id: number; account: string }>;
   now?: () => number;
+  /** How long a minted installation token lives; GitHub's hour unless a test needs a shorter one. */
+  tokenLifetimeMs?: number;
   /** Port on 127.0.0.1; 0 (the default) picks a free one. */
   port?: number;
   /**
@@ -47,8 +49,8 @@ export type RecordedStatus = StatusFields & {
 };
 /** A check run the stand-in holds, with every accepted update merged in. */
 export type RecordedCheckRun = CheckRunFields & { id: number; owner: string; repo: string };
-/** The routes `failNext` can break. */
-export type FailableRoute = "statuses" | "access_tokens";
+/** The routes `failNext` and `rateLimitNext` can break; "any" is whichever API call comes next. */
+export type FailableRoute = "statuses" | "access_tokens" | "check_runs" | "any";
 /** A running stand-in and what it recorded. */
 export type GithubStandin = {
   url: string;
@@ -56,7 +58,15 @@ export type GithubStandin = {
   statuses(filter?: { owner?: string; repo?: string; sha?: string; context?: string }): RecordedStatus[];
   checkRuns(): RecordedCheckRun[];
   readonly tokensIssued: number;
+  /** Installation tokens minted for one installation since the start or the last reset. */
+  tokensMinted(installationId: number): number;
+  /** The next `times` calls of `route` get `status` (e.g. 502) instead of an answer, and change nothing. */
   failNext(route: FailableRoute, status: number, times?: number): void;
+  /**
+   * The next `times` calls of `route` hit GitHub's secondary rate limit: 403, `Retry-After: retryAfterS` and the
+   * documented message, and change nothing (issue #16).
+   */
+  rateLimitNext(route: FailableRoute, retryAfterS: number, times?: number): void;
   reset(): void;
   close(): Promise<void>;
   /** Whether `token` is a live installation token of `owner`'s installation (for the git server's private repos). */
@@ -76,6 +86,14 @@ const TOKEN_LIFETIME_MS = 60 * 60 * 1000;
 const TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const NOT_FOUND: JsonReply = { status: 404, body: { message: "Not Found" } };
 const BAD_CREDENTIALS: JsonReply = { status: 401, body: { message: "Bad credentials" } };
+// GitHub's answer to a secondary rate limit (docs.github.com, "Rate limits for the REST API"): clients recognise it
+// by "secondary rate limit" in the message, and wait the Retry-After seconds.
+const SECONDARY_RATE_LIMIT = {
+  message:
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to " +
+    "GitHub Support for help, please include the request ID 0000:0000:0000000:0000000:00000000.",
+  documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+};
 
 /**
  * Starts the strict GitHub API stand-in (DESIGN §9) on 127.0.0.1, port 0. It refuses what GitHub refuses:
@@ -89,7 +107,8 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
   const statuses: RecordedStatus[] = options.recordFile ? readRecord(options.recordFile) : [];
   const checkRuns = new Map<number, RecordedCheckRun>();
   const tokens = new Map<string, { installation: Installation; expiresAt: number }>();
-  const failures: Record<FailableRoute, number[]> = { statuses: [], access_tokens: [] };
+  const failures: Record<FailableRoute, JsonReply[]> = { statuses: [], access_tokens: [], check_runs: [], any: [] };
+  const minted = new Map<number, number>();
   let tokensIssued = 0;
   let nextId = Math.max(1, ...statuses.map((s) => s.id + 1));
 
@@ -114,9 +133,10 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
       if (!installation) return NOT_FOUND;
       const token =
         "ghs_" + Array.from({ length: 36 }, () => TOKEN_ALPHABET[randomInt(TOKEN_ALPHABET.length)]).join("");
-      const expiresAt = now() + TOKEN_LIFETIME_MS;
+      const expiresAt = now() + (options.tokenLifetimeMs ?? TOKEN_LIFETIME_MS);
       tokens.set(token, { installation, expiresAt });
       tokensIssued++;
+      minted.set(installation.id, (minted.get(installation.id) ?? 0) + 1);
       const permissions = { statuses: "write", checks: "write", contents: "read" };
       const expires_at = new Date(expiresAt).toISOString();
       return { status: 201, body: { token, expires_at, permissions, repository_selection: "all" } };
@@ -175,8 +195,8 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
     route("POST /repos/:owner/:repo/statuses/:sha", createStatus, "statuses"),
     route("GET /repos/:owner/:repo/commits/:sha/statuses", listStatuses),
     route("GET /repos/:owner/:repo/commits/:sha/status", combinedStatus),
-    route("POST /repos/:owner/:repo/check-runs", (req) => saveCheckRun(req)),
-    route("PATCH /repos/:owner/:repo/check-runs/:id", (req) => saveCheckRun(req, Number(req.params[2]))),
+    route("POST /repos/:owner/:repo/check-runs", (req) => saveCheckRun(req), "check_runs"),
+    route("PATCH /repos/:owner/:repo/check-runs/:id", (req) => saveCheckRun(req, Number(req.params[2])), "check_runs"),
   ];
 
   const oauth = options.oauth ? createOAuth(options.oauth, now) : () => undefined;
@@ -187,8 +207,8 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
     for (const { method, pattern, failable, handle } of routes) {
       const match = method === req.method ? pattern.exec(req.path) : null;
       if (!match) continue;
-      const injected = failable && failures[failable].shift();
-      if (injected) return { status: injected, body: { message: STATUS_CODES[injected] ?? "Injected failure" } };
+      const injected = (failable && failures[failable].shift()) ?? failures.any.shift();
+      if (injected) return injected;
       if (req.malformed) return { status: 400, body: { message: "Problems parsing JSON" } };
       return handle({ params: match.slice(1).map(decodeSegment), headers: req.headers, body: req.body });
     }
@@ -229,8 +249,14 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
     get tokensIssued() {
       return tokensIssued;
     },
+    tokensMinted: (installationId) => minted.get(installationId) ?? 0,
     failNext(route, status, times = 1) {
-      failures[route].push(...Array<number>(times).fill(status));
+      const reply = { status, body: { message: STATUS_CODES[status] ?? "Injected failure" } };
+      failures[route].push(...Array<JsonReply>(times).fill(reply));
+    },
+    rateLimitNext(route, retryAfterS, times = 1) {
+      const reply = { status: 403, headers: { "retry-after": String(retryAfterS) }, body: SECONDARY_RATE_LIMIT };
+      failures[route].push(...Array<JsonReply>(times).fill(reply));
     },
     // Clears recordings and pending failures; minted tokens stay valid, as they would on GitHub.
     checkToken(token, owner) {
@@ -245,8 +271,8 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
       calls.length = 0;
       statuses.length = 0;
       checkRuns.clear();
-      failures.statuses = [];
-      failures.access_tokens = [];
+      for (const queue of Object.values(failures)) queue.length = 0;
+      minted.clear();
       tokensIssued = 0;
     },
     close: server.close,

@@ -1,11 +1,14 @@
 import { pino, type Logger } from "pino";
 import { createGithub, type Github } from "../../shared/github.js";
+import type { GithubPatience } from "../../shared/github-octokit.js";
 import { createTestApp, type TestApp } from "../../local/github-standin/app-keys.js";
 import { startGithubStandin, type GithubStandin } from "../../local/github-standin/server.js";
 
 // One RSA key pair per test module registry (jest gives each test file its own): generating one takes longer
 // than a test.
 let testApp: TestApp | undefined;
+// Production's retry counts, so tests exercise them, with 1 ms × n² backoffs so a failing GitHub does not slow them.
+const FAST: Partial<GithubPatience> = { backoffMs: 1 };
 
 /**
  * The strict GitHub stand-in for the given installations, with the shared test App, plus the production GitHub
@@ -16,6 +19,8 @@ export async function startGithub(options: {
   installations: Array<{ id: number; account: string }>;
   reportStatus?: boolean;
   log?: Logger;
+  /** Overrides of the client's retry bounds; by default production's counts with millisecond backoffs. */
+  patience?: Partial<GithubPatience>;
 }): Promise<{
   app: TestApp;
   standin: GithubStandin;
@@ -31,6 +36,14 @@ export async function startGithub(options: {
   });
   const log = options.log ?? pino({ level: "silent" });
   const client = (reportStatus = options.reportStatus ?? true) =>
-    createGithub({ appId: String(app.appId), privateKey: app.privateKeyPem, apiUrl: standin.url, reportStatus, log });
+    createGithub({
+      appId: String(app.appId),
+      privateKey: app.privateKeyPem,
+      apiUrl: standin.url,
+      reportStatus,
+      log,
+      now: Date.now,
+      patience: { ...FAST, ...options.patience },
+    });
   return { app, standin, github: client(), client, close: () => standin.close() };
 }
