@@ -217,18 +217,45 @@ describe("local gateway: OpenFaaS provider API over Docker, faas-cli's requests,
     expect((await status(FN)) as unknown).toMatchObject({ invocationCount: 2 });
   });
 
-  it("a function still starting → availableReplicas 0 and 503; the health-path annotation is what is polled", async () => {
+  it("POST, then a call at once to the function still starting → held until it answers: 200, not 503 (issue #18); the health path is polled", async () => {
     const body = faasCliBody("alice-slow", {
       envVars: { START_DELAY_MS: "1500" },
       annotations: { "com.openfaas.health.http.path": "/_/health" },
     });
     expect((await call("POST", "/system/functions", body)).status).toBe(202);
-    expect((await status("alice-slow")).availableReplicas).toBe(0);
-    const early = await call("GET", "/function/alice-slow");
-    expect([early.status, early.text]).toEqual([503, "function alice-slow is not ready"]);
-    await ready("alice-slow");
-    expect((await call("GET", "/function/alice-slow")).json()).toMatchObject({ firstPath: "/_/health" });
+    const started = performance.now();
+    const [state, first] = await Promise.all([status("alice-slow"), call("GET", "/function/alice-slow")]);
+    timings["deploy → first call answered (held)"] = Math.round(performance.now() - started);
+    expect(state.availableReplicas).toBe(0);
+    expect(first.status).toBe(200);
+    // The readiness poll reached the function before the held call did.
+    expect(first.json()).toMatchObject({ firstPath: "/_/health", url: "/" });
     expect((await call("DELETE", "/system/functions", { functionName: "alice-slow" })).status).toBe(202);
+  }, 60_000);
+
+  it("a function that never answers → a call is held for the readiness timeout, then 503 naming it and where to look", async () => {
+    await gateway!.close();
+    provider!.close();
+    const saved = deps;
+    deps = { ...deps, readyTimeoutMs: 1_500 };
+    await open();
+    try {
+      const body = faasCliBody("alice-mute", { envVars: { START_DELAY_MS: "600000" } });
+      expect((await call("POST", "/system/functions", body)).status).toBe(202);
+      const started = performance.now();
+      const held = await call("GET", "/function/alice-mute");
+      expect(performance.now() - started).toBeGreaterThan(1_000);
+      expect([held.status, held.text]).toEqual([
+        503,
+        "function alice-mute is not ready: its container did not answer HTTP in time (faas-cli logs alice-mute shows why)",
+      ]);
+      expect((await call("DELETE", "/system/functions", { functionName: "alice-mute" })).status).toBe(202);
+    } finally {
+      await gateway!.close();
+      provider!.close();
+      deps = saved;
+      await open();
+    }
   }, 60_000);
 
   it("PUT with a new env var → 200 once the new container answers; no call fails during the switch, a slow one drains", async () => {

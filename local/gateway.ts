@@ -13,6 +13,7 @@ import type { FunctionLimits } from "./system-stack.js";
 import { createSystemHandlers, type SystemHandlers, type SystemReply } from "./provider/handlers.js";
 import type { LocalProvider } from "./provider/provider.js";
 import { createProxy } from "./provider/proxy.js";
+import { listen } from "./listen.js";
 
 /** What `/async-function/<name>` hands to the queue (the gateway's QueueRequest, anchors §A). */
 export interface QueuedRequest {
@@ -145,7 +146,14 @@ export async function startGateway(deps: {
     }
     const target = await deps.provider?.functions.target(name.replace(new RegExp(`\\.${NAMESPACE}$`), ""));
     if (!target) return text(res, 404, `function ${name} not found`);
-    if (target === "not-ready") return text(res, 503, `function ${name} is not ready`);
+    // Held by the provider until the container answered or its readiness timeout passed (issue #18).
+    if (target === "not-ready") {
+      return text(
+        res,
+        503,
+        `function ${name} is not ready: its container did not answer HTTP in time (faas-cli logs ${name} shows why)`,
+      );
+    }
     try {
       const headers = { "x-call-id": callId };
       // Unknown and not-ready functions are not counted: upstream's scaling handler answers those before the proxy.
@@ -214,7 +222,7 @@ export async function startGateway(deps: {
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve) => server.listen(deps.port ?? 0, "127.0.0.1", resolve));
+  await listen(server, deps.port ?? 0);
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/`,

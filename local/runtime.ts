@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import axios from "axios";
-import type { Logger } from "pino";
+import type { DestinationStream, Logger } from "pino";
 import type { FunctionHandler } from "../shared/function-handler.js";
 import * as buildReaper from "../functions/build-reaper/handler.js";
 import * as buildshiprun from "../functions/buildshiprun/handler.js";
@@ -24,6 +24,7 @@ import { createEdgeRouter } from "../edge-router/server.js";
 import { startGateway } from "./gateway.js";
 import { type GitFileContent, type GitRepo, readTree, startGitServer } from "./git-server/git-server.js";
 import { startGithubStandin, type RecordedStatus } from "./github-standin/server.js";
+import { listen } from "./listen.js";
 import { loadPorts } from "./ports.js";
 import { createLocalProvider } from "./provider/provider.js";
 import { pushWebhook } from "./push-webhook.js";
@@ -61,7 +62,13 @@ export interface LocalCloudOptions {
   dir: string;
   /** The owners (GitHub logins) with the App installed, each on the customers list. */
   owners: string[];
+  /** The runtime's own components' logger: gateway, queue and its worker, of-builder, edge router, cron, provider. */
   log: Logger;
+  /**
+   * Where the in-process system functions write their log lines (each its own logger, at `log`'s level). Default:
+   * stdout, as in a deployment; a test passes the stream `log` writes to, to read every line of a run (issue #15).
+   */
+  logDestination?: DestinationStream;
   gatewayPort?: number;
   /** How often Prometheus scrapes the gateway's /metrics (default 5 s, as the OpenFaaS chart's Prometheus). */
   scrapeIntervalMs?: number;
@@ -83,7 +90,12 @@ export interface LocalCloudOptions {
    * `apiUrl` with the App's id, its private key and webhook secret taken from `<dir>/secrets`.
    */
   realGithub?: { appId: string; apiUrl: string; templatesUrl: string; gitUrl: string };
+  /** Start-up progress as it happens (npm start prints it, issue #18): each service once up, and slow first-run work. */
+  progress?: (event: StartProgress) => void;
 }
+
+/** A service that is up and how long it took (ms since the previous step), or a note before slow work. */
+export type StartProgress = { step: string; ms: number } | { note: string };
 
 /**
  * OpenFaaS Cloud on one machine (DESIGN §7): dockerd with BuildKit, a registry, NATS JetStream, S3 for logs, a local
@@ -91,7 +103,31 @@ export interface LocalCloudOptions {
  * in-process and user functions as containers. Everything binds to 127.0.0.1.
  */
 export async function startLocalCloud(options: LocalCloudOptions) {
+  const stops: Array<() => Promise<void>> = [];
+  /** Stops everything this start began, newest first; daemons started by an earlier run are left running. */
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) {
+      await stop().catch((error: unknown) => options.log.warn({ err: error }, "stopping a local service failed"));
+    }
+  };
+  try {
+    return await assemble(options, stops, stopAll);
+  } catch (error) {
+    // A start that fails part-way (a port taken, a daemon that would not come up) must not leave dockerd, the
+    // registry or NATS running with no parent: the next start would trip over them, and a test run would hang.
+    await stopAll();
+    throw error;
+  }
+}
+
+async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<void>>, stopAll: () => Promise<void>) {
   const { dir, log } = options;
+  let last = performance.now();
+  const step = (name: string) => {
+    const now = performance.now();
+    options.progress?.({ step: name, ms: Math.round(now - last) });
+    last = now;
+  };
   const workspace = prepareWorkspace(dir);
   const secret = (name: string) => readFile(join(workspace.secretsDir, name), "utf8");
   await writeFile(join(workspace.secretsDir, "customers"), options.owners.join("\n") + "\n");
@@ -99,7 +135,12 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     ...(options.gatewayPort ? { gateway: options.gatewayPort } : {}),
     ...(options.edgePort ? { edge: options.edgePort } : {}),
   });
-  const stops: Array<() => Promise<void>> = [];
+  // git-tar's clones go under the state folder, emptied at each start (one runtime per folder, local/state-lock.ts):
+  // a build cut short by a stop or a kill leaves nothing in the machine's temp folder (issue #18).
+  const scratch = join(dir, "tmp");
+  await rm(scratch, { recursive: true, force: true });
+  await mkdir(scratch, { recursive: true });
+  step("secrets and ports");
   // Prometheus (issue #13) scrapes the gateway's /metrics with the /system/* account, which also opens its own API.
   // It needs nothing else, so it starts beside the rest; the start awaits it last (about 0.6 s on its own).
   const gatewayAccount = {
@@ -123,6 +164,7 @@ export async function startLocalCloud(options: LocalCloudOptions) {
 
   const dockerd = await startDockerd({ dataDir: join(dir, "d") });
   stops.push(() => dockerd.stop());
+  step("dockerd");
   // Each internal service takes only its own random account from <dir>/secrets (issue #10, docs/local.md).
   const registry = await startRegistry({
     dataDir: join(dir, "registry"),
@@ -131,18 +173,22 @@ export async function startLocalCloud(options: LocalCloudOptions) {
   });
   const registryConfig = dockerConfig(registry.url, registry.credentials);
   stops.push(() => registry.stop());
+  step("registry");
   const baseImage = await ensureBaseImage({
     socketPath: dockerd.socketPath,
     registry: registry.url,
     credentials: registry.credentials,
     workDir: join(dir, "base"),
+    onBuild: () => options.progress?.({ note: "first run: about 30–60 s to prepare the base image (Node.js 24)" }),
   });
+  step("base image");
   const nats = await startNats({
     dataDir: join(dir, "nats"),
     port: ports.nats,
     credentials: { user: "ofc", password: (await secret("nats-password")).trim() },
   });
   stops.push(() => nats.stop());
+  step("NATS JetStream");
   // github-event keeps X-GitHub-Delivery ids in this NATS (nats_url), with its account read from the secrets.
   await writeFile(join(workspace.secretsDir, "nats-user"), nats.user, { mode: 0o600 });
   const s3 = await startS3Server({
@@ -151,6 +197,7 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     keys: { accessKey: (await secret("s3-access-key")).trim(), secretKey: (await secret("s3-secret-key")).trim() },
   });
   stops.push(() => s3.close());
+  step("S3");
   const installations = options.owners.map((account, i) => ({ id: i + 1, account }));
   const github = await startGithubStandin({
     appId: workspace.appId,
@@ -167,6 +214,7 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     },
   });
   stops.push(() => github.close());
+  step("GitHub record");
   const git = await startGitServer({
     root: join(dir, "git"),
     port: ports.git,
@@ -194,6 +242,7 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     return sha;
   }
   const templates = await publish("openfaas", "templates", TEMPLATES, "templates");
+  step("git host");
 
   // of-builder, in-process, on the Docker backend: templates get the local base image (no image can be pulled here).
   const payloadSecret = (await secret("payload-secret")).trim();
@@ -211,8 +260,9 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     tmpDir: tmpdir(),
     log: log.child({ component: "of-builder" }),
   });
-  await new Promise<void>((resolve) => builder.server.listen(ports.builder, "127.0.0.1", resolve));
+  await listen(builder.server, ports.builder);
   stops.push(() => builder.shutdown(10_000));
+  step("of-builder");
 
   const gatewayUrl = `http://127.0.0.1:${ports.gateway}/`;
   const env: Record<string, string> = {
@@ -244,8 +294,8 @@ export async function startLocalCloud(options: LocalCloudOptions) {
   };
   const functions = new Map<string, FunctionHandler>();
   for (const [name, fn] of Object.entries(SYSTEM_FUNCTIONS)) {
-    const deps = fn.depsFromEnv(env);
-    functions.set(name, fn.createHandler(deps as never));
+    const deps = fn.depsFromEnv(env, options.logDestination);
+    functions.set(name, fn.createHandler((name === "git-tar" ? { ...deps, workRoot: scratch } : deps) as never));
     // github-event's delivery store holds a NATS connection of its own.
     if ("deliveries" in deps) stops.push(() => deps.deliveries.close());
   }
@@ -275,6 +325,7 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     auth,
   });
   stops.push(() => gateway.close());
+  step("gateway");
 
   // The edge router (issue #13) on its own port: browsers and curl resolve *.localhost to loopback.
   const edge = createEdgeRouter({
@@ -283,8 +334,9 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     trustedProxies: trustedProxyList([]),
     log: log.child({ component: "edge-router" }),
   });
-  await new Promise<void>((resolve) => edge.server.listen(ports.edge, "127.0.0.1", resolve));
+  await listen(edge.server, ports.edge);
   stops.push(() => edge.close(1000));
+  step("edge router");
   const edgeUrl = `http://localhost:${ports.edge}/`;
 
   const startWorker = () =>
@@ -323,7 +375,9 @@ export async function startLocalCloud(options: LocalCloudOptions) {
     log: log.child({ component: "cron" }),
   });
   stops.push(() => Promise.resolve(cron.stop()));
+  step("queue worker and cron");
   const prometheus = await prometheusStarting;
+  step("Prometheus");
 
   /**
    * Swaps the in-process system functions for containers of their images, deployed from stack.yml as
@@ -443,11 +497,7 @@ export async function startLocalCloud(options: LocalCloudOptions) {
       }
     },
     /** Stops everything this start began, newest first; daemons started by an earlier run are left running. */
-    async close() {
-      for (const stop of stops.reverse()) {
-        await stop().catch((error: unknown) => log.warn({ err: error }, "stopping a local service failed"));
-      }
-    },
+    close: stopAll,
   };
 }
 

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { isInside } from "../../shared/repo-path.js";
+import { listen } from "../listen.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -72,7 +73,11 @@ export async function startGitServer(
   const ownRoot = options.root === undefined;
   const root = options.root ?? (await mkdtemp(join(tmpdir(), "git-server-")));
   await mkdir(root, { recursive: true });
-  const work = await mkdtemp(join(tmpdir(), "git-work-"));
+  // The authoring clones live beside the bare repos (a dot folder, which no repository path can name), not in the
+  // temp folder: a server that is never closed (a killed runtime) then leaves nothing behind outside its root.
+  const work = join(root, ".work");
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work);
   const access = new Map<string, { private: boolean; token?: string }>();
   const handler = createGitHandler(root, ({ owner, repo, username, password }) => {
     const entry = access.get(`${owner}/${repo}`);
@@ -84,7 +89,7 @@ export async function startGitServer(
   const server = createServer((req, res) => {
     if (!handler(req, res)) res.writeHead(404, { "Content-Type": "text/plain" }).end("Not Found\n");
   });
-  await new Promise<void>((done) => server.listen(options.port ?? 0, "127.0.0.1", done));
+  await listen(server, options.port ?? 0);
   const { port } = server.address() as AddressInfo;
 
   return {

@@ -51,7 +51,10 @@ interface Entry {
   invocations: number;
   /** Desired replicas: 0 (scaled to zero, container stopped) or 1. */
   replicas: 0 | 1;
-  /** The readiness poll started when the function last came back from 0. */
+  /**
+   * The readiness poll of the container just started (deployed, found after a restart, or back from 0): calls that
+   * arrive meanwhile wait for it, as OpenFaaS's gateway holds them until a replica is available (issue #18).
+   */
   waking?: Promise<boolean>;
 }
 
@@ -107,8 +110,8 @@ export function createFunctions(deps: FunctionsDeps): Functions {
       deps.ports.hold(record.port);
       const instance = instances.adopt(keep.Id, record.deployment, record.port);
       const { deployment, createdAt } = record;
-      entries.set(name, { deployment, createdAt, instance, invocations: 0, replicas: atZero ? 0 : 1 });
-      if (!atZero) void instances.watch(record.deployment, instance);
+      const waking = atZero ? undefined : instances.watch(record.deployment, instance);
+      entries.set(name, { deployment, createdAt, instance, invocations: 0, replicas: atZero ? 0 : 1, waking });
     }
   }
 
@@ -130,8 +133,8 @@ export function createFunctions(deps: FunctionsDeps): Functions {
         await instances.prepare(d);
         const createdAt = deps.now().toISOString();
         const instance = await instances.start(d, createdAt, containerName(d.service));
-        entries.set(d.service, { deployment: d, createdAt, instance, invocations: 0, replicas: 1 });
-        void instances.watch(d, instance);
+        const waking = instances.watch(d, instance);
+        entries.set(d.service, { deployment: d, createdAt, instance, invocations: 0, replicas: 1, waking });
       });
     },
     async update(d) {
@@ -200,11 +203,12 @@ export function createFunctions(deps: FunctionsDeps): Functions {
       }
       const entry = entries.get(name);
       if (!entry) return undefined;
-      // Just started again (from zero, or scaled up): wait for it, as the scaling handler polls until it is available.
+      // Just deployed, restarted or back from zero: wait for it (bounded by the readiness timeout), as the gateway's
+      // scaling handler polls until a replica is available instead of failing the call.
       if (!entry.instance.ready && entry.waking) await entry.waking;
       const instance = entry.instance;
       if (!instance.ready) {
-        // Slower than the readiness timeout: look again, so it serves once it answers.
+        // Slower than the readiness timeout: this call fails at once; look again, so it serves once it answers.
         if (!instance.watching && !instance.stop.signal.aborted) void instances.watch(entry.deployment, instance);
         return "not-ready";
       }

@@ -1,4 +1,4 @@
-import { createServer } from "node:net";
+import { freePort } from "../ports.js";
 
 /** Free ports on 127.0.0.1 for function containers, never one a function of this gateway still holds. */
 export interface Ports {
@@ -9,7 +9,7 @@ export interface Ports {
 }
 
 /**
- * Hands out ports the kernel just reported free. A function binds its port only after its container starts, so the
+ * Hands out ports just found free (below the ephemeral range, local/ports.ts). A function binds its port only after its container starts, so the
  * ports handed out but not yet bound are remembered here; another process could still take one in between.
  */
 export function createPorts(): Ports {
@@ -17,7 +17,7 @@ export function createPorts(): Ports {
   return {
     async take() {
       for (;;) {
-        const port = await kernelPort();
+        const port = await freePort(held);
         if (held.has(port)) continue;
         held.add(port);
         return port;
@@ -26,17 +26,4 @@ export function createPorts(): Ports {
     hold: (port) => void held.add(port),
     release: (port) => void held.delete(port),
   };
-}
-
-function kernelPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port from the kernel")),
-      );
-    });
-  });
 }

@@ -40,6 +40,8 @@ export interface BaseImageOptions {
    * build needs it as npm on the host does (the official node images ship CA certificates for the same reason).
    */
   extraCaCerts?: string;
+  /** Called once before the image is made from nothing (the slow first run), not when it is only pulled or pushed. */
+  onBuild?: () => void;
 }
 
 // What a template's RUN lines typically need besides node and npm; `true`, `false`, `echo` are dash builtins.
@@ -80,6 +82,7 @@ export async function ensureBaseImage(options: BaseImageOptions): Promise<string
 
   if (!inDaemon && inRegistry) check("pull", image, (await docker.pull(image, { registryAuth })).error);
   if (!inDaemon && !inRegistry) {
+    options.onBuild?.();
     // Without NODE_EXTRA_CA_CERTS, the system bundle: a superset of node's own roots plus whatever the machine adds.
     const ca = options.extraCaCerts ?? process.env.NODE_EXTRA_CA_CERTS ?? "/etc/ssl/certs/ca-certificates.crt";
     const extraCaCerts = ca && existsSync(ca) ? ca : undefined;
@@ -89,7 +92,13 @@ export async function ensureBaseImage(options: BaseImageOptions): Promise<string
     const rootfs = buildRootfs(join(resolve(options.workDir), "rootfs"), node, extraCaCerts);
     const tar = spawn("tar", ["-C", rootfs, "--numeric-owner", "-c", "."], { stdio: ["ignore", "pipe", "inherit"] });
     const tarExit = new Promise<number | null>((done) => tar.on("close", done));
-    const changes = [`ENV PATH=${PATH}`, 'CMD ["node"]'];
+    // npm in any build on this image asks no registry for its own newer version and prints no funding notice (#18).
+    const changes = [
+      `ENV PATH=${PATH}`,
+      "ENV NPM_CONFIG_UPDATE_NOTIFIER=false",
+      "ENV NPM_CONFIG_FUND=false",
+      'CMD ["node"]',
+    ];
     if (extraCaCerts) changes.push(`ENV NODE_EXTRA_CA_CERTS=${extraCaCerts}`);
     const imported = await docker.importImage(tar.stdout, image, changes);
     const code = await tarExit;

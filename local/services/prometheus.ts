@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import bcrypt from "bcryptjs";
 import { spawnDaemon, stopDaemon, waitReady } from "./daemon-process.js";
+import { freePort } from "../ports.js";
 
 /** The one account Prometheus' web API takes, and the account it scrapes the gateway with. */
 export interface PrometheusCredentials {
@@ -108,18 +108,4 @@ function scrapeConfig(scrape: PrometheusOptions["scrape"]): string {
     `      - targets: [${JSON.stringify(scrape.target)}]`,
     "",
   ].join("\n");
-}
-
-/** A port the kernel just handed out on 127.0.0.1 (free unless someone takes it before Prometheus binds). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }

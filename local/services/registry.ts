@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import bcrypt from "bcryptjs";
 import { spawnDaemon, stopDaemon, waitReady } from "./daemon-process.js";
+import { freePort } from "../ports.js";
 
 /** The one account the registry accepts (issue #10): held by the runtime, of-builder and the provider only. */
 export interface RegistryCredentials {
@@ -99,18 +99,4 @@ export function basicAuth(credentials: RegistryCredentials): string {
 export function dockerConfig(registry: string, credentials: RegistryCredentials): string {
   const auth = Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64");
   return JSON.stringify({ auths: { [registry]: { auth } } });
-}
-
-/** A port the kernel just handed out on 127.0.0.1 (free unless someone takes it before the registry binds). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }

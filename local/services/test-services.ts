@@ -1,11 +1,12 @@
 // For tests and benchmarks that need real builds: the private dockerd, the registry and the base image (DESIGN §8).
 import { existsSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ensureBaseImage } from "./base-image.js";
 import { startDockerd, type Dockerd } from "./dockerd.js";
 import { startRegistry, type Registry } from "./registry.js";
 
+const NODE_CACHE = fileURLToPath(new URL("../../node_modules/.cache/ofc-node", import.meta.url));
 const BINARIES = ["/usr/sbin/dockerd", "/usr/bin/containerd", "/usr/sbin/runc", "/usr/bin/docker-registry"];
 
 /** dockerd + registry + the base image, all under `dir` (keep it short: unix socket paths are capped). */
@@ -39,8 +40,9 @@ export async function startServices(dir: string): Promise<Services> {
       registry: registry.url,
       credentials: registry.credentials,
       workDir: join(dir, "base"),
-      // One copy of the official Node.js binary for every test run on this machine (local/services/node-runtime.ts).
-      nodeCacheDir: join(tmpdir(), "ofc-node-cache"),
+      // One copy of the official Node.js binary for every test run on this machine (local/services/node-runtime.ts),
+      // kept where tools keep caches, not in the temp folder a test run must leave as it found it (issue #18).
+      nodeCacheDir: NODE_CACHE,
     });
     return { dockerd, registry, baseImage, stop };
   } catch (error) {

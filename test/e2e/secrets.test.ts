@@ -1,11 +1,13 @@
 // Issue #15 end to end on the local runtime: the demo owner seals a value with the project's seal command (with the
 // certificate the edge router publishes), commits secrets.yml and a function printing a hash of the mounted secret;
 // a second push dropping the secret removes it; bob's sealed secret in demo's repo fails naming it and creates
-// nothing; a function mounting a missing secret fails naming it. No plaintext in the runtime's log, a status, a check run.
+// nothing; a function mounting a missing secret fails naming it. No plaintext, raw, hex or base64, in any log line
+// (the system functions', of-builder's, the gateway's, the queue-worker's, dockerd's, the function's), the build logs
+// and records in S3, or anything sent to GitHub (statuses, check runs), at the level that logs the most.
 import { jest } from "@jest/globals";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
@@ -33,8 +35,13 @@ beforeAll(async () => {
   cloud = await startLocalCloud({
     dir,
     owners: ["demo", "bob"],
-    log: pino({ level: "debug" }, sink),
+    // trace, the level that logs the most: the runtime's components and (log_level) every system function. The
+    // system functions write to the same sink (logDestination), so every line of the runs is read below.
+    log: pino({ level: "trace" }, sink),
+    logDestination: sink,
     gatewayPort: gateway,
+    // Check runs too (they carry the build log's tail), so the grep covers them.
+    settings: { use_checks: "true" },
   });
 });
 afterAll(async () => {
@@ -72,6 +79,45 @@ function seal(cwd: string, ...args: string[]): Promise<string> {
 const auth = () => ({ username: cloud.auth.user, password: cloud.auth.password });
 const secretNames = async () =>
   (await axios.get<{ name: string }[]>(`${cloud.gatewayUrl}system/secrets`, { auth: auth() })).data.map((s) => s.name);
+/**
+ * The forms a value takes when something encodes it: raw, hex, and base64 (and base64url) at each of the three byte
+ * alignments it can have inside a longer encoded text, without the edge characters it shares with its neighbours.
+ */
+function encodings(value: string): string[] {
+  const bytes = Buffer.from(value);
+  const forms = [value, bytes.toString("hex"), bytes.toString("hex").toUpperCase()];
+  for (const offset of [0, 1, 2]) {
+    const b64 = Buffer.concat([Buffer.alloc(offset), bytes])
+      .toString("base64")
+      .replace(/=+$/, "");
+    const end = (offset + bytes.length) % 3 === 0 ? b64.length : b64.length - 1;
+    const core = b64.slice([0, 2, 3][offset], end);
+    forms.push(core, core.replaceAll("+", "-").replaceAll("/", "_"));
+  }
+  return [...new Set(forms)];
+}
+/**
+ * Every file under `root` whose path passes `keep`, as text. Files removed while it reads (the pending-build records
+ * of builds that just ended) are skipped.
+ */
+async function readTreeText(root: string, keep: (path: string) => boolean): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const gone = (error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  };
+  const walk = async (folder: string): Promise<void> => {
+    for (const entry of (await readdir(folder, { withFileTypes: true }).catch(gone)) ?? []) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile() && keep(path)) {
+        const text = await readFile(path, "latin1").catch(gone);
+        if (text !== undefined) files.set(path, text);
+      }
+    }
+  };
+  await walk(root);
+  return files;
+}
 async function push(files: Record<string, string>) {
   const sha = await cloud.publish("demo", "fns", files);
   expect((await cloud.sendPush("demo", "fns", sha)).status).toBe(202);
@@ -148,23 +194,63 @@ describe("sealed secrets from the repository (issue #15)", () => {
     expect([fnStatus?.state, fnStatus?.description]).toEqual(["failure", expect.stringContaining("demo--api-key")]);
   });
 
-  it("no plaintext in the runtime's log, any status or check run, or the function's log", async () => {
-    const logs = await axios.get<string>(`${cloud.gatewayUrl}system/logs`, {
+  it("encodings: a plaintext embedded at any offset in a hex or base64 text is found (the grep's control)", () => {
+    for (const prefix of ["", "x", "xy", "xyz"]) {
+      const embedded = Buffer.from(`${prefix}${PLAINTEXT}!`);
+      for (const text of [embedded.toString("base64"), embedded.toString("base64url"), embedded.toString("hex")]) {
+        expect(encodings(PLAINTEXT).some((form) => text.includes(form))).toBe(true);
+      }
+    }
+  });
+
+  it("no plaintext or sealing key in any log line, status, check run, GitHub call or stored build log", async () => {
+    const fnLogs = await axios.get<string>(`${cloud.gatewayUrl}system/logs`, {
       params: { name: "demo--hasher", follow: "false" },
       auth: auth(),
       responseType: "text",
       validateStatus: () => true,
     });
-    const everything = [
-      logged,
-      JSON.stringify(cloud.github.statuses()),
-      JSON.stringify(cloud.github.checkRuns()),
-      String(logs.data),
-    ].join("\n");
-    // The runtime's own log (gateway, queue, of-builder, edge router). The system functions log to this process's
-    // stdout through pino, which a test cannot tap; import-secrets, the one stage that holds plaintexts, is checked
-    // with its logger at debug level in functions/import-secrets/handler.test.ts.
-    expect(logged).toMatch(/"msg":"async call done"/);
-    for (const plaintext of [PLAINTEXT, BOBS_PLAINTEXT]) expect(everything).not.toContain(plaintext);
+    // S3 (build logs, build records, secret records) and every daemon's and container's log file in the state dir.
+    const s3 = await readTreeText(join(dir, "s3"), () => true);
+    const logFiles = await readTreeText(dir, (path) => path.endsWith(".log"));
+    const github = [cloud.github.statuses(), cloud.github.checkRuns(), cloud.github.calls].map((r) =>
+      JSON.stringify(r),
+    );
+    const sources: Record<string, string> = {
+      "the runtime's and system functions' log": logged,
+      "GitHub statuses, check runs and calls": github.join("\n"),
+      "GitHub record file": await readFile(join(dir, "github-statuses.jsonl"), "utf8"),
+      "demo--hasher's log": String(fnLogs.data),
+      "S3 objects": [...s3.values()].join("\n"),
+      "log files": [...logFiles.values()].join("\n"),
+    };
+
+    // Controls: an empty or partial capture cannot pass. Each source holds what these runs must have put there.
+    const lines = logged.split("\n").filter(Boolean);
+    const names = new Set(lines.map((line) => (JSON.parse(line) as { name?: string }).name));
+    for (const name of ["github-event", "github-push", "git-tar", "import-secrets", "buildshiprun", "garbage-collect"])
+      expect(names).toContain(name);
+    expect(logged).toMatch(/"name":"import-secrets".*"demo--api-key".*"msg":"secrets imported"/);
+    expect(logged).toMatch(/"name":"buildshiprun".*"function":"hasher".*"msg":"function finished"/);
+    expect(logged).toMatch(/"component":"of-builder"/);
+    expect(logged).toMatch(/"msg":"async call done"/); // the queue-worker
+    expect(logged).toMatch(/"level":20,/); // debug lines are captured
+    expect(cloud.github.checkRuns().map((run) => run.name)).toContain("hasher");
+    expect(cloud.github.statuses({ context: "stack-deploy" }).length).toBeGreaterThanOrEqual(5);
+    expect([...s3.keys()].some((path) => path.includes(join("demo", "fns")) && path.includes("hasher"))).toBe(true);
+    expect(sources["S3 objects"]).toContain("buildshiprun: build succeeded");
+    expect(fnLogs.status).toBe(200);
+    expect(logFiles.size).toBeGreaterThan(0);
+
+    const keys = await readFile(join(dir, "secrets", "sealed-secrets-keys"), "utf8");
+    const keyLines = keys
+      .match(/-----BEGIN [A-Z ]*PRIVATE KEY-----([\s\S]*?)-----END/g)
+      ?.flatMap((block) => block.split("\n").filter((line) => /^[A-Za-z0-9+/]{64}$/.test(line)));
+    expect(keyLines?.length).toBeGreaterThan(10);
+    const needles = [...encodings(PLAINTEXT), ...encodings(BOBS_PLAINTEXT), ...keyLines!];
+    const found = Object.entries(sources).flatMap(([source, text]) =>
+      needles.filter((needle) => text.includes(needle)).map((needle) => `${source}: ${needle}`),
+    );
+    expect(found).toEqual([]);
   });
 });

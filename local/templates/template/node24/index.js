@@ -47,3 +47,11 @@ const server = http.createServer((req, res) => {
 // 127.0.0.1 by default: the local runtime runs functions with host networking (DESIGN §8).
 const host = process.env.http_host || "127.0.0.1";
 server.listen(port, host, () => console.log(`listening on ${host}:${port}`));
+
+// Docker stops a container with SIGTERM, which node as PID 1 ignores: without this, each stop (scale to 0, update,
+// the local runtime's own stop) waits Docker's 10 s and then kills calls mid-way. Like the OpenFaaS watchdog: finish
+// the calls in flight, then exit.
+process.on("SIGTERM", () => {
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+});
