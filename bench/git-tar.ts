@@ -1,7 +1,8 @@
 /**
  * Benchmark (issue #3): git-tar's own costs on a big repository. A seeded repo of ~5,000 files / ~50 MB with three
- * commits is served by git http-backend on loopback; its tip is cloned by `cloneAt` (isomorphic-git) and by the git
- * CLI, alternately, then a small and a large handler folder are shrinkwrapped onto the node20 template and packed.
+ * commits is served by git http-backend on loopback; its tip is cloned by `cloneAt` (isomorphic-git; whole tree, and
+ * only the stack's paths as git-tar does, issue #16) and by the git CLI, in rotation, then a small and a large handler
+ * folder are shrinkwrapped onto the node20 template and packed.
  *
  *   npm run bench:git-tar [-- --runs 3]
  */
@@ -15,6 +16,7 @@ import { packBuildContext } from "../shared/build-tar.js";
 import { readStack } from "../shared/stack.js";
 import { cloneAt } from "../functions/git-tar/clone.js";
 import { buildArgsFor, readTemplate, shrinkwrap } from "../functions/git-tar/shrinkwrap.js";
+import { STACK_ROOT_PATHS, stackPaths } from "../functions/git-tar/stack-paths.js";
 import { startGitServer } from "../local/git-server/git-server.js";
 
 const execFileAsync = promisify(execFile);
@@ -126,16 +128,22 @@ async function main(): Promise<void> {
         `bare repo ${mb(await diskBytes(repo.bareDir))}, generated in ${((performance.now() - generating) / 1000).toFixed(1)} s`,
     );
 
-    const times = { iso: [] as number[], cli: [] as number[] };
-    const fetched = { iso: 0, cli: 0, charged: 0 };
+    const times = { iso: [] as number[], sparse: [] as number[], cli: [] as number[] };
+    const fetched = { iso: 0, sparse: 0, cli: 0, charged: 0, sparseCharged: 0 };
+    const tools = ["iso", "sparse", "cli"] as const;
     for (let run = 0; run < runs; run++) {
-      // Alternating who goes first spreads page-cache and CPU-frequency effects over both.
-      for (const tool of run % 2 === 0 ? (["iso", "cli"] as const) : (["cli", "iso"] as const)) {
+      // Rotating who goes first spreads page-cache and CPU-frequency effects over all three.
+      for (const tool of tools.map((_, i) => tools[(i + run) % tools.length]!)) {
         const dir = join(work, `clone-${tool}-${run}`);
         await mkdir(dir);
         const start = performance.now();
         if (tool === "iso") {
           fetched.charged = (await cloneAt({ url, sha, branch: "master", dir, maxBytes: 4096 * MB })).bytes;
+        } else if (tool === "sparse") {
+          // As git-tar clones (issue #16): only the paths the stack uses are checked out.
+          const sparse = { first: STACK_ROOT_PATHS, select: () => stackPaths(dir, {}) };
+          const options = { url, sha, branch: "master", dir, maxBytes: 4096 * MB, sparse };
+          fetched.sparseCharged = (await cloneAt(options)).bytes;
         } else {
           await git(["clone", "-q", "--depth", "1", "--single-branch", "-b", "master", url, dir]);
           await git(["-C", dir, "-c", "advice.detachedHead=false", "checkout", "-q", sha]);
@@ -145,10 +153,14 @@ async function main(): Promise<void> {
         await rm(dir, { recursive: true, force: true });
       }
     }
-    console.log(`\nclone of the tip SHA, ${runs} runs each, alternating, fresh folder each time:`);
+    console.log(`\nclone of the tip SHA, ${runs} runs each, in rotation, fresh folder each time:`);
     console.log(
       `  ${"cloneAt (isomorphic-git, depth 10)".padEnd(48)} median ${ms(median(times.iso))}  min ${ms(min(times.iso))}` +
         `  pack ${mb(fetched.iso)}, cloneAt bytes ${mb(fetched.charged)} (HTTP + ${mb(tipBytes)} working tree)`,
+    );
+    console.log(
+      `  ${"cloneAt, only the stack's paths (git-tar's way)".padEnd(48)} median ${ms(median(times.sparse))}  min ${ms(min(times.sparse))}` +
+        `  pack ${mb(fetched.sparse)}, cloneAt bytes ${mb(fetched.sparseCharged)}`,
     );
     console.log(
       `  ${"git clone --depth 1 --single-branch + checkout".padEnd(48)} median ${ms(median(times.cli))}  min ${ms(min(times.cli))}` +
@@ -158,6 +170,10 @@ async function main(): Promise<void> {
     console.log(
       `  ratio isomorphic-git / git CLI: median ${ratio(median(times.iso), median(times.cli))}, ` +
         `min ${ratio(min(times.iso), min(times.cli))}`,
+    );
+    console.log(
+      `  ratio stack's paths only / git CLI: median ${ratio(median(times.sparse), median(times.cli))}, ` +
+        `min ${ratio(min(times.sparse), min(times.cli))}`,
     );
 
     console.log(`\nshrinkwrap + packBuildContext onto node20, median of ${WRAPS}:`);

@@ -21,6 +21,7 @@ import { cloneAt, repositoryUrl } from "./clone.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { importRepoSecrets, pruneRepoSecrets } from "./secrets.js";
 import { buildArgsFor, readTemplate, shrinkwrap } from "./shrinkwrap.js";
+import { STACK_ROOT_PATHS, stackPaths } from "./stack-paths.js";
 import type { TemplateStore } from "./templates.js";
 
 export interface GitTarDeps {
@@ -172,6 +173,12 @@ async function buildStack(
   const token = request.private
     ? await untilAborted(deps.github.installationToken(request.installationId), signal)
     : undefined;
+  const vars = {
+    OWNER: request.owner.toLowerCase(),
+    REPO: request.repo.toLowerCase(),
+    SHA: request.sha,
+    BRANCH: request.branch,
+  };
   const { tip } = await cloneAt({
     // The configured host only: the installation token must never go where a payload points (issue #10).
     url: repositoryUrl(deps.githubUrl, request.owner, request.repo),
@@ -182,6 +189,8 @@ async function buildStack(
     maxBytes: deps.maxRepoBytes,
     log,
     signal,
+    // Only what the stack uses is checked out: a big folder no function needs is never written (issue #16).
+    sparse: { first: STACK_ROOT_PATHS, select: () => stackPaths(repoDir, vars) },
   });
   if (tip !== request.sha) {
     // A newer push to the branch is on its way through the pipeline and builds instead (DESIGN §10).
@@ -190,12 +199,6 @@ async function buildStack(
   }
   if (await exists(join(repoDir, "template"))) throw new HttpError(400, 'unsupported custom "templates" folder');
 
-  const vars = {
-    OWNER: request.owner.toLowerCase(),
-    REPO: request.repo.toLowerCase(),
-    SHA: request.sha,
-    BRANCH: request.branch,
-  };
   const stack = await readStack(repoDir, vars, { maxFunctions: deps.functionsPerRepoLimit });
   checkStack(deps, stack);
   checkNames(request, stack);

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import { HttpError } from "../../shared/http-error.js";
 import { isInside } from "../../shared/repo-path.js";
 import { untilAborted } from "./abort.js";
+import { checkoutSparse, type Sparse } from "./sparse.js";
 
 /** What to clone, where, and how much it may cost. `dir` is the caller's: it creates and removes it. */
 export type CloneOptions = {
@@ -21,6 +22,8 @@ export type CloneOptions = {
   log?: Logger;
   /** Stops the clone: requests in flight are cut (the git host sees the connection close) and file writes fail. */
   signal?: AbortSignal;
+  /** Check out only these paths (issue #16, sparse.ts); the whole tree without it. */
+  sparse?: Sparse;
 };
 /** The branch tip as fetched (to tell a superseded push) and the bytes charged against `maxBytes`. */
 export type CloneResult = { tip: string; bytes: number };
@@ -79,7 +82,9 @@ export async function cloneAt(options: CloneOptions): Promise<CloneResult> {
       depth *= 2;
     }
     phase = "checkout";
-    await git.checkout({ ...remote, ref: sha, force: true, nonBlocking: true, batchSize: CHECKOUT_BATCH });
+    const checkout = (filepaths?: string[]) =>
+      git.checkout({ ...remote, ref: sha, force: true, nonBlocking: true, batchSize: CHECKOUT_BATCH, filepaths });
+    await checkoutSparse(remote, sha, options.sparse, checkout);
     const tip = await git.resolveRef({ fs, dir, ref: `refs/remotes/origin/${branch}` });
     log?.debug({ sha, branch, tip, bytes: budget.used }, "checked out");
     return { tip, bytes: budget.used };

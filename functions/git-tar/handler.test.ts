@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -108,6 +109,16 @@ describe("git-tar: a stack that builds", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("a 4 MB folder no function uses (issue #16) → the stack builds from the paths it names", async () => {
+    h = await startGitTar();
+    const unused = { "assets/a.bin": randomBytes(2 * 1024 * 1024), "assets/b.bin": randomBytes(2 * 1024 * 1024) };
+    const { sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn, ...unused });
+    const res = await h.build("alice", "fns", sha);
+    expect(res.status).toBe(200);
+    expect(h.statuses().at(-1)).toMatchObject({ context: "stack-deploy", state: "success" });
+    expect(h.received.map((r) => r.deploy.function).sort()).toEqual(["api", "worker"]);
   });
 
   it("private repo → cloned with the installation token, builds", async () => {
