@@ -14,8 +14,9 @@ import {
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer } from "node:net";
 import { Header, list } from "tar";
-import { packBuildContext, unpackBuildContext } from "./build-tar.js";
+import { packBuildContext, readBuildConfig, unpackBuildContext } from "./build-tar.js";
 
 let work: string;
 beforeEach(async () => {
@@ -55,7 +56,24 @@ async function sampleContext(): Promise<string> {
   return dir;
 }
 
-type RawEntry = { path: string; type?: string; size?: number; body?: string; linkpath?: string };
+type RawEntry = {
+  path: string;
+  type?: string;
+  size?: number;
+  body?: string;
+  linkpath?: string;
+  typeflag?: string;
+  /** This entry `copies` times, named `<path>0`, `<path>1`, … (one encoded header, renamed: 10,001 take seconds). */
+  copies?: number;
+};
+
+/** Sets a header block's checksum again after its bytes were changed by hand. */
+function checksum(block: Buffer): Buffer {
+  block.fill(" ", 148, 156);
+  const sum = block.reduce((total, byte) => total + byte, 0);
+  block.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+  return block;
+}
 
 /** A tar written header by header, so it can say things our packer never would. */
 async function rawTar(entries: RawEntry[]): Promise<string> {
@@ -63,7 +81,7 @@ async function rawTar(entries: RawEntry[]): Promise<string> {
   for (const entry of entries) {
     const body = Buffer.from(entry.body ?? "");
     const header = new Header({
-      path: entry.path,
+      path: entry.copies === undefined ? entry.path : `${entry.path}0`,
       type: (entry.type ?? "File") as "File",
       size: entry.size ?? body.length,
       linkpath: entry.linkpath ?? "",
@@ -71,7 +89,21 @@ async function rawTar(entries: RawEntry[]): Promise<string> {
       mtime: new Date(0),
     });
     header.encode();
-    blocks.push(header.block!, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+    // Old tars use a NUL typeflag, which node-tar never writes.
+    if (entry.typeflag !== undefined) {
+      header.block!.write(entry.typeflag === "" ? "\0" : entry.typeflag, 156, "latin1");
+      checksum(header.block!);
+    }
+    const padding = Buffer.alloc((512 - (body.length % 512)) % 512);
+    for (let i = 0; i < (entry.copies ?? 1); i++) {
+      let block = header.block!;
+      if (entry.copies !== undefined) {
+        block = Buffer.from(block);
+        block.fill(0, 0, 100).write(`${entry.path}${i}`, 0, "latin1");
+        checksum(block);
+      }
+      blocks.push(block, body, padding);
+    }
   }
   const file = join(work, "raw.tar");
   await writeFile(file, Buffer.concat([...blocks, Buffer.alloc(1024)]));
@@ -79,6 +111,12 @@ async function rawTar(entries: RawEntry[]): Promise<string> {
 }
 
 const CONFIG: RawEntry = { path: "com.openfaas.docker.config", body: '{"ref":"registry:5000/alex/fn:latest-abc"}' };
+
+/** A valid config of exactly `bytes` bytes, padded with a build arg. */
+function configOfSize(bytes: number): string {
+  const shell = '{"ref":"reg/fn:1","buildArgs":{"PAD":""}}';
+  return shell.replace('""', `"${"x".repeat(bytes - shell.length)}"`);
+}
 
 describe("packBuildContext → unpackBuildContext", () => {
   it("a context with long paths, modes and a symlink → the same tree and config back", async () => {
@@ -125,7 +163,6 @@ describe("packBuildContext → unpackBuildContext", () => {
 });
 
 describe("unpackBuildContext refuses unsafe tars with a 400 and writes nothing", () => {
-  const manyFiles = Array.from({ length: 10_001 }, (_, i): RawEntry => ({ path: `context/f${i}`, body: "x" }));
   it.each<[string, RawEntry[], RegExp]>([
     ["../evil", [CONFIG, { path: "../evil", body: "x" }], /\.\.\/evil contains "\.\."/],
     ["context/../../evil", [CONFIG, { path: "context/../../evil", body: "x" }], /contains "\.\."/],
@@ -162,7 +199,7 @@ describe("unpackBuildContext refuses unsafe tars with a 400 and writes nothing",
     ],
     ["a FIFO", [CONFIG, { path: "context/fifo", type: "FIFO" }], /context\/fifo is a FIFO entry/],
     ["a character device", [CONFIG, { path: "context/null", type: "CharacterDevice" }], /CharacterDevice entry/],
-    ["10,001 files", [CONFIG, ...manyFiles], /more than 10000 entries/],
+    ["10,001 files", [CONFIG, { path: "context/f", copies: 10_001 }], /more than 10000 entries/],
     [
       "a declared 1 GB entry with no body",
       [CONFIG, { path: "context/big", size: 2 ** 30 }],
@@ -178,6 +215,67 @@ describe("unpackBuildContext refuses unsafe tars with a 400 and writes nothing",
     ["an empty ref", [{ ...CONFIG, body: '{"ref":""}' }], /^no target reference to push$/],
     ["no ref", [{ ...CONFIG, body: '{"buildArgs":{}}' }], /^no target reference to push$/],
     ["a truncated tar", [CONFIG, { path: "context/a", size: 5000, body: "short" }], /invalid tar/],
+    [
+      "a folder and a file of the same name",
+      [CONFIG, { path: "context/a/", type: "Directory" }, { path: "context/a", body: "x" }],
+      /^context\/a appears more than once$/,
+    ],
+    ["a drive letter (C:evil)", [CONFIG, { path: "C:evil", body: "x" }], /^C:evil is an absolute path$/],
+    ["a ./ segment", [CONFIG, { path: "context/./a", body: "x" }], /^context\/\.\/a is not a normalised path$/],
+    ["an empty segment", [CONFIG, { path: "context//a", body: "x" }], /^context\/\/a is not a normalised path$/],
+    ["context as a file", [CONFIG, { path: "context", body: "x" }], /^context must be a folder$/],
+    [
+      "the config as a symlink",
+      [{ path: "com.openfaas.docker.config", type: "SymbolicLink", linkpath: "context/a" }],
+      /^com\.openfaas\.docker\.config is not a file$/,
+    ],
+    [
+      "the config as a folder",
+      [{ path: "com.openfaas.docker.config", type: "Directory" }],
+      /^com\.openfaas\.docker\.config is not a file$/,
+    ],
+    [
+      "symlinks that loop (a -> b, b -> a)",
+      [
+        CONFIG,
+        { path: "context/a", type: "SymbolicLink", linkpath: "b" },
+        { path: "context/b", type: "SymbolicLink", linkpath: "a" },
+      ],
+      /^context\/a is a symlink to "b", which leaves context\/$/,
+    ],
+    [
+      "a symlink to ..",
+      [CONFIG, { path: "context/x", type: "SymbolicLink", linkpath: ".." }],
+      /^context\/x is a symlink to "\.\.", which leaves context\/$/,
+    ],
+    [
+      "a symlink whose empty segment would hide a .. (sub//../..)",
+      [
+        CONFIG,
+        { path: "context/sub/", type: "Directory" },
+        { path: "context/x", type: "SymbolicLink", linkpath: "sub//../.." },
+      ],
+      /^context\/x is a symlink to "sub\/\/\.\.\/\.\.", which leaves context\/$/,
+    ],
+    [
+      "a symlink whose . segment would hide a .. (sub/./../..)",
+      [
+        CONFIG,
+        { path: "context/sub/", type: "Directory" },
+        { path: "context/x", type: "SymbolicLink", linkpath: "sub/./../.." },
+      ],
+      /^context\/x is a symlink to "sub\/\.\/\.\.\/\.\.", which leaves context\/$/,
+    ],
+    [
+      "a config whose buildArgs are not strings",
+      [{ ...CONFIG, body: '{"ref":"r","buildArgs":{"A":1}}' }],
+      /^com\.openfaas\.docker\.config must be \{"ref": string, "buildArgs": \{string: string\}\}$/,
+    ],
+    [
+      "a config one byte over 64 KB",
+      [{ ...CONFIG, body: configOfSize(64 * 1024 + 1) }],
+      /^com\.openfaas\.docker\.config is over 65536 bytes$/,
+    ],
   ])("%s → 400", async (_, entries, reason) => {
     const sentinel = join(work, "sentinel");
     await mkdir(sentinel);
@@ -206,5 +304,211 @@ describe("unpackBuildContext refuses unsafe tars with a 400 and writes nothing",
     const { contextDir } = await unpackBuildContext(file, join(work, "dest"));
     expect(await readlink(join(contextDir, "up"))).toBe("sub/../sub/a");
     expect(await readFile(join(contextDir, "sub", "a"), "utf8")).toBe("x");
+  });
+});
+
+describe("unpackBuildContext: what it lets through, up to each limit", () => {
+  it("a colon inside a name (context/a:b) → extracted: only a leading drive letter is absolute", async () => {
+    const file = await rawTar([CONFIG, { path: "context/a:b", body: "x" }]);
+    const { contextDir } = await unpackBuildContext(file, join(work, "dest"));
+    expect(await readFile(join(contextDir, "a:b"), "utf8")).toBe("x");
+  });
+
+  it("old-style (NUL typeflag) and contiguous file entries → extracted as files", async () => {
+    const file = await rawTar([
+      CONFIG,
+      { path: "context/old", body: "o", typeflag: "" },
+      { path: "context/contiguous", body: "c", typeflag: "7" },
+    ]);
+    const seen: string[] = [];
+    await list({ file, onReadEntry: (e) => seen.push(e.type) });
+    // node-tar reads a NUL typeflag as a File.
+    expect(seen).toEqual(["File", "File", "ContiguousFile"]);
+    const { contextDir } = await unpackBuildContext(file, join(work, "dest"));
+    expect(await readFile(join(contextDir, "old"), "utf8")).toBe("o");
+    expect(await readFile(join(contextDir, "contiguous"), "utf8")).toBe("c");
+  });
+
+  it("exactly maxFiles and maxBytes → extracted; the config and context/ are not counted as files", async () => {
+    const entries = [
+      CONFIG,
+      { path: "context/", type: "Directory" },
+      { path: "context/a", body: "xy" },
+      { path: "context/b", body: "z" },
+    ];
+    const maxBytes = CONFIG.body!.length + 3;
+    const { contextDir } = await unpackBuildContext(await rawTar(entries), join(work, "dest"), {
+      maxFiles: 2,
+      maxBytes,
+    });
+    expect(await tree(contextDir)).toEqual({ a: expect.any(String), b: expect.any(String) });
+    await expect(
+      unpackBuildContext(await rawTar(entries), join(work, "dest2"), { maxFiles: 2, maxBytes: maxBytes - 1 }),
+    ).rejects.toMatchObject({ status: 400, message: `the tar declares more than ${maxBytes - 1} bytes` });
+  });
+
+  it("a chain of 41 symlinks → extracted; 42 → 400 (loops are cut at depth 40)", async () => {
+    const chain = (links: number): RawEntry[] => [
+      CONFIG,
+      { path: "context/f", body: "x" },
+      ...Array.from({ length: links }, (_, i): RawEntry => ({
+        path: `context/l${i}`,
+        type: "SymbolicLink",
+        linkpath: i === links - 1 ? "f" : `l${i + 1}`,
+      })),
+    ];
+    const { contextDir } = await unpackBuildContext(await rawTar(chain(41)), join(work, "dest"));
+    // Not read through: Linux itself stops at 40 links.
+    expect(await readlink(join(contextDir, "l0"))).toBe("l1");
+    expect(await readlink(join(contextDir, "l40"))).toBe("f");
+    await expect(unpackBuildContext(await rawTar(chain(42)), join(work, "dest2"))).rejects.toMatchObject({
+      status: 400,
+      message: 'context/l0 is a symlink to "l1", which leaves context/',
+    });
+  });
+
+  it("a config of exactly 64 KB and no buildArgs key → accepted, buildArgs {}", async () => {
+    const exact = configOfSize(64 * 1024);
+    expect(Buffer.byteLength(exact)).toBe(65536);
+    const big = await unpackBuildContext(await rawTar([{ ...CONFIG, body: exact }]), join(work, "dest"));
+    expect(big.config.buildArgs.PAD).toHaveLength(65536 - '{"ref":"reg/fn:1","buildArgs":{"PAD":""}}'.length);
+    const bare = await unpackBuildContext(await rawTar([CONFIG]), join(work, "dest2"));
+    // Strict: no `deploy: undefined` key either.
+    expect(bare.config).toStrictEqual({ ref: "registry:5000/alex/fn:latest-abc", buildArgs: {} });
+  });
+
+  it("symlinks in sub-folders resolve from their own folder (a -> sub/b -> ../f) → extracted", async () => {
+    const file = await rawTar([
+      CONFIG,
+      { path: "context/a", type: "SymbolicLink", linkpath: "sub/b" },
+      { path: "context/f", body: "x" },
+      { path: "context/sub/", type: "Directory" },
+      { path: "context/sub/b", type: "SymbolicLink", linkpath: "../f" },
+    ]);
+    const { contextDir } = await unpackBuildContext(file, join(work, "dest"));
+    expect(await readFile(join(contextDir, "a"), "utf8")).toBe("x");
+  });
+
+  it("a tar node-tar will not extract (a link through a link, in this order) → 400 naming it, not a crash", async () => {
+    const file = await rawTar([
+      CONFIG,
+      { path: "context/f", body: "x" },
+      { path: "context/sub/", type: "Directory" },
+      { path: "context/sub/b", type: "SymbolicLink", linkpath: "../f" },
+      { path: "context/a", type: "SymbolicLink", linkpath: "sub/b" },
+    ]);
+    const failed = await unpackBuildContext(file, join(work, "dest")).catch((error: Error) => error);
+    if (failed instanceof Error) {
+      expect(failed).toMatchObject({
+        status: 400,
+        message: expect.stringMatching(/^could not unpack the build context: /),
+      });
+    } else {
+      // A node-tar that extracts it must give the same file through both links.
+      expect(await readFile(join(failed.contextDir, "a"), "utf8")).toBe("x");
+    }
+  });
+
+  it("only context/ is written to destDir, never the config file", async () => {
+    const file = await rawTar([CONFIG, { path: "context/a", body: "x" }]);
+    await unpackBuildContext(file, join(work, "dest"));
+    expect(await readdir(join(work, "dest"))).toEqual(["context"]);
+  });
+});
+
+describe("packBuildContext: what it writes", () => {
+  it("a deploy spec → carried in the config, read back by both readers", async () => {
+    const context = await sampleContext();
+    const tarFile = join(work, "fn.tar");
+    const deploy = { name: "alex--fn", labels: { a: "b" } };
+    await packBuildContext(context, { ref: "reg/fn:1", deploy }, tarFile);
+    expect((await unpackBuildContext(tarFile, join(work, "out"))).config).toEqual({
+      ref: "reg/fn:1",
+      buildArgs: {},
+      deploy,
+    });
+    expect(await readBuildConfig(await readFile(tarFile))).toEqual({ ref: "reg/fn:1", buildArgs: {}, deploy });
+  });
+
+  it("a symlink whose target is over the ustar 100 characters → the same target back", async () => {
+    const context = join(work, "ctx");
+    await mkdir(context);
+    const target = `${"t".repeat(120)}/file`;
+    await symlink(target, join(context, "far"));
+    await packBuildContext(context, { ref: "reg/fn:1" }, join(work, "fn.tar"));
+    const { contextDir } = await unpackBuildContext(join(work, "fn.tar"), join(work, "out")).catch(() => ({
+      contextDir: "",
+    }));
+    // The dangling target stays inside context/, so unpacking keeps it as written.
+    expect(contextDir).not.toBe("");
+    expect(await readlink(join(contextDir, "far"))).toBe(target);
+  });
+
+  it("entries in sorted order whatever order they were created in", async () => {
+    const context = join(work, "ctx");
+    await mkdir(context);
+    for (const name of ["c", "a", "d", "b"]) await writeFile(join(context, name), name);
+    await packBuildContext(context, { ref: "reg/fn:1" }, join(work, "fn.tar"));
+    const seen: string[] = [];
+    await list({ file: join(work, "fn.tar"), onReadEntry: (e) => seen.push(e.path) });
+    expect(seen).toEqual([
+      "com.openfaas.docker.config",
+      "context/",
+      "context/a",
+      "context/b",
+      "context/c",
+      "context/d",
+    ]);
+  });
+
+  it("a socket in the context → 400 naming it, as it is no file, folder or symlink", async () => {
+    const context = join(work, "ctx");
+    await mkdir(context);
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(context, "sock"), resolve));
+    try {
+      await expect(packBuildContext(context, { ref: "reg/fn:1" }, join(work, "fn.tar"))).rejects.toMatchObject({
+        status: 400,
+        message: "context/sock is not a regular file, folder or symlink",
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe("readBuildConfig (buildshiprun: the config only, from a tar in memory)", () => {
+  it("a packed build tar → its ref and buildArgs, the context entries after it skipped", async () => {
+    const tarFile = join(work, "fn.tar");
+    await packBuildContext(await sampleContext(), { ref: "reg/fn:1", buildArgs: { GO111MODULE: "on" } }, tarFile);
+    expect(await readBuildConfig(await readFile(tarFile))).toEqual({
+      ref: "reg/fn:1",
+      buildArgs: { GO111MODULE: "on" },
+    });
+  });
+
+  it("a config of exactly 64 KB → read; one byte more → 400", async () => {
+    const exact = await readFile(await rawTar([{ ...CONFIG, body: configOfSize(64 * 1024) }]));
+    expect((await readBuildConfig(exact)).ref).toBe("reg/fn:1");
+    const over = await readFile(await rawTar([{ ...CONFIG, body: configOfSize(64 * 1024 + 1) }]));
+    await expect(readBuildConfig(over)).rejects.toMatchObject({
+      status: 400,
+      message: "com.openfaas.docker.config is over 64 KB",
+    });
+  });
+
+  it("no config → 400; a config that is not JSON → 400", async () => {
+    const none = await readFile(await rawTar([{ path: "context/a", body: "x" }]));
+    await expect(readBuildConfig(none)).rejects.toMatchObject({
+      status: 400,
+      message: "the tar has no com.openfaas.docker.config",
+    });
+  });
+
+  it("bytes that are not a tar → 400 'not a build tar'", async () => {
+    await expect(readBuildConfig(Buffer.alloc(2048, 0x41))).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/^not a build tar: /),
+    });
   });
 });

@@ -1,5 +1,18 @@
 import { createHash } from "node:crypto";
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -281,5 +294,217 @@ describe("readTemplate and buildArgsFor", () => {
     expect(() => buildArgsFor(fn({ lang: "node20", handler: "a", buildOptions: ["dev"] }), template, [])).toThrow(
       "You're using a build option unavailable for node20. Please check /template/node20/template.yml for supported build options",
     );
+  });
+});
+
+/** Writes a template `lang` under `work/templates` and shrinkwraps `handler` with it. */
+async function withTemplate(lang: string, contents: Record<string, string>, handler = "h", copy: string[] = []) {
+  const templates = join(work, "templates");
+  await files(join(templates, lang), contents);
+  return {
+    templates,
+    run: () => shrinkwrap({ repoDir: repo, templatesDir: templates, fn: fn({ lang, handler }), copy, outDir: out }),
+  };
+}
+
+describe("readTemplate: a template's own faults", () => {
+  it("a template folder without template.yml → 400 naming the template", async () => {
+    await files(join(work, "templates", "bare"), { Dockerfile: "" });
+    await expect(readTemplate(join(work, "templates"), "bare")).rejects.toMatchObject({
+      status: 400,
+      message: 'template "bare" has no template.yml',
+    });
+  });
+
+  it("a template.yml of the wrong shape → 400; an empty one → the folder's name as language", async () => {
+    const templates = join(work, "templates");
+    await files(templates, { "bad/template.yml": "build_options: dev\n", "empty/template.yml": "" });
+    await expect(readTemplate(templates, "bad")).rejects.toMatchObject({
+      status: 400,
+      message: 'template "bad": template.yml is not valid',
+    });
+    expect(await readTemplate(templates, "empty")).toEqual({ language: "empty" });
+  });
+
+  it("a lang naming a file of the templates folder → the unknown-language 400", async () => {
+    await files(join(work, "templates"), { notes: "" });
+    await expect(readTemplate(join(work, "templates"), "notes")).rejects.toMatchObject({
+      status: 400,
+      message: "missing language template: Not supported language: `notes`",
+    });
+  });
+});
+
+describe("buildArgsFor: ADDITIONAL_PACKAGE", () => {
+  it("blank or space-padded ADDITIONAL_PACKAGE → no empty package names, and no key when nothing is left", async () => {
+    const template = await readTemplate(TEMPLATES, "python3");
+    const args = (value: string, buildOptions: string[] = []) =>
+      buildArgsFor(
+        fn({ lang: "python3", handler: "py", buildOptions, buildArgs: { ADDITIONAL_PACKAGE: value } }),
+        template,
+        ["ADDITIONAL_PACKAGE"],
+      );
+    expect(args(" ")).toEqual({});
+    expect(args("")).toEqual({});
+    expect(args("  git  curl ", ["dev"])).toEqual({ ADDITIONAL_PACKAGE: "make gcc git curl" });
+  });
+});
+
+describe("shrinkwrap: overlaying the handler on the template", () => {
+  it("a handler file where the template has a symlink → a file; nothing written through the link", async () => {
+    const { run, templates } = await withTemplate("t", {
+      "template.yml": "language: t\n",
+      "index.js": "template\n",
+      "function/keep": "",
+    });
+    await symlink("../index.js", join(templates, "t", "function", "out"));
+    await files(join(repo, "h"), { out: "handler\n" });
+    await run();
+    expect(await readFile(join(out, "index.js"), "utf8")).toBe("template\n");
+    expect((await lstat(join(out, "function", "out"))).isFile()).toBe(true);
+    expect(await readFile(join(out, "function", "out"), "utf8")).toBe("handler\n");
+  });
+
+  it("a handler folder where the template has a symlink to a folder → a real folder; nothing written through", async () => {
+    const { run, templates } = await withTemplate("t", {
+      "template.yml": "language: t\n",
+      "vendor/v.js": "v",
+      "function/keep": "",
+    });
+    await symlink("../vendor", join(templates, "t", "function", "lib"));
+    await files(join(repo, "h"), { "lib/a.js": "a" });
+    await run();
+    expect(await readdir(join(out, "vendor"))).toEqual(["v.js"]);
+    expect((await lstat(join(out, "function", "lib"))).isDirectory()).toBe(true);
+    expect(await readdir(join(out, "function", "lib"))).toEqual(["a.js"]);
+  });
+
+  it("a handler folder where the template has one → merged, the template's files kept", async () => {
+    const { run } = await withTemplate("t", { "template.yml": "language: t\n", "function/lib/t.js": "t" });
+    await files(join(repo, "h"), { "lib/h.js": "h" });
+    await run();
+    expect(await readdir(join(out, "function", "lib"))).toEqual(["h.js", "t.js"]);
+  });
+
+  it("a handler file where the template has a folder → the file replaces it", async () => {
+    const { run } = await withTemplate("t", { "template.yml": "language: t\n", "function/x/t.js": "t" });
+    await files(join(repo, "h"), { x: "file" });
+    await run();
+    expect(await readFile(join(out, "function", "x"), "utf8")).toBe("file");
+  });
+
+  it("a handler symlink where the template has a folder → the link replaces the folder", async () => {
+    const { run } = await withTemplate("t", { "template.yml": "language: t\n", "function/lib/t.js": "t" });
+    await files(join(repo, "h"), { "real/a.js": "a" });
+    await symlink("real", join(repo, "h", "lib"));
+    await run();
+    expect(await readlink(join(out, "function", "lib"))).toBe("real");
+  });
+
+  it("an output folder outside the repo, reached through a symlinked folder → used (only one inside is checked)", async () => {
+    // As /tmp is a symlink on some systems: the operator's own path, not the repository's.
+    await files(work, { "real/keep": "", "repo/df/Dockerfile": "FROM x\n" });
+    await symlink("real", join(work, "link"));
+    await shrinkwrap({
+      repoDir: repo,
+      templatesDir: TEMPLATES,
+      fn: fn({ lang: "dockerfile", handler: "df" }),
+      copy: [],
+      outDir: join(work, "link", "fn"),
+    });
+    expect(await readdir(join(work, "real", "fn"))).toEqual(["Dockerfile"]);
+  });
+
+  it("a template whose handler folder is a symlink → 400, nothing written through it", async () => {
+    const { run, templates } = await withTemplate("t", { "template.yml": "language: t\n", "sub/keep": "" });
+    await symlink("sub", join(templates, "t", "function"));
+    await files(join(repo, "h"), { "a.js": "a" });
+    await expect(run()).rejects.toMatchObject({
+      status: 400,
+      message: 'template "t": handler_folder would be written through "function", not a folder',
+    });
+    expect(await readdir(join(out, "sub"))).toEqual(["keep"]);
+  });
+
+  it("a template whose handler_folder leaves the build context → 400", async () => {
+    const { run } = await withTemplate("t", { "template.yml": "language: t\nhandler_folder: ../escape\n" });
+    await files(join(repo, "h"), { "a.js": "a" });
+    await expect(run()).rejects.toMatchObject({
+      status: 400,
+      message: 'template "t": handler_folder leaves the build context',
+    });
+  });
+
+  it("file and folder modes → kept (0755, 0644, 0750), not widened", async () => {
+    await files(join(repo, "df"), { Dockerfile: "FROM x\n", "run.sh": "#!/bin/sh\n", "dir/a": "" });
+    await chmod(join(repo, "df", "run.sh"), 0o755);
+    await chmod(join(repo, "df", "Dockerfile"), 0o644);
+    await chmod(join(repo, "df", "dir"), 0o750);
+    await wrap(fn({ lang: "dockerfile", handler: "df" }));
+    const mode = async (path: string) => ((await lstat(join(out, path))).mode & 0o777).toString(8);
+    expect([await mode("run.sh"), await mode("Dockerfile"), await mode("dir")]).toEqual(["755", "644", "750"]);
+  });
+});
+
+describe("shrinkwrap: symlinks, special files and caps", () => {
+  it("a symlink to a symlink that leaves the repo → 400, though its own target is inside", async () => {
+    await files(repo, { "api/handler.js": "//\n" });
+    await symlink("/etc", join(repo, "out"));
+    await symlink("../out", join(repo, "api", "a"));
+    await expect(wrap(fn({ lang: "node20", handler: "api" }))).rejects.toMatchObject({
+      status: 400,
+      message: 'function "fn": api/a is a symlink that leaves the repository',
+    });
+  });
+
+  it("a dangling symlink inside the repo → copied as it is", async () => {
+    await files(repo, { "api/handler.js": "//\n" });
+    await symlink("../missing.js", join(repo, "api", "gone.js"));
+    await wrap(fn({ lang: "node20", handler: "api" }));
+    expect(await readlink(join(out, "function", "gone.js"))).toBe("../missing.js");
+  });
+
+  it("a socket in the handler → 400 naming it", async () => {
+    await files(repo, { "api/handler.js": "//\n" });
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(repo, "api", "sock"), resolve));
+    try {
+      await expect(wrap(fn({ lang: "node20", handler: "api" }))).rejects.toMatchObject({
+        status: 400,
+        message: 'function "fn": api/sock is not a regular file, folder or symlink',
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("configuration.copy of the whole repo (.) → copied once, never into the output folder itself", async () => {
+    await files(repo, { "api/Dockerfile": "FROM x\n" });
+    await wrap(fn({ lang: "dockerfile", handler: "api" }), ["."]);
+    const got = Object.keys(await tree(out));
+    expect(got).toEqual(["Dockerfile", "api", "api/Dockerfile", "build"]);
+    expect(got.filter((k) => k.startsWith("build/fn"))).toEqual([]);
+  });
+
+  it("exactly maxFiles entries and maxBytes bytes → copied (folders and links count as entries)", async () => {
+    await files(join(repo, "api"), { Dockerfile: "x".repeat(40), "dir/b": "y".repeat(10) });
+    await symlink("Dockerfile", join(repo, "api", "link"));
+    await wrap(fn({ lang: "dockerfile", handler: "api" }), [], { maxFiles: 4, maxBytes: 50 });
+    expect(Object.keys(await tree(out))).toEqual(["Dockerfile", "dir", "dir/b", "link"]);
+    await expect(wrap(fn({ lang: "dockerfile", handler: "api" }), [], { maxFiles: 3 })).rejects.toThrow("over 3 files");
+    await expect(wrap(fn({ lang: "dockerfile", handler: "api" }), [], { maxBytes: 49 })).rejects.toThrow(
+      "over 49 bytes",
+    );
+  });
+
+  it("no caps given → 100 MB: a 100 MB + 1 (sparse) file → 400", async () => {
+    await files(join(repo, "api"), { Dockerfile: "" });
+    const big = await open(join(repo, "api", "big"), "w");
+    await big.truncate(100 * 1024 * 1024 + 1);
+    await big.close();
+    await expect(wrap(fn({ lang: "dockerfile", handler: "api" }))).rejects.toMatchObject({
+      status: 400,
+      message: 'function "fn": the build context is over 104857600 bytes',
+    });
   });
 });

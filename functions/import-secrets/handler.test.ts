@@ -100,6 +100,7 @@ describe("import-secrets", () => {
   it("GET → the newest certificate (public, unsigned)", async () => {
     const res = await axios.get(`${fn.url}/sealed-secrets-cert`);
     expect(res.data).toBe(newPair.certificatePem);
+    expect(res.headers["content-type"]).toBe("application/x-pem-file");
   });
 
   it("an unsigned POST → 401, nothing read", async () => {
@@ -185,5 +186,66 @@ describe("import-secrets", () => {
     expect(
       (await post({ action: "import", ...ALICE, repo: "other", file: fileOf(sealed("alice", "a", "5")) })).status,
     ).toBe(200);
+  });
+
+  it("a name held by another account with the same login (a re-used login) → 400 naming its owner id; prune leaves it", async () => {
+    expect((await post({ action: "import", ...ALICE, file: fileOf(sealed("alice", "db", "x")) })).status).toBe(200);
+    const reused = { ...ALICE, ownerId: 2002 };
+    const res = await post({ action: "import", ...reused, file: fileOf(sealed("alice", "db", "y")) });
+    expect([res.status, res.data]).toEqual([
+      400,
+      "secret alice--db belongs to another account (owner id 1001): not imported",
+    ]);
+    const pruned = await post({ action: "prune", ...reused, keep: [] });
+    expect(pruned.data).toEqual({ removed: [], failed: [] });
+    expect(await value("alice--db")).toBe("x");
+  });
+
+  it("the same secret twice in one file → 400, nothing created", async () => {
+    const once = fileOf(sealed("alice", "db", "x"));
+    const res = await post({ action: "import", ...ALICE, file: `${once}---\n${once}` });
+    expect([res.status, res.data]).toEqual([400, "secret alice--db is in secrets.yml twice"]);
+    expect(store.list()).toEqual([]);
+  });
+
+  it("an owner and repo in another case (Alice/FNS) → the lower-case names and record", async () => {
+    const upper = { owner: "Alice", ownerId: 1001, repo: "FNS" };
+    expect((await post({ action: "import", ...upper, file: fileOf(sealed("alice", "db", "x")) })).data).toEqual({
+      imported: ["alice--db"],
+    });
+    // The record says alice/fns: the same repo in lower case may import again, and prune it.
+    expect((await post({ action: "import", ...ALICE, file: fileOf(sealed("alice", "db", "y")) })).status).toBe(200);
+    expect((await post({ action: "prune", ...upper, keep: [] })).data).toEqual({ removed: ["alice--db"], failed: [] });
+  });
+
+  it("prune: a secret the gateway fails to remove → failed, the others still removed, its record kept", async () => {
+    await post({ action: "import", ...ALICE, file: fileOf(sealed("alice", "a", "1"), sealed("alice", "b", "2")) });
+    const real = store;
+    store = {
+      ...real,
+      remove: (name) => {
+        if (name === "alice--a") throw new Error("disk full");
+        real.remove(name);
+      },
+    };
+    const res = await post({ action: "prune", ...ALICE, keep: [] });
+    expect(res.data).toEqual({ removed: ["alice--b"], failed: ["alice--a"] });
+    expect(logged).toContain("unable to remove secret");
+    store = real;
+    // Its record is still there, so the next push retries it.
+    expect((await post({ action: "prune", ...ALICE, keep: [] })).data).toEqual({ removed: ["alice--a"], failed: [] });
+  });
+
+  it("a hop that waited 59 minutes in the queue → accepted (queued hops get an hour, not five minutes)", async () => {
+    const body = { action: "import", ...ALICE, file: fileOf(sealed("alice", "db", "x")) };
+    const late = signHop(SECRET, "import-secrets", JSON.stringify(body), Date.now() - 59 * 60_000);
+    expect((await post(body, late)).status).toBe(200);
+    const stale = signHop(SECRET, "import-secrets", JSON.stringify(body), Date.now() - 61 * 60_000);
+    expect((await post(body, stale)).status).toBe(401);
+  });
+
+  it("a request of the wrong shape → 400 naming the import-secrets request and the field", async () => {
+    const res = await post({ action: "import", ...ALICE, ownerId: -1, file: "" });
+    expect([res.status, res.data]).toEqual([400, expect.stringMatching(/^import-secrets request: ownerId: /)]);
   });
 });

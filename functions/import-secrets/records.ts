@@ -37,6 +37,7 @@ export function createSecretRecords(deps: S3BucketDeps): SecretRecords {
   const bucket = createS3Bucket(deps);
   const get = async (key: string): Promise<SecretRecord | undefined> => {
     try {
+      // Stryker disable next-line StringLiteral: retry's label only names the call in its "S3 unreachable" log line
       const body = await bucket.retry("get secret record", async () =>
         text(await bucket.client.getObject(bucket.name, key)),
       );
@@ -52,6 +53,7 @@ export function createSecretRecords(deps: S3BucketDeps): SecretRecords {
     async put(record) {
       const body = Buffer.from(JSON.stringify(recordSchema.parse(record)));
       await bucket.ready();
+      // Stryker disable next-line StringLiteral: retry's label only names the call in its "S3 unreachable" log line
       await bucket.retry("put secret record", () =>
         bucket.client.putObject(bucket.name, keyOf(record.name), body, body.length, {
           "Content-Type": "application/json",
@@ -61,6 +63,7 @@ export function createSecretRecords(deps: S3BucketDeps): SecretRecords {
 
     async remove(name) {
       try {
+        // Stryker disable next-line StringLiteral: retry's label only names the call in its "S3 unreachable" log line
         await bucket.retry("remove secret record", () => bucket.client.removeObject(bucket.name, keyOf(name)));
       } catch (error) {
         if (!isNotFound(error)) throw error;
@@ -72,9 +75,12 @@ export function createSecretRecords(deps: S3BucketDeps): SecretRecords {
       const keys: string[] = [];
       try {
         // ListObjects (v1) with a marker, as pending-builds does (s3rver's v2 tokens need DES).
+        // Stryker disable next-line StringLiteral: any marker sorting before "_secrets/" lists the same keys
         let marker = "";
         for (;;) {
+          // Stryker disable next-line StringLiteral: retry's label only names the call in its "S3 unreachable" log line
           const page = await bucket.retry("list secret records", () =>
+            // Stryker disable next-line StringLiteral: no record name ([a-z0-9.-]) holds Stryker's delimiter to group on
             bucket.client.listObjectsQuery(bucket.name, prefix, marker, { Delimiter: "", MaxKeys: 1000 }),
           );
           const names = page.objects.flatMap((o) => (o.name?.startsWith(prefix) ? [o.name] : []));

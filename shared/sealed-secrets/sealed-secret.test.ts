@@ -1,7 +1,15 @@
 import { constants, createDecipheriv, createPrivateKey, privateDecrypt, type KeyObject } from "node:crypto";
 import { createSealingKey, publicKeyOfCertificate } from "./certificate.js";
 import { hybridDecrypt, hybridEncrypt } from "./hybrid.js";
-import { openSealedSecret, scopeLabel, sealSecret, type Scope } from "./sealed-secret.js";
+import {
+  CLUSTER_WIDE_ANNOTATION,
+  NAMESPACE_WIDE_ANNOTATION,
+  openSealedSecret,
+  scopeLabel,
+  scopeOf,
+  sealSecret,
+  type Scope,
+} from "./sealed-secret.js";
 
 const NOW = new Date("2026-01-01T00:00:00Z");
 // 2048-bit keys keep the suite fast; the layout is the same for the 4096-bit keys the cloud makes.
@@ -119,5 +127,65 @@ describe("sealSecret → openSealedSecret", () => {
   it("a value that is not base64 → does not open", () => {
     const secret = { ...TARGET, scope: "strict" as const, encryptedData: { token: "not base64!" } };
     expect(openSealedSecret([newPrivate], secret).ok).toBe(false);
+  });
+});
+
+describe("scopeOf (the SealedSecret's annotations)", () => {
+  it.each<[string, Record<string, string>, Scope]>([
+    ["none", {}, "strict"],
+    ["namespace-wide", { [NAMESPACE_WIDE_ANNOTATION]: "true" }, "namespace-wide"],
+    ["cluster-wide", { [CLUSTER_WIDE_ANNOTATION]: "true" }, "cluster-wide"],
+    [
+      "both: cluster-wide wins",
+      { [NAMESPACE_WIDE_ANNOTATION]: "true", [CLUSTER_WIDE_ANNOTATION]: "true" },
+      "cluster-wide",
+    ],
+    ['both "false"', { [NAMESPACE_WIDE_ANNOTATION]: "false", [CLUSTER_WIDE_ANNOTATION]: "false" }, "strict"],
+  ])("%s → %s", (_, annotations, scope) => {
+    expect(scopeOf(annotations)).toBe(scope);
+  });
+});
+
+describe("openSealedSecret: which values fail, and why", () => {
+  it("two values that fail and one that opens → not ok, both failing keys named, the good one not", () => {
+    const good = sealSecret(newPublic, { ...TARGET, scope: "strict" }, { token: PLAINTEXT });
+    const bad = sealSecret(oldPublic, { ...TARGET, scope: "strict" }, { a: PLAINTEXT, b: PLAINTEXT });
+    const result = openSealedSecret([newPrivate], {
+      ...good,
+      encryptedData: { ...bad.encryptedData, ...good.encryptedData },
+    });
+    expect(result).toEqual({
+      ok: false,
+      reason:
+        'value "a", "b" does not open with the cloud\'s keys: sealed with another certificate, for another name or ' +
+        "namespace, or changed",
+    });
+  });
+
+  it("a namespace-wide secret that fails → the reason says another scope, not another name", () => {
+    const secret = sealSecret(oldPublic, { ...TARGET, scope: "namespace-wide" }, { token: PLAINTEXT });
+    expect(openSealedSecret([newPrivate], secret)).toEqual({
+      ok: false,
+      reason:
+        'value "token" does not open with the cloud\'s keys: sealed with another certificate, for another scope, or changed',
+    });
+  });
+
+  it("two values that open → both, each its own plaintext", () => {
+    const secret = sealSecret(newPublic, { ...TARGET, scope: "strict" }, { a: Buffer.from("1"), b: Buffer.from("2") });
+    const result = openSealedSecret([newPrivate], secret);
+    expect(result.ok && Object.fromEntries(Object.entries(result.data).map(([k, v]) => [k, v.toString()]))).toEqual({
+      a: "1",
+      b: "2",
+    });
+  });
+
+  it("a good value with a stray character inside → does not open: only strict base64 is read", () => {
+    const secret = sealSecret(newPublic, { ...TARGET, scope: "strict" }, { token: PLAINTEXT });
+    const value = secret.encryptedData.token!;
+    const stray = `${value.slice(0, 10)}!${value.slice(10)}`;
+    // Node's base64 decoder skips the "!", so only the pattern check refuses it.
+    expect(Buffer.from(stray, "base64").equals(Buffer.from(value, "base64"))).toBe(true);
+    expect(openSealedSecret([newPrivate], { ...secret, encryptedData: { token: stray } }).ok).toBe(false);
   });
 });
