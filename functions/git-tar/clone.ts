@@ -32,6 +32,16 @@ const DEFAULT_DEPTH = 10;
 const MAX_DEPTH = 1000;
 // Checkout inflates each blob in memory before writing it; batches bound how many are in flight at once.
 const CHECKOUT_BATCH = 16;
+
+// isomorphic-git prints each file a checkout could not write to console.error, stack and all, with no option to turn
+// it off: a clone cut short by the budget or the caller printed dozens of such lines into git-tar's log. The same
+// reasons reach git-tar in the MultipleGitError the checkout throws (logged once, as the build's error), so only
+// these lines are dropped; everything else on console.error passes through.
+const consoleError = console.error.bind(console);
+console.error = (...args: unknown[]) => {
+  if (typeof args[0] === "string" && /^\[isomorphic-git [^\]]+\] task rejected:/.test(args[0])) return;
+  consoleError(...args);
+};
 const SHA = /^[0-9a-f]{40}$/;
 const MIB = 1024 * 1024;
 
