@@ -67,6 +67,38 @@ describe("createSecretRecords", () => {
     expect(await records.listForLogin("alice")).toEqual([]);
   });
 
+  it("listForLogin past one page (1,001 of alice's among others') → every one of alice's, no other", async () => {
+    const bucket = createS3Bucket(deps());
+    await bucket.ready();
+    const names = [
+      ...Array.from({ length: 1001 }, (_, i) => `alice--s${String(i).padStart(4, "0")}`),
+      "alic--x",
+      "alicf--y",
+      "bob--z",
+    ];
+    for (let i = 0; i < names.length; i += 50) {
+      await Promise.all(
+        names.slice(i, i + 50).map((name) => {
+          const body = Buffer.from(JSON.stringify(record(name)));
+          return bucket.client.putObject("pipeline", `_secrets/${name}.json`, body, body.length);
+        }),
+      );
+    }
+    const listed = (await createSecretRecords(deps()).listForLogin("alice")).map((r) => r.name);
+    expect(listed).toHaveLength(1001);
+    expect(new Set(listed)).toEqual(new Set(names.slice(0, 1001)));
+  }, 120_000);
+
+  it("S3 refusing the request (a wrong secret key: 403) → get, remove and listForLogin throw, never 'none'", async () => {
+    await createSecretRecords(deps()).put(record("alice--db"));
+    const refused = createSecretRecords({ ...deps(), secretKey: "not-the-key" });
+    await expect(refused.get("alice--db")).rejects.toThrow(/signature/i);
+    await expect(refused.remove("alice--db")).rejects.toThrow(/signature/i);
+    await expect(refused.listForLogin("alice")).rejects.toThrow(/signature/i);
+    // The record is still there: a refused remove removed nothing.
+    expect(await createSecretRecords(deps()).get("alice--db")).toEqual(record("alice--db"));
+  });
+
   it("a stored record that is not a record (owner id 0) → get throws, not undefined", async () => {
     const bucket = createS3Bucket(deps());
     await bucket.ready();
