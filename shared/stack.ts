@@ -65,7 +65,7 @@ const MAX_ENVIRONMENT_FILES = 100;
 /** Bytes of environment_files merged into the stack, a file counted each time it is named. */
 const MAX_ENVIRONMENT_BYTES = 1024 * 1024;
 /** faas-cli's default file, then its fallback; only at the repository root (original-spec §4 step 5). */
-const STACK_FILES = ["stack.yml", "stack.yaml"];
+export const STACK_FILES = ["stack.yml", "stack.yaml"];
 /** The original's prefix for every parse failure (original-spec §4 step 8). */
 const PREFIX = "parseYAML error : ";
 
@@ -90,17 +90,34 @@ export async function readStack(
   const file = await findStackFile(repoDir);
   const openFile = options.openFile ?? open;
   try {
-    const raw = await readRepoFile(openFile, repoDir, file, "stack file");
-    const text = envsubst(raw, vars);
-    if (Buffer.byteLength(text) > MAX_FILE_BYTES)
-      throw new HttpError(400, `${file} is over 1 MiB once its variables are set`);
+    const root = await parseStackFile(openFile, repoDir, file, vars);
     const maxFunctions = options.maxFunctions ?? DEFAULT_MAX_FUNCTIONS;
-    return await toStack({ repoDir, file, openFile, maxFunctions }, parseYaml(text, file));
+    return await toStack({ repoDir, file, openFile, maxFunctions }, root);
   } catch (error) {
     if (isHttpError(error) && !(error instanceof LimitError) && !error.message.startsWith(PREFIX))
       throw new HttpError(error.status, PREFIX + error.message, { cause: error });
     throw error;
   }
+}
+
+/**
+ * The stack file's YAML after `${VAR}` substitution, read with readStack's checks (no symlink, the size caps) but not
+ * validated: for a caller that only needs a hint from it (git-tar's sparse checkout) and lets readStack refuse later.
+ */
+export async function readStackYaml(repoDir: string, vars: Readonly<Record<string, string>>): Promise<unknown> {
+  return parseStackFile(open, repoDir, await findStackFile(repoDir), vars);
+}
+
+async function parseStackFile(
+  openFile: OpenFile,
+  repoDir: string,
+  file: string,
+  vars: Readonly<Record<string, string>>,
+): Promise<unknown> {
+  const text = envsubst(await readRepoFile(openFile, repoDir, file, "stack file"), vars);
+  if (Buffer.byteLength(text) > MAX_FILE_BYTES)
+    throw new HttpError(400, `${file} is over 1 MiB once its variables are set`);
+  return parseYaml(text, file);
 }
 
 async function findStackFile(repoDir: string): Promise<string> {

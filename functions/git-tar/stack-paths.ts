@@ -1,33 +1,22 @@
-import { lstat, readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { envsubst } from "../../shared/envsubst.js";
-import { parseYaml, plain } from "../../shared/yaml.js";
+import { SECRETS_FILE } from "../../shared/sealed-secrets/secrets-file.js";
+import { readStackYaml, STACK_FILES } from "../../shared/stack.js";
+import { plain } from "../../shared/yaml.js";
 
 /** Read from the checkout before anything else: the stack file, secrets.yml, and the refused `template` folder. */
-export const STACK_ROOT_PATHS = ["stack.yml", "stack.yaml", "secrets.yml", "template"];
-
-// readStack's own cap: a larger file is refused there, after a whole-tree checkout.
-const MAX_FILE_BYTES = 1024 * 1024;
+export const STACK_ROOT_PATHS = [...STACK_FILES, SECRETS_FILE, "template"];
 
 /**
  * The paths the stack in `repoDir` uses (issue #16): each handler folder, environment_file and configuration.copy
  * entry, after `${VAR}` substitution with `vars`. Only a hint for the checkout: a stack this cannot read (missing,
- * malformed, too big) answers `undefined`, the whole tree is checked out, and `readStack` gives its refusal as
- * before; the paths named still go through its repo-path checks.
+ * a symlink, too big, malformed) answers `undefined`, the whole tree is checked out, and `readStack` gives its
+ * refusal as before; the paths named still go through its repo-path checks.
  */
 export async function stackPaths(
   repoDir: string,
   vars: Readonly<Record<string, string>>,
 ): Promise<string[] | undefined> {
   try {
-    for (const file of ["stack.yml", "stack.yaml"]) {
-      const stats = await lstat(join(repoDir, file)).catch(() => undefined);
-      if (!stats) continue;
-      if (!stats.isFile() || stats.size > MAX_FILE_BYTES) return undefined;
-      const text = envsubst(await readFile(join(repoDir, file), "utf8"), vars);
-      return pathsOf(plain(parseYaml(text, file)));
-    }
-    return undefined;
+    return pathsOf(plain(await readStackYaml(repoDir, vars)));
   } catch {
     return undefined;
   }

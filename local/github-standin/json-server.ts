@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import { listen } from "../listen.js";
 
 /** A request as the stand-in's routes see it: lowercased headers, and the body parsed if it is JSON. */
 export type JsonRequest = {
@@ -53,10 +54,7 @@ export async function startJsonServer(
       // Only a broken connection lands here; there is no one left to answer.
       .catch(() => res.destroy());
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
-  });
+  await listen(server, port);
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () =>

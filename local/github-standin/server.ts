@@ -109,7 +109,6 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
   const tokens = new Map<string, { installation: Installation; expiresAt: number }>();
   const failures: Record<FailableRoute, JsonReply[]> = { statuses: [], access_tokens: [], check_runs: [], any: [] };
   const minted = new Map<number, number>();
-  let tokensIssued = 0;
   let nextId = Math.max(1, ...statuses.map((s) => s.id + 1));
 
   const asApp = async (req: Request, then: () => JsonReply): Promise<JsonReply> => {
@@ -135,7 +134,6 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
         "ghs_" + Array.from({ length: 36 }, () => TOKEN_ALPHABET[randomInt(TOKEN_ALPHABET.length)]).join("");
       const expiresAt = now() + (options.tokenLifetimeMs ?? TOKEN_LIFETIME_MS);
       tokens.set(token, { installation, expiresAt });
-      tokensIssued++;
       minted.set(installation.id, (minted.get(installation.id) ?? 0) + 1);
       const permissions = { statuses: "write", checks: "write", contents: "read" };
       const expires_at = new Date(expiresAt).toISOString();
@@ -247,7 +245,7 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
     statuses: filterStatuses,
     checkRuns: () => [...checkRuns.values()],
     get tokensIssued() {
-      return tokensIssued;
+      return [...minted.values()].reduce((sum, n) => sum + n, 0);
     },
     tokensMinted: (installationId) => minted.get(installationId) ?? 0,
     failNext(route, status, times = 1) {
@@ -273,7 +271,6 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
       checkRuns.clear();
       for (const queue of Object.values(failures)) queue.length = 0;
       minted.clear();
-      tokensIssued = 0;
     },
     close: server.close,
   };

@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkSignature, type S3Keys } from "./s3-signature.js";
+import { listen } from "../listen.js";
 
 // s3rver ships CommonJS without types; only the part used here is described. `getMiddleware()` is its documented
 // way to serve from another HTTP server (Koa's `callback()`).
@@ -71,10 +72,7 @@ export async function startS3Server(options: S3ServerOptions = {}) {
     });
   });
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
-    });
+    await listen(server, options.port ?? 0);
   } catch (error) {
     if (owned) await rm(directory, { recursive: true, force: true });
     throw error;
