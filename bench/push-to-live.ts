@@ -3,7 +3,8 @@
  * is pushed again and again, each commit changing the reply, and the time from the accepted webhook (202) to the
  * function answering with the new text is set beside the sum of the steps no pipeline can skip, done by hand on the
  * same dockerd, registry and git host with the same warm cache: clone, Engine API build, push, container start.
- * Root only.
+ * Each push's per-stage timings (the `stage timing` log lines, shared/stage-timing.ts) are joined by its sha and
+ * printed as p50s over the warm pushes, and the result is set beside issue #16's goal. Root only.
  *
  *   npm run bench:push-to-live [-- --pushes 10]
  */
@@ -11,13 +12,14 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
-import { availableParallelism, cpus, tmpdir } from "node:os";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import axios from "axios";
+import { Writable } from "node:stream";
 import { pino } from "pino";
 import { create as createTar } from "tar";
 import { shrinkwrap } from "../functions/git-tar/shrinkwrap.js";
@@ -29,6 +31,7 @@ import { waitUntilAnswering } from "../local/provider/readiness.js";
 import { startLocalCloud, type LocalCloud } from "../local/runtime.js";
 import { NODE_MAJOR } from "../local/services/node-runtime.js";
 import { dockerConfig } from "../local/services/registry.js";
+import { STAGE_MESSAGE } from "../shared/stage-timing.js";
 
 const OWNER = "bench";
 const REPO = "push-to-live";
@@ -38,6 +41,109 @@ const STEP_RUNS = 5;
 const POLL_MS = 50;
 const PUSH_TIMEOUT_MS = 180_000;
 const run = promisify(execFile);
+// Issue #16's goal for push → live: at most this many times the sum of the steps by hand, and at most GOAL_MS.
+const GOAL_FACTOR = 1.25;
+const GOAL_MS = 1000;
+
+/** One `stage timing` log line (shared/stage-timing.ts) with the bindings that join it to a push. */
+interface StageLine {
+  stage: string;
+  ms: number;
+  sha?: string;
+  ref?: string;
+  image?: string;
+  callId?: string;
+  context?: string;
+}
+
+/**
+ * The log stream of the runtime and its in-process functions at info: stage lines are kept, warnings and errors go
+ * to stderr (stdout is for the numbers), the rest is dropped.
+ */
+function stageCollector() {
+  const lines: StageLine[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const text of chunk.toString("utf8").split("\n")) {
+        if (!text) continue;
+        try {
+          const line = JSON.parse(text) as StageLine & { msg?: string; level?: number };
+          if (line.msg === STAGE_MESSAGE) lines.push(line);
+          else if ((line.level ?? 0) >= 40) process.stderr.write(`${text}\n`);
+        } catch {
+          process.stderr.write(`${text}\n`);
+        }
+      }
+      done();
+    },
+  });
+  /** The lines of the push of `sha`: its own, its image's (the tag ends in sha7), its queued call's. */
+  const of = (sha: string): StageLine[] => {
+    const sha7 = sha.slice(0, 7);
+    const calls = new Set(lines.filter((l) => l.sha === sha && l.callId).map((l) => l.callId));
+    return lines.filter(
+      (l) =>
+        l.sha === sha ||
+        (l.ref ?? l.image)?.endsWith(`-${sha7}`) ||
+        (l.stage === "queue-wait" && l.callId !== undefined && calls.has(l.callId)),
+    );
+  };
+  return { stream, of };
+}
+
+// The stages in pipeline order, indented under the stage that includes them. Before the 202: github-event and
+// github-push (the webhook's answer waits for them); the rest is inside "202 → live".
+const STAGES: Array<[stage: string, depth: number, what: string]> = [
+  ["github-event", 0, "verify, claim delivery, parse (before the 202)"],
+  ["github-event.forward", 0, "synchronous hop to github-push (before the 202)"],
+  ["github-push", 1, "whole github-push"],
+  ["github-push.enqueue", 2, "async call stored in JetStream"],
+  ["queue-wait", 0, "JetStream store → queue-worker pull"],
+  ["git-tar", 0, "whole git-tar (ends after the last status)"],
+  ["git-tar.clone", 1, "sparse clone at the sha"],
+  ["git-tar.stack", 1, "stack.yml, sealed secrets, templates"],
+  ["git-tar.shrinkwrap", 1, "build context folder"],
+  ["git-tar.tar", 1, "context + config into one tar"],
+  ["git-tar.pending", 1, "build records + pending statuses"],
+  ["git-tar.buildshiprun", 1, "synchronous hop to buildshiprun"],
+  ["buildshiprun", 2, "whole buildshiprun"],
+  ["buildshiprun.preflight", 3, "edition, name claim, build record"],
+  ["buildshiprun.build", 3, "upload + of-builder"],
+  ["of-builder.unpack", 4, "unpack and check the context"],
+  ["of-builder.build", 4, "BuildKit build (Engine API)"],
+  ["of-builder.push", 4, "push to the registry"],
+  ["buildshiprun.deploy", 3, "claim again + PUT /system/functions"],
+  ["provider.start", 4, "container create + start"],
+  ["provider.readiness", 4, "until the new container answers (live here)"],
+  ["provider.retire", 4, "drain and remove the old container"],
+  ["buildshiprun.ready", 3, "until the gateway reports it ready"],
+  ["buildshiprun.report", 3, "log, build record, function status"],
+  ["git-tar.finish", 1, "garbage-collect, secrets prune, stack-deploy status"],
+  ["status-post", 0, "each commit status post (sum per push)"],
+];
+
+/** p50 per stage over `pushes` (each the stage lines of one push; repeated stages summed within a push). */
+function printStages(pushes: StageLine[][]): void {
+  console.log(`\nper-stage timings (stage timing log lines), p50 over ${pushes.length} warm pushes:`);
+  for (const [stage, depth, what] of STAGES) {
+    const per = pushes
+      .map((ls) => ls.filter((l) => l.stage === stage))
+      .filter((ls) => ls.length > 0)
+      .map((ls) => ({ ms: ls.reduce((sum, l) => sum + l.ms, 0), count: ls.length }));
+    if (per.length === 0) continue;
+    const counts = per.map((p) => p.count);
+    const each = Math.max(...counts) > 1 ? ` (${pct(counts, 50)} per push)` : "";
+    const name = `${"  ".repeat(depth)}${stage}`;
+    console.log(
+      `  ${name.padEnd(28)} ${ms(
+        pct(
+          per.map((p) => p.ms),
+          50,
+        ),
+      )}   ${what}${each}`,
+    );
+  }
+}
 
 /** The repo at one push: stack.yml and a handler whose reply is `reply` (how a push's new answer is recognised). */
 function repoFiles(reply: string): Record<string, string> {
@@ -51,7 +157,7 @@ function repoFiles(reply: string): Record<string, string> {
 const handlerJs = (reply: string) => `"use strict";\nmodule.exports = async () => ${JSON.stringify(`${reply}\n`)};\n`;
 
 /** One push through the pipeline: ms from the 202 to the new reply at the gateway, and to the stack-deploy status. */
-async function timePush(cloud: LocalCloud, label: string) {
+async function timePush(cloud: LocalCloud, label: string, stages: ReturnType<typeof stageCollector>) {
   const reply = `${label} ${randomUUID()}`;
   const sha = await cloud.publish(OWNER, REPO, repoFiles(reply), label);
   const accepted = await cloud.sendPush(OWNER, REPO, sha);
@@ -78,7 +184,10 @@ async function timePush(cloud: LocalCloud, label: string) {
     if (terminal && status === undefined) status = Date.parse(terminal.created_at) - t0;
     if (live === undefined || status === undefined) await sleep(POLL_MS);
   }
-  return { live, status, errors };
+  // git-tar's own line comes just after the stack-deploy status it posts last.
+  for (let waited = 0; waited < 5_000 && !stages.of(sha).some((l) => l.stage === "git-tar"); waited += POLL_MS)
+    await sleep(POLL_MS);
+  return { live, status, errors, stages: stages.of(sha) };
 }
 
 /** Runs `step` STEP_RUNS times (it gets the run number) and returns each duration in ms. */
@@ -137,8 +246,16 @@ async function main(): Promise<void> {
   try {
     const setup = Date.now();
     const gatewayPort = await createPorts().take();
-    const log = pino({ level: "warn" }, pino.destination(2)); // stderr: stdout is for the numbers
-    cloud = await startLocalCloud({ dir: join(dir, "c"), owners: [OWNER], log, gatewayPort });
+    // Info level for the stage lines, which the collector keeps; warnings go to stderr, stdout is for the numbers.
+    const stages = stageCollector();
+    const log = pino({ level: "info" }, stages.stream);
+    cloud = await startLocalCloud({
+      dir: join(dir, "c"),
+      owners: [OWNER],
+      log,
+      logDestination: stages.stream,
+      gatewayPort,
+    });
     const engine = await engineVersion(socketPath);
     const baseImage = `${cloud.registry}/base/node:${NODE_MAJOR}`;
     if (!(await docker.inspectImage(baseImage))) throw new Error(`base image ${baseImage} is not in the daemon`);
@@ -148,11 +265,11 @@ async function main(): Promise<void> {
     );
 
     // The warm-up deploys the function (a first deploy, not an update) and fills BuildKit's cache and the registry.
-    const warm = await timePush(cloud, "warm-up");
+    const warm = await timePush(cloud, "warm-up", stages);
     console.log(`\nwarm-up push (first deploy): live after ${ms(warm.live)}, stack-deploy after ${ms(warm.status)}`);
     const runs: Array<Awaited<ReturnType<typeof timePush>>> = [];
     for (let i = 1; i <= pushes; i++) {
-      const r = await timePush(cloud, `push ${i}`);
+      const r = await timePush(cloud, `push ${i}`, stages);
       runs.push(r);
       console.log(
         `  push ${String(i).padStart(2)}: new reply after ${ms(r.live)}, stack-deploy success after ${ms(r.status)}` +
@@ -163,6 +280,7 @@ async function main(): Promise<void> {
     console.log(`\n${pushes} pushes, each a new commit changing the reply (polled every ${POLL_MS} ms):`);
     console.log(`  ${"webhook 202 → new reply answering".padEnd(36)} ${spread(live)}`);
     console.log(`  ${"webhook 202 → stack-deploy status".padEnd(36)} ${spread(runs.map((r) => r.status))}`);
+    printStages(runs.map((r) => r.stages));
 
     // The unavoidable steps by hand, on the same daemon, registry and git host, right after the pushes (warm cache).
     const cloneUrl = `${cloud.git.url}/${OWNER}/${REPO}.git`;
@@ -201,7 +319,7 @@ async function main(): Promise<void> {
       const env = [`port=${port}`, `http_port=${port}`];
       const id = await docker.createAndStart({ Image: tag(i), Env: env, HostConfig: { NetworkMode: "host" } });
       containers.add(id);
-      // 10 ms polls: the floor, finer than the provider's 100 ms readiness poll (local/provider/readiness.ts).
+      // 10 ms polls, as the provider's readiness poll starts (local/provider/readiness.ts).
       if (!(await waitUntilAnswering({ port, timeoutMs: 30_000, intervalMs: 10 })))
         throw new Error(`${tag(i)}: no answer`);
     });
@@ -221,6 +339,19 @@ async function main(): Promise<void> {
     console.log(`  ${"sum".padEnd(36)} ${ms(sum)}`);
     console.log(
       `  overhead pipeline p50 / sum of steps: ${(pct(live, 50) / sum).toFixed(2)}x, +${(pct(live, 50) - sum).toFixed(0)} ms per push`,
+    );
+    const p50 = pct(live, 50);
+    const goalMs = Math.min(GOAL_FACTOR * sum, GOAL_MS);
+    const met = p50 <= goalMs ? "met" : "not met";
+    console.log(`\n${"issue #16".padEnd(40)} ${"now".padEnd(26)} goal`);
+    console.log(
+      `${"push → new reply live, p50".padEnd(40)} ${`${p50.toFixed(0)} ms = ${(p50 / sum).toFixed(2)}× floor`.padEnd(26)} ` +
+        `≤ ${GOAL_FACTOR}× floor (${(GOAL_FACTOR * sum).toFixed(0)} ms) and ≤ ${GOAL_MS} ms: ${met}`,
+    );
+    console.log(
+      `load average ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" ")} (1, 5, 15 min)`,
     );
   } finally {
     await cleanup();

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { QueuedRequest } from "./gateway.js";
 import { decodeQueuedRequest, DEFAULT_STREAM, ensureStream } from "./queue.js";
 import { natsConnectOptions, type NatsEndpoint } from "./services/nats.js";
+import { STAGE_MESSAGE } from "../shared/stage-timing.js";
 
 /** What the gateway's `/function/<name>` answered. */
 export interface FunctionResponse {
@@ -93,6 +94,9 @@ export async function startQueueWorker(deps: QueueWorkerDeps): Promise<{ stop():
     }
     const attempt = msg.info.deliveryCount;
     const log = deps.log.child({ callId: req.callId, function: req.function, attempt });
+    // From JetStream's store time to this pull (issue #16); the function's own lines carry the same X-Call-Id.
+    const queuedMs = Number(msg.timestampNanos / 1_000_000n);
+    if (attempt === 1) log.info({ stage: "queue-wait", ms: Math.max(0, dequeued - queuedMs) }, STAGE_MESSAGE);
     // Tell the server the call is still running, so ack wait does not expire under a long call.
     const ticker = setInterval(
       () => {

@@ -166,11 +166,12 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
   stops.push(() => dockerd.stop());
   step("dockerd");
   // Each internal service takes only its own random account from <dir>/secrets (issue #10, docs/local.md).
-  const registry = await startRegistry({
+  const registryOptions = {
     dataDir: join(dir, "registry"),
     port: ports.registry,
     credentials: { username: "ofc", password: (await secret("registry-password")).trim() },
-  });
+  };
+  let registry = await startRegistry(registryOptions);
   const registryConfig = dockerConfig(registry.url, registry.credentials);
   stops.push(() => registry.stop());
   step("registry");
@@ -182,12 +183,15 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
     onBuild: () => options.progress?.({ note: "first run: about 30–60 s to prepare the base image (Node.js 24)" }),
   });
   step("base image");
-  const nats = await startNats({
+  const natsOptions = {
     dataDir: join(dir, "nats"),
     port: ports.nats,
     credentials: { user: "ofc", password: (await secret("nats-password")).trim() },
-  });
-  stops.push(() => nats.stop());
+  };
+  // Every client connects by URL and account, which a restart on the same port keeps (faults.restartNats).
+  const nats = await startNats(natsOptions);
+  let stopNats = () => nats.stop();
+  stops.push(() => stopNats());
   step("NATS JetStream");
   // github-event keeps X-GitHub-Delivery ids in this NATS (nats_url), with its account read from the secrets.
   await writeFile(join(workspace.secretsDir, "nats-user"), nats.user, { mode: 0o600 });
@@ -246,20 +250,22 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
 
   // of-builder, in-process, on the Docker backend: templates get the local base image (no image can be pulled here).
   const payloadSecret = (await secret("payload-secret")).trim();
-  const builder = createBuilderServer({
-    backend: createDockerBackend({
-      docker: createDockerClient({ socketPath: dockerd.socketPath }),
-      // of-builder's process holds the registry account, as DOCKER_CONFIG gives it in a deployment; builds never do.
-      readDockerConfig: () => Promise.resolve(registryConfig),
-    }),
-    payloadSecret,
-    maxInflight: 2,
-    maxBuildBytes: 500 * 1024 * 1024,
-    maxBuildFiles: 10_000,
-    baseBuildArgs: { NODE_IMAGE: baseImage },
-    tmpDir: tmpdir(),
-    log: log.child({ component: "of-builder" }),
-  });
+  const newBuilder = () =>
+    createBuilderServer({
+      backend: createDockerBackend({
+        docker: createDockerClient({ socketPath: dockerd.socketPath }),
+        // of-builder's process holds the registry account, as DOCKER_CONFIG gives it in a deployment; builds never do.
+        readDockerConfig: () => Promise.resolve(registryConfig),
+      }),
+      payloadSecret,
+      maxInflight: 2,
+      maxBuildBytes: 500 * 1024 * 1024,
+      maxBuildFiles: 10_000,
+      baseBuildArgs: { NODE_IMAGE: baseImage },
+      tmpDir: tmpdir(),
+      log: log.child({ component: "of-builder" }),
+    });
+  let builder = newBuilder();
   await listen(builder.server, ports.builder);
   stops.push(() => builder.shutdown(10_000));
   step("of-builder");
@@ -439,6 +445,33 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
         worker ??= await startWorker();
       },
       drop: () => dropQueued(nats),
+    },
+    /**
+     * Fault injection for test/e2e/faults.test.ts (issue #16), each on the same port, so clients find the part again.
+     * `killBuilder()` is of-builder dying mid-build: its listener and every connection (uploads, streamed builds) are
+     * cut at once, with no answer, and a fresh of-builder (no memory of the old one's builds) listens again.
+     * `stopRegistry()`/`startRegistry()` stop and start the registry daemon (same storage and account).
+     * `restartNats()` stops nats-server (SIGTERM) and starts it again on the same JetStream store.
+     */
+    faults: {
+      builderInflight: () => builder.inflight(),
+      async killBuilder() {
+        const dead = builder;
+        const closed = new Promise<void>((resolve) => dead.server.close(() => resolve()));
+        dead.server.closeAllConnections();
+        await closed;
+        builder = newBuilder();
+        await listen(builder.server, ports.builder);
+      },
+      stopRegistry: () => registry.stop(),
+      async startRegistry() {
+        registry = await startRegistry(registryOptions);
+      },
+      async restartNats() {
+        await stopNats();
+        const again = await startNats(natsOptions);
+        stopNats = () => again.stop();
+      },
     },
     github,
     git,

@@ -1,3 +1,5 @@
+import type { StageTimer } from "../shared/stage-timing.js";
+
 /** What a backend builds: the extracted `context/` folder, pushed as `ref` (DESIGN §6). */
 export interface BuildRequest {
   contextDir: string;
@@ -7,6 +9,8 @@ export interface BuildRequest {
   onLog: (line: string) => void;
   /** Cancels the build (client gone, or shutdown past its grace period). */
   signal?: AbortSignal;
+  /** Where a backend that builds and pushes in two steps times each (issue #16). */
+  timer?: StageTimer;
 }
 
 /** A pushed image; the digest when the backend learns it. */

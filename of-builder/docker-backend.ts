@@ -28,7 +28,7 @@ function engineFailure(step: string, error: unknown): unknown {
  */
 export function createDockerBackend(deps: DockerBackendDeps): BuildBackend {
   return {
-    async build({ contextDir, ref, buildArgs, onLog, signal }) {
+    async build({ contextDir, ref, buildArgs, onLog, signal, timer }) {
       // The original exported `name = lower(ref)` (original-spec §6); registries refuse upper-case repositories.
       const image = ref.toLowerCase();
       const names = await readdir(contextDir);
@@ -36,6 +36,7 @@ export function createDockerBackend(deps: DockerBackendDeps): BuildBackend {
       // The extracted context/ folder again as a tar stream, paths relative to it (no "./" prefix).
       const context = Readable.from(createTar({ cwd: contextDir, portable: true }, names));
       const progress = createEngineProgress(onLog);
+      const built = timer?.start("of-builder.build");
       try {
         await deps.docker.build(
           context,
@@ -47,6 +48,7 @@ export function createDockerBackend(deps: DockerBackendDeps): BuildBackend {
       } finally {
         // A cancelled or refused build leaves the tar half read: let go of its files.
         context.destroy();
+        built?.();
       }
       const { failure } = progress.finish();
       if (failure) throw failure;
@@ -61,10 +63,13 @@ export function createDockerBackend(deps: DockerBackendDeps): BuildBackend {
         if (m.errorDetail !== undefined || m.error !== undefined) onLog(`ERROR: ${m.errorDetail?.message ?? m.error}`);
       };
       let pushed;
+      const pushing = timer?.start("of-builder.push");
       try {
         pushed = await deps.docker.push(image, { registryAuth, signal, onMessage });
       } catch (error) {
         throw engineFailure(`push ${image}`, error);
+      } finally {
+        pushing?.();
       }
       if (pushed.error !== undefined) throw new BuildFailure(`push ${image}: ${pushed.error}`);
       return digest === undefined ? {} : { digest };

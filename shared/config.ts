@@ -65,6 +65,8 @@ const settings = {
   functions_per_repo_limit: count.default(5),
   build_concurrency: count.default(2),
   max_repo_size_mb: count.default(100), // most a clone may fetch and check out
+  // issue #16: clones one git-tar replica runs at once (each holds its pack in memory); more wait for a slot
+  max_concurrent_clones: count.default(1),
   // issue #11: how long an accepted push may wait for git-tar (in the queue) before build-reaper ends it as lost
   pending_deadline: duration.default("30m"),
   // issue #11: how long git-tar may go without a heartbeat on a build before build-reaper ends it as lost

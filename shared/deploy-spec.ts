@@ -38,5 +38,10 @@ export const deployResultSchema = z.object({
   description: z.string(),
   url: z.string().optional(),
   image: z.string().optional(),
+  /**
+   * false when GitHub refused the function's commit status even after the client's retries (issue #16: a 5xx or
+   * rate-limit spell): git-tar posts it again, later, so the context does not stay pending for good.
+   */
+  statusPosted: z.boolean().optional(),
 });
 export type DeployResult = z.infer<typeof deployResultSchema>;

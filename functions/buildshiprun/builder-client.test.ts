@@ -119,22 +119,69 @@ describe("createBuilderClient stream (Accept: application/x-ndjson)", () => {
     }
   });
 
-  it("a stream that ends without a result line (the builder died) → not ok, 'without a build result'", async () => {
+  it("a stream that ends without a result line every time (the builder dies) → sent 4 times, then 'stopped mid-build'", async () => {
     const builder = await streamingBuilder((res) => {
       res.end(line({ log: "#1 starting" }));
       return Promise.resolve();
     });
     try {
-      const client = createBuilderClient({ url: builder.url, payloadSecret: "s", http: axios });
+      const client = createBuilderClient({ url: builder.url, payloadSecret: "s", http: axios, ...clock() });
       const lines: string[] = [];
       expect(await client.build(Buffer.from("tar"), (l) => lines.push(l))).toMatchObject({
         ok: false,
-        reason: "builder answered 200 without a build result",
+        reason: "builder lost the build: of-builder stopped mid-build",
       });
-      expect(lines).toEqual(["#1 starting"]);
+      expect(builder.accepts).toHaveLength(4);
+      expect(lines.slice(0, 2)).toEqual([
+        "#1 starting",
+        "buildshiprun: of-builder stopped mid-build; sending the build again in 1 s",
+      ]);
+      expect(lines.filter((l) => l === "#1 starting")).toHaveLength(4);
     } finally {
       await builder.close();
     }
+  });
+
+  it("the connection cut mid-build (of-builder killed), then it is back → the build is sent again and succeeds", async () => {
+    const builder = await streamingBuilder((res) => {
+      res.write(line({ log: "#1 starting" }));
+      if (builder.accepts.length === 1) res.destroy();
+      else res.end(line({ imageName: "r/a:1", status: "success", log: ["#1 starting"] }));
+      return Promise.resolve();
+    });
+    try {
+      const client = createBuilderClient({ url: builder.url, payloadSecret: "s", http: axios, ...clock() });
+      const lines: string[] = [];
+      expect(await client.build(Buffer.from("tar"), (l) => lines.push(l))).toMatchObject({
+        ok: true,
+        imageName: "r/a:1",
+      });
+      expect(builder.accepts).toHaveLength(2);
+      expect(lines).toContainEqual(
+        expect.stringMatching(/^buildshiprun: builder unreachable: .+; sending the build again in 1 s$/),
+      );
+    } finally {
+      await builder.close();
+    }
+  });
+
+  it("of-builder not listening at all → 'builder unreachable' after 3 resends within the deadline, not before", async () => {
+    const builder = await streamingBuilder(() => Promise.resolve());
+    await builder.close();
+    const { now, sleep } = clock();
+    const waits: number[] = [];
+    const client = createBuilderClient({
+      url: builder.url,
+      payloadSecret: "s",
+      http: axios,
+      now,
+      sleep: (ms) => (waits.push(ms), sleep(ms)),
+    });
+    expect(await client.build(Buffer.from("tar"))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^builder unreachable: .*ECONNREFUSED/),
+    });
+    expect(waits).toEqual([1_000, 4_000, 9_000]);
   });
 
   it("log lines that keep coming past the deadline → 'build took longer than 1 s' (the deadline is not an idle timeout)", async () => {

@@ -5,6 +5,9 @@ import { text } from "node:stream/consumers";
 import { z } from "zod";
 import { CLOUD_SIGNATURE_HEADER, signHop } from "../../shared/hmac.js";
 
+/** The waits before each resend of a build whose connection to of-builder was lost (issue #16): about 14 s in all. */
+const RESEND_AFTER_MS = [1_000, 4_000, 9_000];
+
 /** of-builder's answer (DESIGN §6). */
 const resultSchema = z.object({
   imageName: z.string().optional(),
@@ -34,7 +37,8 @@ export interface BuilderClient {
 
 /**
  * Sends a signed build tar to of-builder, asking for the log as it comes (`Accept: application/x-ndjson`); waits and
- * retries while it answers 429 (all build slots busy). The whole wait, queueing and streaming included, ends within
+ * retries while it answers 429 (all build slots busy), and sends the build again (three times at most) when the
+ * connection is lost before the result, as when of-builder is killed mid-build and restarts. The whole wait, queueing and streaming included, ends within
  * `deadlineMs` (default 270 s: buildshiprun's exec_timeout in stack.yml is 5m, so the function reports a slow build
  * itself instead of being cut off with no status). An answer in plain JSON (refusals, older builders) is read as one.
  */
@@ -56,11 +60,20 @@ export function createBuilderClient(deps: {
   return {
     async build(tar, onLog = () => undefined) {
       const deadline = now() + deadlineMs;
+      let lostConnections = 0;
+      /** Whether to send the build again after a lost connection: a few times, backing off, within the deadline. */
+      const waitToResend = async (why: string): Promise<boolean> => {
+        const wait = RESEND_AFTER_MS[lostConnections++];
+        if (wait === undefined || now() + wait >= deadline) return false;
+        onLog(`buildshiprun: ${why}; sending the build again in ${wait / 1000} s`);
+        await sleep(wait);
+        return true;
+      };
       for (let attempt = 0; ; attempt++) {
         // A socket timeout would not end a build whose log keeps arriving: the deadline aborts the whole call.
         const overdue = new AbortController();
         const timer = setTimeout(() => overdue.abort(), Math.max(1, deadline - now()));
-        let answer: { status: number; body: unknown };
+        let answer: { status: number; body: unknown; streamed: boolean };
         try {
           const res = await deps.http.post<Readable>(endpoint, tar, {
             headers: {
@@ -79,15 +92,22 @@ export function createBuilderClient(deps: {
           answer = {
             status: res.status,
             body: streamed ? await readStream(res.data, onLog) : await readJson(res.data),
+            streamed,
           };
         } catch (error) {
-          return failed(
-            overdue.signal.aborted
-              ? `build took longer than ${seconds}`
-              : `builder unreachable: ${(error as Error).message}`,
-          );
+          if (overdue.signal.aborted) return failed(`build took longer than ${seconds}`);
+          // of-builder restarting (killed mid-build, redeployed): the build is sent again once it is back. A build is
+          // the same image whenever it runs, so a second run only redoes the work the lost one did not finish.
+          const lost = `builder unreachable: ${(error as Error).message}`;
+          if (await waitToResend(lost)) continue;
+          return failed(lost);
         } finally {
           clearTimeout(timer);
+        }
+        // An ndjson stream that ended without its result line: of-builder died mid-build, after it answered 200.
+        if (answer.streamed && answer.status === 200 && answer.body === undefined) {
+          if (await waitToResend("of-builder stopped mid-build")) continue;
+          return failed("builder lost the build: of-builder stopped mid-build");
         }
         // 429: of-builder is at max_inflight; a slot frees up when a running build ends.
         if (answer.status === 429) {

@@ -385,6 +385,20 @@ describe("buildshiprun", () => {
     });
   });
 
+  it("GitHub refuses the status on every retry (502 × 4) → deployed, and the answer says statusPosted: false", async () => {
+    world = await start(() => built, provider());
+    // The client tries 4 times (3 retries): git-tar reads the flag and posts the status again later (issue #16).
+    world.standin.failNext("statuses", 502, 4);
+    const res = await world.call();
+    expect(JSON.parse(res.body)).toMatchObject({ status: "success", statusPosted: false });
+    expect(world.statuses()).toEqual([]);
+    world.standin.failNext("statuses", 502, 3);
+    const posted = JSON.parse((await world.call()).body) as Record<string, unknown>;
+    expect(posted).toMatchObject({ status: "success" });
+    expect(posted).not.toHaveProperty("statusPosted");
+    expect(world.statuses()).toHaveLength(1);
+  });
+
   it("use_checks → a completed check run whose text is the log", async () => {
     world = await start(() => built, provider(), true);
     await world.call();

@@ -17,6 +17,7 @@ import { editionRefusal, type Edition } from "./edition.js";
 import type { Visibility } from "./image-visibility.js";
 import { createLiveLog } from "./live-log.js";
 import { claimName } from "./ownership.js";
+import { stageTimer, type StageTimer } from "../../shared/stage-timing.js";
 
 export interface BuildshiprunDeps {
   payloadSecret: string;
@@ -58,11 +59,14 @@ export function createShipper(deps: BuildshiprunDeps): (event: FunctionEvent) =>
       throw new HttpError(400, "build tar: the image to build and the image to deploy differ");
     const log = deps.log.child({ repo: `${spec.owner}/${spec.repo}`, sha: spec.sha, function: spec.function });
     const startedAt = deps.now();
-    const result = await ship(deps, spec, event.body, log, startedAt).catch(async (error: unknown) => {
+    const timer = stageTimer(log, () => deps.now().getTime());
+    const whole = timer.start("buildshiprun", startedAt.getTime());
+    const result = await ship(deps, spec, event.body, log, startedAt, timer).catch(async (error: unknown) => {
       // A fault no status was posted for (git-tar reports it): the build page must not show it running forever.
       await record(deps, log, { ...buildRecord(spec, startedAt), ...ended(deps, startedAt, "error") });
       throw error;
     });
+    whole({ state: result.status });
     return { status: 200, body: result };
   };
 }
@@ -93,6 +97,7 @@ async function ship(
   tar: Buffer,
   log: Logger,
   startedAt: Date,
+  timer: StageTimer,
 ): Promise<DeployResult> {
   const key: LogKey = { owner: spec.owner, repo: spec.repo, sha: spec.sha, function: spec.function };
   // A failure's link: the build's page when the dashboard is there, else the signed log (shared/status-links.ts).
@@ -101,6 +106,8 @@ async function ship(
     buildLogUrl(deps.publicUrl, deps.payloadSecret, key);
   let buildLog: string[] = [];
   let builtImage = spec.image;
+  // The `running` record, written beside the build; every end awaits it first, so the terminal record lands last.
+  let recorded = Promise.resolve();
 
   const finish = async (
     state: StatusState & ("success" | "failure"),
@@ -108,6 +115,8 @@ async function ship(
     targetUrl: string,
     extra: string[] = [],
   ): Promise<DeployResult> => {
+    const reported = timer.start("buildshiprun.report");
+    await recorded;
     const lines = [...buildLog, ...extra];
     // The log is stored even when the build failed: that is when it is read.
     await deps.logs
@@ -120,9 +129,19 @@ async function ship(
       ...(state === "success" ? { url: targetUrl } : { reason: description }),
     });
     const status = { installationId: spec.installationId, owner: spec.owner, repo: spec.repo, sha: spec.sha };
-    await deps.github
-      .setStatus({ ...status, state, context: spec.function, description, targetUrl })
-      .catch((error: unknown) => log.warn({ err: error }, "could not post the commit status"));
+    const posted = await timer
+      .time(
+        "status-post",
+        () => deps.github.setStatus({ ...status, state, context: spec.function, description, targetUrl }),
+        {
+          context: spec.function,
+          state,
+        },
+      )
+      .then(
+        () => true,
+        (error: unknown) => (log.warn({ err: error }, "could not post the commit status"), false),
+      );
     if (deps.useChecks) {
       await deps.github
         .createCheckRun({
@@ -136,6 +155,7 @@ async function ship(
         })
         .catch((error: unknown) => log.warn({ err: error }, "could not post the check run"));
     }
+    reported();
     log.info({ state, description }, "function finished");
     return {
       function: spec.function,
@@ -143,6 +163,7 @@ async function ship(
       description,
       ...(state === "success" ? { url: targetUrl } : {}),
       image: builtImage,
+      ...(posted ? {} : { statusPosted: false }),
     };
   };
   const refuse = (reason: string) => {
@@ -152,13 +173,16 @@ async function ship(
 
   // A name someone else holds, or a function the edition would refuse (issue #11), costs no build (issue #10).
   // A gateway fault here is left to the check after the build.
+  const preflight = timer.start("buildshiprun.preflight");
   const edition = await deps.edition();
   const refused = editionRefusal(edition, deps.policy, spec);
   if (refused) return finish("failure", `deploy failed: ${refused}`, logUrl, [`buildshiprun: ${refused}`]);
   const early = await claimName(deps.gateway, spec).catch(() => undefined);
   if (early?.action === "refuse") return refuse(early.reason);
   const started = deps.now().getTime();
-  await record(deps, log, buildRecord(spec, startedAt));
+  // An S3 round trip that need not delay the build (issue #16).
+  recorded = record(deps, log, buildRecord(spec, startedAt));
+  preflight();
   // The log so far, under the final log's key, while the build runs (the build page polls it).
   const live = createLiveLog({
     write: (text) => deps.logs.put(key, text),
@@ -166,7 +190,13 @@ async function ship(
     now: () => deps.now().getTime(),
     sleep: deps.sleep,
   });
-  const outcome = await deps.builder.build(tar, (line) => live.line(line)).finally(() => live.close());
+  const outcome = await timer
+    .time("buildshiprun.build", () => deps.builder.build(tar, (line) => live.line(line)).finally(() => live.close()))
+    .catch(async (error: unknown) => {
+      // A fault: the caller writes the `error` record, which must land after the `running` one.
+      await recorded;
+      throw error;
+    });
   builtImage = outcome.imageName || spec.image;
   buildLog = [
     ...outcome.log,
@@ -176,6 +206,7 @@ async function ship(
   if (!outcome.ok) return finish("failure", `build failed: ${outcome.reason ?? "see the build log"}`, logUrl);
   let image = builtImage;
   try {
+    const deployed = timer.start("buildshiprun.deploy");
     // Decided again after the build, from the function as it is now: POST only when free, PUT only when ours.
     const claim = await claimName(deps.gateway, spec);
     if (claim.action === "refuse") return await refuse(claim.reason);
@@ -196,13 +227,17 @@ async function ship(
     if (claim.action === "create") await deps.gateway.create(deployment);
     else await deps.gateway.update(deployment);
     const how = claim.action === "create" ? "created" : "updated";
+    deployed({ action: claim.action });
     // "success" should mean the link answers: wait for the gateway to report a ready replica (the original did not).
-    const ready = await waitUntilReady(deps, spec.service);
+    const ready = await timer.time("buildshiprun.ready", () => waitUntilReady(deps, spec.service));
     const description = `deployed: ${spec.service}${ready ? "" : " (not answering yet)"}`;
     const url = functionUrl(spec, deps.publicUrl, deps.prettyUrl);
     return finish("success", description, url, [`buildshiprun: ${how} ${deployment.image}${ready ? ", ready" : ""}`]);
   } catch (error) {
-    if (!isHttpError(error)) throw error;
+    if (!isHttpError(error)) {
+      await recorded;
+      throw error;
+    }
     const description = explainRefusal(error.message, image) ?? `deploy failed: ${error.message}`;
     return finish("failure", description, logUrl, [`buildshiprun: ${error.message}`]);
   }

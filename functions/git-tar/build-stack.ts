@@ -1,5 +1,6 @@
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import pLimit from "p-limit";
 import type { Logger } from "pino";
 import type { BuildHistory } from "../../shared/build-history.js";
@@ -16,8 +17,10 @@ import type { PendingBuilds } from "../../shared/pending-builds.js";
 import { parseBuildRequest, type BuildRequest } from "../../shared/push.js";
 import { readStack, type Stack, type StackFunction } from "../../shared/stack.js";
 import { statusLinks, type StatusLinks } from "../../shared/status-links.js";
+import { stageTimer, type StageTimer } from "../../shared/stage-timing.js";
 import { abandonedBecause, atMost, untilAborted } from "./abort.js";
 import { cloneAt, repositoryUrl } from "./clone.js";
+import type { CloneLimit } from "./clone-limit.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { importRepoSecrets, pruneRepoSecrets } from "./secrets.js";
 import { buildArgsFor, readTemplate, shrinkwrap } from "./shrinkwrap.js";
@@ -38,6 +41,8 @@ export interface GitTarDeps {
   enableDockerfileLang: boolean;
   /** Cap on what a clone may fetch and check out. */
   maxRepoBytes: number;
+  /** Runs a clone within this replica's clone slots (max_concurrent_clones, issue #16); the rest wait. */
+  cloneLimit?: CloneLimit;
   /** Where per-build workspaces are made (each removed afterwards). */
   workRoot: string;
   /** The pending-build records: a heartbeat while a build runs, removed once it has its terminal status (issue #11). */
@@ -70,6 +75,8 @@ interface Run {
   unconcluded: Set<string>;
   beat: () => Promise<void>;
   links: StatusLinks;
+  /** This push's stage timings (issue #16). */
+  timer: StageTimer;
 }
 
 // After the signal fired, the last statuses get this long: the push must not hold git-tar much past its deadline.
@@ -90,21 +97,28 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
     requireHop(deps.payloadSecret, "git-tar", event, { maxAgeMs: QUEUED_HOP_MAX_AGE_MS });
     const request = parseBuildRequest(event.body);
     const log = deps.log.child({ repo: request.fullName, sha: request.sha, delivery: request.deliveryId });
+    const timer = stageTimer(log, deps.now);
+    const whole = timer.start("git-tar");
     // Whether the commit got its terminal stack-deploy status: the queue's callback to github-push covers it if not.
     let concluded = false;
     const links = statusLinks({ systemPublicUrl: deps.systemPublicUrl });
     const report: Report = (context, state, description, targetUrl = links.stack(request.owner)) =>
-      deps.github
-        .setStatus({
-          installationId: request.installationId,
-          owner: request.owner,
-          repo: request.repo,
-          sha: request.sha,
-          state,
-          context,
-          description,
-          ...(targetUrl ? { targetUrl } : {}),
-        })
+      timer
+        .time(
+          "status-post",
+          () =>
+            deps.github.setStatus({
+              installationId: request.installationId,
+              owner: request.owner,
+              repo: request.repo,
+              sha: request.sha,
+              state,
+              context,
+              description,
+              ...(targetUrl ? { targetUrl } : {}),
+            }),
+          { context, state },
+        )
         .then(
           () => void (concluded ||= context === STACK_CONTEXT && state !== "pending"),
           (error: unknown) => log.warn({ err: error, context, state }, "could not post the commit status"),
@@ -124,7 +138,7 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
       { owner, ownerId, repo, sha, installationId },
       () => [...unconcluded],
     );
-    const run: Run = { signal: event.signal, unconcluded, beat: () => heartbeat.beat(), links };
+    const run: Run = { signal: event.signal, unconcluded, beat: () => heartbeat.beat(), links, timer };
     try {
       const outcome = await buildStack(deps, request, workspace, report, log, run);
       return reply(200, `${outcome}, time taken: ${((deps.now() - started) / 1000).toFixed(2)}s`);
@@ -156,6 +170,7 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
           .catch((error: unknown) => log.warn({ err: error }, "could not remove the pending-build record"));
       }
       await rm(workspace, { recursive: true, force: true });
+      whole({ concluded });
     }
   };
 }
@@ -179,19 +194,25 @@ async function buildStack(
     SHA: request.sha,
     BRANCH: request.branch,
   };
-  const { tip } = await cloneAt({
-    // The configured host only: the installation token must never go where a payload points (issue #10).
-    url: repositoryUrl(deps.githubUrl, request.owner, request.repo),
-    sha: request.sha,
-    branch: request.branch,
-    dir: repoDir,
-    token,
-    maxBytes: deps.maxRepoBytes,
-    log,
-    signal,
-    // Only what the stack uses is checked out: a big folder no function needs is never written (issue #16).
-    sparse: { first: STACK_ROOT_PATHS, select: () => stackPaths(repoDir, vars) },
-  });
+  // The wait for a clone slot counts in the clone's time: under a burst it is where the time goes.
+  const clones = deps.cloneLimit ?? ((clone) => clone());
+  const { tip } = await run.timer.time("git-tar.clone", () =>
+    clones(() =>
+      cloneAt({
+        // The configured host only: the installation token must never go where a payload points (issue #10).
+        url: repositoryUrl(deps.githubUrl, request.owner, request.repo),
+        sha: request.sha,
+        branch: request.branch,
+        dir: repoDir,
+        token,
+        maxBytes: deps.maxRepoBytes,
+        log,
+        signal,
+        // Only what the stack uses is checked out: a big folder no function needs is never written (issue #16).
+        sparse: { first: STACK_ROOT_PATHS, select: () => stackPaths(repoDir, vars) },
+      }),
+    ),
+  );
   if (tip !== request.sha) {
     // A newer push to the branch is on its way through the pipeline and builds instead (DESIGN §10).
     await report(STACK_CONTEXT, "error", `superseded by a newer push: ${tip.slice(0, 7)}`);
@@ -199,6 +220,7 @@ async function buildStack(
   }
   if (await exists(join(repoDir, "template"))) throw new HttpError(400, 'unsupported custom "templates" folder');
 
+  const stackRead = run.timer.start("git-tar.stack");
   const stack = await readStack(repoDir, vars, { maxFunctions: deps.functionsPerRepoLimit });
   checkStack(deps, stack);
   checkNames(request, stack);
@@ -209,14 +231,19 @@ async function buildStack(
   });
   // The pull is shared with other pushes: this one stops waiting for it, the pull itself goes on.
   const templatesDir = await untilAborted(pulled, signal);
+  stackRead({ functions: stack.functions.length });
 
   // Everything that can be refused is checked for every function before the first build starts.
   const prepared: Prepared[] = [];
   for (const fn of stack.functions)
-    prepared.push(await prepare(deps, request, workspace, repoDir, templatesDir, stack, fn, signal));
+    prepared.push(await prepare(deps, request, workspace, repoDir, templatesDir, stack, fn, run));
 
+  const pendingMarked = run.timer.start("git-tar.pending");
+  for (const { fn } of prepared) run.unconcluded.add(fn.name);
+  // The record names the function contexts now, so a reaper that finds git-tar gone ends them too. Written beside the
+  // statuses below, not after them: one S3 round trip less on the way to live (issue #16).
+  const beaten = run.beat();
   for (const { fn, spec } of prepared) {
-    run.unconcluded.add(fn.name);
     // The build's page, with its log live once buildshiprun starts it (issue #14). Its record exists from now on, so
     // the page the pending status links shows the build while it still waits for a build slot.
     const key = { owner: spec.owner, repo: spec.repo, sha: spec.sha, function: spec.function };
@@ -225,8 +252,8 @@ async function buildStack(
       .catch((error: unknown) => log.warn({ err: error }, "could not store the build record"));
     await report(fn.name, "pending", `${fn.name} function build started, image: ${spec.image}`, run.links.pending(key));
   }
-  // The record names the function contexts now, so a reaper that finds git-tar gone ends them too.
-  await run.beat();
+  await beaten;
+  pendingMarked();
   const limit = pLimit(deps.buildConcurrency);
   const build = async (p: Prepared) => {
     const result = await buildAndDeploy(deps, p, report, log, run);
@@ -240,6 +267,7 @@ async function buildStack(
   if (failed.length > 0)
     throw new HttpError(422, `deploy failed: ${failed.join(",")} failed to be deployed via buildshiprun`);
 
+  const finished = run.timer.start("git-tar.finish");
   // Keyed on the owner's id (DESIGN §5): a new account that took an old login never collects the old one's functions.
   const garbage = {
     functions: prepared.map((p) => p.spec.service),
@@ -257,6 +285,7 @@ async function buildStack(
   }
   await pruneRepoSecrets(deps.gateway, request, secrets, log);
   await report(STACK_CONTEXT, "success", "stack is successfully deployed");
+  finished();
   return `Deployed: ${results.map((r) => `${r.function} @ ${r.image ?? "?"}`).join(", ")}`;
 }
 
@@ -268,13 +297,17 @@ async function prepare(
   templatesDir: string,
   stack: Stack,
   fn: StackFunction,
-  signal?: AbortSignal,
+  { signal, timer }: Run,
 ): Promise<Prepared> {
   const service = functionName(request.owner, fn.name);
   const image = imageName(deps.pushRepositoryUrl, request.owner, request.repo, fn.name, request.sha);
   const template = await readTemplate(templatesDir, fn.lang, fn.name);
   const contextDir = join(workspace, "build", fn.name);
-  await shrinkwrap({ repoDir, templatesDir, fn, copy: stack.configuration.copy, outDir: contextDir, signal });
+  await timer.time(
+    "git-tar.shrinkwrap",
+    () => shrinkwrap({ repoDir, templatesDir, fn, copy: stack.configuration.copy, outDir: contextDir, signal }),
+    { function: fn.name },
+  );
   const spec: DeploySpec = {
     owner: request.owner,
     ownerId: request.ownerId,
@@ -298,7 +331,13 @@ async function prepare(
   };
   const tarFile = join(workspace, `${fn.name}.tar`);
   const buildArgs = buildArgsFor(fn, template, ALLOWED_BUILD_ARGS);
-  await packBuildContext(contextDir, { ref: image, buildArgs, deploy: spec }, tarFile);
+  await timer.time(
+    "git-tar.tar",
+    () => packBuildContext(contextDir, { ref: image, buildArgs, deploy: spec }, tarFile),
+    {
+      function: fn.name,
+    },
+  );
   return { fn, spec, tarFile };
 }
 
@@ -338,7 +377,7 @@ async function buildAndDeploy(
   { fn, spec, tarFile }: Prepared,
   report: Report,
   log: Logger,
-  { signal, links }: Run,
+  { signal, links, timer }: Run,
 ): Promise<DeployResult> {
   const startedAt = new Date(deps.now()).toISOString();
   const key = { owner: spec.owner, repo: spec.repo, sha: spec.sha, function: spec.function };
@@ -362,9 +401,19 @@ async function buildAndDeploy(
     // A build still queued behind build_concurrency does not start for an abandoned push.
     signal?.throwIfAborted();
     const tar = await readFile(tarFile);
-    const res = await deps.gateway.invoke("buildshiprun", tar, { "content-type": "application/x-tar" }, { signal });
+    const res = await timer.time(
+      "git-tar.buildshiprun",
+      () => deps.gateway.invoke("buildshiprun", tar, { "content-type": "application/x-tar" }, { signal }),
+      { function: fn.name },
+    );
     const parsed = deployResultSchema.safeParse(safeJson(res.body));
-    if (res.status === 200 && parsed.success) return parsed.data;
+    if (res.status === 200 && parsed.success) {
+      const result = parsed.data;
+      // GitHub refused buildshiprun's status after every retry (a 5xx or rate-limit spell): posted again after a
+      // pause, a few times, so the context does not stay pending on the commit for good (issue #16).
+      if (result.statusPosted === false) await postLate(deps, spec, result, result.url ?? links.failure(key), log);
+      return result;
+    }
     const reason = `buildshiprun answered ${res.status}: ${res.body.toString("utf8").slice(0, 100)}`;
     await fail(reason);
     return { function: fn.name, status: "failure", description: reason };
@@ -374,6 +423,37 @@ async function buildAndDeploy(
     const reason = isHttpError(error) ? error.message : "buildshiprun unreachable";
     await fail(reason);
     return { function: fn.name, status: "failure", description: reason, image: spec.image };
+  }
+}
+
+/** The pauses before each late post of a function's status buildshiprun could not post: about a minute in all. */
+const LATE_POST_AFTER_MS = [2_000, 15_000, 45_000];
+
+/** Posts a function's terminal status again after each pause until GitHub takes it; logs what it could not post. */
+async function postLate(
+  deps: GitTarDeps,
+  spec: DeploySpec,
+  result: DeployResult,
+  targetUrl: string | undefined,
+  log: Logger,
+): Promise<void> {
+  for (const pause of LATE_POST_AFTER_MS) {
+    await sleep(pause);
+    try {
+      await deps.github.setStatus({
+        installationId: spec.installationId,
+        owner: spec.owner,
+        repo: spec.repo,
+        sha: spec.sha,
+        state: result.status,
+        context: spec.function,
+        description: result.description,
+        ...(targetUrl ? { targetUrl } : {}),
+      });
+      return;
+    } catch (error) {
+      log.warn({ err: error, context: spec.function }, "could not post the commit status buildshiprun could not post");
+    }
   }
 }
 

@@ -220,6 +220,17 @@ describe("git-tar: a stack that builds", () => {
     expect(h.collected).toHaveLength(0);
   });
 
+  it("buildshiprun could not post a function's status (GitHub refused every retry) → git-tar posts it, then the stack's", async () => {
+    h = await startGitTar({ unpostedFunctions: ["worker"] });
+    const { sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
+    expect((await h.build("alice", "fns", sha)).status).toBe(200);
+    // The stand-in posts nothing itself: "api" has only its pending status, "worker" the one git-tar posted for it.
+    expect(h.statuses().filter((s) => s.state !== "pending")).toEqual([
+      { context: "worker", state: "success", description: "deployed: alice--worker" },
+      { context: "stack-deploy", state: "success", description: "stack is successfully deployed" },
+    ]);
+  });
+
   it("system_public_url set → stack-deploy links the owner's dashboard, each pending function its build page", async () => {
     h = await startGitTar({ systemPublicUrl: "https://system.example.com" });
     const { sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });

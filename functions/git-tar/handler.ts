@@ -12,6 +12,7 @@ import { hopPrecheck, parseDuration, withPrecheck } from "../../shared/function-
 import { createLogger } from "../../shared/log.js";
 import type { DestinationStream } from "pino";
 import { createStackBuilder, type GitTarDeps } from "./build-stack.js";
+import { createCloneLimit } from "./clone-limit.js";
 import { createTemplateStore, parseTemplateUrls } from "./templates.js";
 
 /** git-tar: clone at the SHA, read stack.yml, shrinkwrap, hand each function to buildshiprun (original-spec §4). */
@@ -42,6 +43,7 @@ export function depsFromEnv(env: Record<string, string | undefined>, logDestinat
     buildConcurrency: config.build_concurrency,
     enableDockerfileLang: config.enable_dockerfile_lang,
     maxRepoBytes: config.max_repo_size_mb * 1024 * 1024,
+    cloneLimit: createCloneLimit(config.max_concurrent_clones),
     workRoot: tmpdir(),
     pending: pendingBuildsFromConfig(config, log),
     // Six beats per heartbeat_timeout (30 s at the default 3m): a few failed writes do not make a live build look lost.

@@ -46,6 +46,7 @@ export function depsFromEnv(
         })
       : createDeliveries({ now: Date.now }),
     log,
+    now: Date.now,
   };
 }
 

@@ -5,6 +5,7 @@ import type { Gateway } from "../../shared/gateway.js";
 import { GITHUB_SIGNATURE_HEADER, verifyGithubSignature } from "../../shared/hmac.js";
 import { HttpError } from "../../shared/http-error.js";
 import { parseGithubPush } from "../../shared/push.js";
+import { stageTimer } from "../../shared/stage-timing.js";
 import type { Deliveries } from "./deliveries.js";
 import { garbageRequests, parseInstallationEvent } from "./installation.js";
 
@@ -16,6 +17,8 @@ export interface GithubEventDeps {
   gateway: Gateway;
   deliveries: Deliveries;
   log: Logger;
+  /** A clock in ms for the stage timings (issue #16); Date.now unless a test fixes it. */
+  now?: () => number;
 }
 
 // Only these events are acted on (issue #2); integration_installation is GitHub's retired alias.
@@ -29,17 +32,22 @@ export function createEventRouter(deps: GithubEventDeps): (event: FunctionEvent)
     }
   }
 
-  async function onPush(event: FunctionEvent, delivery: string, log: Logger): Promise<Reply> {
+  async function onPush(event: FunctionEvent, delivery: string, log: Logger, began: number): Promise<Reply> {
     const push = parseGithubPush(event.body);
     await requireCustomer(push.repository.owner.login);
     if (!push.installation) {
       throw new HttpError(400, "push event: installation.id missing: the webhook must come from the GitHub App");
     }
-    const res = await deps.gateway.invoke("github-push", event.body, {
-      "content-type": "application/json",
-      "x-github-event": "push",
-      "x-github-delivery": delivery,
-    });
+    // Own work (verify, claim, parse) and the synchronous hop to github-push, which logs its own stages, apart.
+    const timer = stageTimer(log.child({ sha: push.after }), now);
+    timer.start("github-event", began)();
+    const res = await timer.time("github-event.forward", () =>
+      deps.gateway.invoke("github-push", event.body, {
+        "content-type": "application/json",
+        "x-github-event": "push",
+        "x-github-delivery": delivery,
+      }),
+    );
     const text = res.body.toString("utf8").trim();
     log.info({ status: res.status, repo: push.repository.full_name, ref: push.ref }, "forwarded push to github-push");
     if (res.status >= 500) throw new HttpError(502, `[github-push]: ${res.status}, ${text}`);
@@ -70,7 +78,9 @@ export function createEventRouter(deps: GithubEventDeps): (event: FunctionEvent)
     }
   }
 
+  const now = deps.now ?? Date.now;
   return async (event) => {
+    const began = now();
     // The GitHub App's "Setup URL" redirect lands here after installation (original-spec §2 step 2).
     if (event.query.setup_action === "install") {
       return { status: 200, body: "Installation completed, please return to the installation guide." };
@@ -91,7 +101,7 @@ export function createEventRouter(deps: GithubEventDeps): (event: FunctionEvent)
       return { status: 200, body: `delivery ${delivery} was already received: ignored` };
     }
     try {
-      return name === "push" ? await onPush(event, delivery, log) : await onInstallation(name, event, log);
+      return name === "push" ? await onPush(event, delivery, log, began) : await onInstallation(name, event, log);
     } catch (error) {
       // Released so GitHub's "Redeliver" builds; if even that fails, the id expires with the store's TTL.
       await deps.deliveries

@@ -8,6 +8,7 @@ import { HttpError } from "../../shared/http-error.js";
 import type { PendingBuilds } from "../../shared/pending-builds.js";
 import { statusLinks } from "../../shared/status-links.js";
 import { isDeletion, parseGithubPush, type BuildRequest } from "../../shared/push.js";
+import { stageTimer } from "../../shared/stage-timing.js";
 
 export interface GithubPushDeps {
   payloadSecret: string;
@@ -28,6 +29,7 @@ export interface GithubPushDeps {
 /** github-push (original-spec §3): decide whether a push builds, mark it pending and hand it to git-tar. */
 export function createBuildStarter(deps: GithubPushDeps): (event: FunctionEvent) => Promise<Reply> {
   return async (event) => {
+    const began = deps.now();
     requireHop(deps.payloadSecret, "github-push", event);
     const name = event.headers["x-github-event"] ?? "";
     if (name !== "push") throw new HttpError(400, `github-push cannot handle event: ${name}`);
@@ -35,21 +37,28 @@ export function createBuildStarter(deps: GithubPushDeps): (event: FunctionEvent)
     const installationId = push.installation?.id;
     if (installationId === undefined) throw new HttpError(400, "push event: installation.id missing");
     const { repository: repo } = push;
-    const log = deps.log.child({ repo: repo.full_name, ref: push.ref, sha: push.after });
+    const delivery = event.headers["x-github-delivery"] ?? "";
+    const log = deps.log.child({ repo: repo.full_name, ref: push.ref, sha: push.after, delivery });
+    const timer = stageTimer(log, deps.now);
     const targetUrl = statusLinks({ systemPublicUrl: deps.systemPublicUrl }).stack(repo.owner.login);
 
     const status = (state: CommitStatus["state"], description: string) =>
-      deps.github
-        .setStatus({
-          installationId,
-          owner: repo.owner.login,
-          repo: repo.name,
-          sha: push.after,
-          state,
-          context: STACK_CONTEXT,
-          description,
-          ...(targetUrl ? { targetUrl } : {}),
-        })
+      timer
+        .time(
+          "status-post",
+          () =>
+            deps.github.setStatus({
+              installationId,
+              owner: repo.owner.login,
+              repo: repo.name,
+              sha: push.after,
+              state,
+              context: STACK_CONTEXT,
+              description,
+              ...(targetUrl ? { targetUrl } : {}),
+            }),
+          { context: STACK_CONTEXT, state },
+        )
         .catch((error: unknown) => log.warn({ err: error, state }, "could not post the commit status"));
 
     // A deleted branch or tag has no commit to build or to carry a status (original-spec §12 left these unguarded).
@@ -74,7 +83,7 @@ export function createBuildStarter(deps: GithubPushDeps): (event: FunctionEvent)
       ref: push.ref,
       branch,
       installationId,
-      deliveryId: event.headers["x-github-delivery"] ?? "",
+      deliveryId: delivery,
     };
     // Before the hand-off: however the queue loses the build from here on, build-reaper finds it (issue #11).
     const record = { owner: request.owner, repo: request.repo, sha: request.sha };
@@ -82,7 +91,8 @@ export function createBuildStarter(deps: GithubPushDeps): (event: FunctionEvent)
       .put({ ...record, ownerId: request.ownerId, installationId, acceptedAt: new Date(deps.now()).toISOString() })
       .catch((error: unknown) => log.warn({ err: error }, "could not record the pending build"));
     try {
-      await deps.gateway.invokeAsync("git-tar", JSON.stringify(request), {
+      const enqueued = timer.start("github-push.enqueue");
+      const { callId } = await deps.gateway.invokeAsync("git-tar", JSON.stringify(request), {
         "content-type": "application/json",
         "x-callback-url": buildResultUrl(deps.selfUrl, deps.payloadSecret, {
           owner: request.owner,
@@ -91,6 +101,8 @@ export function createBuildStarter(deps: GithubPushDeps): (event: FunctionEvent)
           installationId,
         }),
       });
+      // The queue-worker's queue-wait line carries the same call id.
+      enqueued(callId ? { callId } : {});
     } catch (error) {
       // Never drop a push silently: the commit must end in a terminal status.
       const reason = error instanceof HttpError ? error.message : "internal error";
@@ -101,6 +113,7 @@ export function createBuildStarter(deps: GithubPushDeps): (event: FunctionEvent)
       throw new HttpError(502, `unable to start the build: ${reason}`, { cause: error });
     }
     log.info("build queued");
+    timer.start("github-push", began)();
     return { status: 202, body: `Push: ${repo.full_name}@${push.ref} [${repo.clone_url}], git-tar: 202` };
   };
 }

@@ -7,6 +7,7 @@ import type { ContainerApi } from "./container-api.js";
 import { containerName, fromLabels, LABELS, type ContainerSummary } from "./container-spec.js";
 import { toStatus, type FunctionStatusBody } from "./deployment.js";
 import { createInstances, type Instance, type InstancesDeps } from "./instances.js";
+import { stageTimer } from "../../shared/stage-timing.js";
 
 /** What the function provider runs on. */
 export interface FunctionsDeps extends Omit<InstancesDeps, "readyTimeoutMs"> {
@@ -98,7 +99,15 @@ export function createFunctions(deps: FunctionsDeps): Functions {
       // Two containers: an update was interrupted. Keep the one holding the function's name, else the newest.
       const named = found.find((c) => c.Names.includes(`/${containerName(name)}`));
       const keep = named ?? found.reduce((a, b) => (b.Created > a.Created ? b : a));
-      for (const c of found) if (c !== keep) await deps.docker.remove(c.Id);
+      // One being removed already (an update's old container, after its answer) refuses a second removal: leave it.
+      for (const c of found) {
+        if (c === keep) continue;
+        await deps.docker
+          .remove(c.Id)
+          .catch((err: unknown) =>
+            deps.log.warn({ err, container: c.Id, name }, "could not remove a replaced container"),
+          );
+      }
       const record = fromLabels(keep.Labels);
       if (!record || record.deployment.service !== name) {
         deps.log.warn({ container: keep.Id, name }, "container without a readable deployment label: left alone");
@@ -139,14 +148,21 @@ export function createFunctions(deps: FunctionsDeps): Functions {
     },
     async update(d) {
       await loaded();
-      return serial(d.service, async () => {
+      let answer = () => {};
+      const switched = new Promise<void>((resolve) => (answer = resolve));
+      let answered = false;
+      const job = serial(d.service, async () => {
         const entry = entries.get(d.service);
         if (!entry) throw new HttpError(404, `function ${d.service} not found`);
+        // An update's own steps (issue #16), on a logger naming the image (its tag carries the push's sha).
+        const timer = stageTimer(deps.log.child({ function: d.service, image: d.image }), () => deps.now().getTime());
+        const started = timer.start("provider.start");
         await instances.prepare(d);
         // Rolling update without a gap (faas-netes: maxUnavailable 0, maxSurge 1): the old container serves until
         // the new one answers, then drains.
         const next = await instances.start(d, entry.createdAt, `${containerName(d.service)}-next`);
-        if (!(await instances.watch(d, next))) {
+        started();
+        if (!(await timer.time("provider.readiness", () => instances.watch(d, next)))) {
           const why = await instances.describeExit(next);
           await instances.discard(next);
           const seconds = readyTimeoutMs / 1000;
@@ -159,11 +175,24 @@ export function createFunctions(deps: FunctionsDeps): Functions {
         entry.replicas = 1;
         entry.waking = undefined;
         rmSync(zeroMarker(d.service), { force: true });
+        // The function's name moves to the new container before the answer: a gateway restarted from here on keeps
+        // the named one (restore). The old one's drain and removal (a kill and a delete, ~0.1–0.6 s) then happen
+        // after the PUT has answered, still ahead of the next operation on this function (issue #16).
+        const retired = timer.start("provider.retire");
+        await deps.containers.rename(old.id, `${containerName(d.service)}-old-${old.port}`);
+        await deps.containers.rename(next.id, containerName(d.service));
+        answered = true;
+        answer();
         const drainMs = deps.drainTimeoutMs ?? 10_000;
         for (let waited = 0; old.inflight > 0 && waited < drainMs; waited += 50) await sleep(50);
         await instances.discard(old);
-        await deps.containers.rename(next.id, containerName(d.service));
+        retired();
       });
+      // Past the answer, a failure to remove the old container is only logged: the new one serves.
+      job.catch((err: unknown) => {
+        if (answered) deps.log.warn({ err, function: d.service }, "removing the replaced container failed");
+      });
+      await Promise.race([switched, job]);
     },
     async remove(name) {
       await loaded();

@@ -4,9 +4,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 /** The annotation OpenFaaS reads a function's health path from (faas-netes probes, the OpenFaaS docs). */
 export const HEALTH_PATH_ANNOTATION = "com.openfaas.health.http.path";
 
+// A new container's server usually listens within a second or two. A refused connect costs next to nothing, so polls
+// are 10 ms apart for the first FAST_POLL_MS (a push is live ~50 ms sooner than with 100 ms polls, issue #16) and
+// 100 ms apart after that, for a container that is slow to start.
+const FAST_POLL_MS = 3_000;
+
 /**
  * Polls `GET http://127.0.0.1:<port><path>` until anything answers over HTTP (a 404 or 500 still means the server
- * listens); false after `timeoutMs` or once `signal` aborts.
+ * listens); false after `timeoutMs` or once `signal` aborts. `intervalMs` fixes the pause between polls.
  */
 export async function waitUntilAnswering(options: {
   port: number;
@@ -17,10 +22,12 @@ export async function waitUntilAnswering(options: {
 }): Promise<boolean> {
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  const began = performance.now();
   while (!signal.aborted) {
     if (await answers(options.port, options.path ?? "/", signal)) return true;
+    const pause = options.intervalMs ?? (performance.now() - began < FAST_POLL_MS ? 10 : 100);
     try {
-      await sleep(options.intervalMs ?? 100, undefined, { signal });
+      await sleep(pause, undefined, { signal });
     } catch {
       return false;
     }

@@ -43,6 +43,8 @@ export async function startGitTar(
     failFunctions?: string[];
     /** Functions buildshiprun answers 500 for (a fault, no status of its own): git-tar covers for it. */
     brokenFunctions?: string[];
+    /** Functions whose status buildshiprun could not post (GitHub refused every retry): it answers statusPosted false. */
+    unpostedFunctions?: string[];
     /** system_public_url: statuses link the dashboard (issue #14). */
     systemPublicUrl?: string;
     /** git-tar's heartbeat period (default 30 s, the production one). */
@@ -86,6 +88,7 @@ export async function startGitTar(
       status: failed ? "failure" : "success",
       description: failed ? "build failed: SyntaxError" : `deployed: ${deploy.service}`,
       image: config.ref,
+      ...(options.unpostedFunctions?.includes(deploy.function) ? { statusPosted: false } : {}),
     };
     context.status(200).succeed(result);
   });
