@@ -14,20 +14,45 @@ function clock() {
 }
 
 describe("createBuilderClient deadline", () => {
-  it("429 on every attempt → 'no free build slot within 60 s' after backing off, not 30 tries", async () => {
+  it("429 on every attempt → asked again after 1, 2, then every 4 s → 'no free build slot within 60 s'", async () => {
     const builder = await startRecorder(() => ({ status: 429, body: { status: "failure", error: "busy" } }));
     try {
+      const { now, sleep } = clock();
+      const waits: number[] = [];
       const client = createBuilderClient({
         url: builder.url,
         payloadSecret: "s",
         http: axios,
         deadlineMs: 60_000,
-        ...clock(),
+        now,
+        sleep: (ms) => (waits.push(ms), sleep(ms)),
+        random: () => 0,
       });
       const outcome = await client.build(Buffer.from("tar"));
       expect(outcome).toMatchObject({ ok: false, reason: "of-builder had no free build slot within 60 s" });
-      // Waits of 2, 4, 8, 16 s fit in 60 s; the next (30 s) would not.
-      expect(builder.requests).toHaveLength(5);
+      // A freed slot waits at most 4 s for the next ask; 1 + 2 + 14 × 4 = 59 s, and one more 4 s would pass 60.
+      expect(waits).toEqual([1_000, 2_000, ...Array<number>(14).fill(4_000)]);
+      expect(builder.requests).toHaveLength(17);
+    } finally {
+      await builder.close();
+    }
+  });
+
+  it("the 429 waits are shortened by up to half at random, so builds waiting together do not ask in step", async () => {
+    const builder = await startRecorder((_, i) => (i < 3 ? { status: 429 } : built));
+    try {
+      const { now, sleep } = clock();
+      const waits: number[] = [];
+      const client = createBuilderClient({
+        url: builder.url,
+        payloadSecret: "s",
+        http: axios,
+        now,
+        sleep: (ms) => (waits.push(ms), sleep(ms)),
+        random: () => 0.999,
+      });
+      expect(await client.build(Buffer.from("tar"))).toMatchObject({ ok: true });
+      expect(waits).toEqual([500, 1_001, 2_002]);
     } finally {
       await builder.close();
     }

@@ -49,10 +49,13 @@ export function createBuilderClient(deps: {
   sleep?: (ms: number) => Promise<void>;
   deadlineMs?: number;
   now?: () => number;
+  /** Jitter of the 429 waits, in [0, 1). */
+  random?: () => number;
 }): BuilderClient {
   const endpoint = `${deps.url.replace(/\/+$/, "")}/build`;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
   const deadlineMs = deps.deadlineMs ?? 270_000;
   const seconds = `${Math.round(deadlineMs / 1000)} s`;
   const failed = (reason: string): BuildOutcome => ({ ok: false, imageName: "", log: [], reason });
@@ -109,9 +112,12 @@ export function createBuilderClient(deps: {
           if (await waitToResend("of-builder stopped mid-build")) continue;
           return failed("builder lost the build: of-builder stopped mid-build");
         }
-        // 429: of-builder is at max_inflight; a slot frees up when a running build ends.
+        // 429: of-builder is at max_inflight; a slot frees up when a running build ends. Asked again within 4 s at
+        // most (1, 2, then 4 s, each shortened by up to half at random so waiting builds do not ask in step): a slot
+        // that freed up stays idle until someone asks, which cost 20 pushes at once a third of their build time
+        // when the wait doubled up to 30 s (bench/many-owners.ts, docs/performance.md).
         if (answer.status === 429) {
-          const wait = Math.min(2000 * 2 ** attempt, 30_000);
+          const wait = Math.round(Math.min(1000 * 2 ** attempt, 4_000) * (1 - random() / 2));
           if (now() + wait >= deadline) return failed(`of-builder had no free build slot within ${seconds}`);
           await sleep(wait);
           continue;
