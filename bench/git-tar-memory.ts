@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { startGitServer } from "../local/git-server/git-server.js";
+import { reportGoals } from "./goals.js";
 
 const execFileAsync = promisify(execFile);
 const MB = 1024 * 1024;
@@ -86,7 +87,8 @@ async function main(): Promise<void> {
       child: { type: "boolean", default: false },
       sizes: { type: "string", default: "25,50,95" },
       concurrency: { type: "string", default: "1,2,3" },
-      "limit-mb": { type: "string", default: "512" },
+      "limit-mb": { type: "string", default: "768" }, // git-tar's limits.memory in stack.yml
+      clones: { type: "string", default: "1" }, // max_concurrent_clones' default
       "max-repo-mb": { type: "string", default: "100" },
     },
   });
@@ -148,6 +150,22 @@ async function main(): Promise<void> {
     );
     const need = (n: number) => f0(baseline + firstAtMax + (n - 1) * extraAtMax);
     console.log(`limits.memory needed for 1, 2, 4 clones at once: ${need(1)}, ${need(2)}, ${need(4)} MiB`);
+    const clones = Number(values.clones);
+    const largestFirst = perClone.get(largest)!;
+    reportGoals([
+      {
+        benchmark: `git-tar memory cloning a ${largest} MB incompressible repo`,
+        now: `+${f0(largestFirst)} MB RSS: ${(largestFirst / largest).toFixed(2)}× the pack`,
+        goal: "≤ 2× the pack size",
+        met: largestFirst <= 2 * largest,
+      },
+      {
+        benchmark: `${clones} clone(s) of a ${packMb} MB pack (max_repo_size_mb) at once`,
+        now: `${need(clones)} MiB needed`,
+        goal: `inside git-tar's limits.memory (${limitMb} MiB)`,
+        met: Number(need(clones)) <= limitMb,
+      },
+    ]);
   } finally {
     await server.close();
   }

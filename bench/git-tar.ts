@@ -18,6 +18,7 @@ import { cloneAt } from "../functions/git-tar/clone.js";
 import { buildArgsFor, readTemplate, shrinkwrap } from "../functions/git-tar/shrinkwrap.js";
 import { STACK_ROOT_PATHS, stackPaths } from "../functions/git-tar/stack-paths.js";
 import { startGitServer } from "../local/git-server/git-server.js";
+import { reportGoals, type GoalRow } from "./goals.js";
 
 const execFileAsync = promisify(execFile);
 const TEMPLATES = fileURLToPath(new URL("../local/templates/template", import.meta.url));
@@ -176,7 +177,25 @@ async function main(): Promise<void> {
         `min ${ratio(min(times.sparse), min(times.cli))}`,
     );
 
-    console.log(`\nshrinkwrap + packBuildContext onto node20, median of ${WRAPS}:`);
+    const cliMs = median(times.cli);
+    const goals: GoalRow[] = [
+      {
+        benchmark: `clone, stack's functions a small part of a ${Object.keys(tree).length}-file repo`,
+        now: `${ms(median(times.sparse))} vs git clone --depth 1 ${ms(cliMs)}: ${ratio(median(times.sparse), cliMs)}`,
+        goal: "≤ 1.0× git clone --depth 1",
+        met: median(times.sparse) <= cliMs,
+      },
+      {
+        benchmark: "clone, a stack using the whole repo",
+        now: `${ms(median(times.iso))} vs ${ms(cliMs)}: ${ratio(median(times.iso), cliMs)}`,
+        goal: "≤ 1.5× git clone --depth 1",
+        met: median(times.iso) <= 1.5 * cliMs,
+      },
+    ];
+
+    console.log(
+      `\nshrinkwrap + packBuildContext onto node20, median of ${WRAPS}, beside tar -c of the handler folder:`,
+    );
     const stack = await readStack(repo.dir, {});
     for (const fn of stack.functions) {
       const name = fn.name;
@@ -194,13 +213,27 @@ async function main(): Promise<void> {
         tarBytes = (await packBuildContext(outDir, { ref: fn.image, buildArgs }, tarFile)).bytes;
         wraps.push(performance.now() - start);
       }
+      const tars: number[] = [];
+      for (let i = 0; i < WRAPS; i++) {
+        const start = performance.now();
+        await execFileAsync("tar", ["-cf", join(work, `${name}.plain.tar`), "-C", repo.dir, fn.handler]);
+        tars.push(performance.now() - start);
+      }
+      goals.push({
+        benchmark: `shrinkwrap + tar, function ${name}`,
+        now: `${ms(median(wraps))} vs tar -c ${ms(median(tars))}: ${ratio(median(wraps), median(tars))}`,
+        goal: "≤ 2× tar -c of the same folder",
+        met: median(wraps) <= 2 * median(tars),
+      });
       const handlerFiles = Object.keys(tree).filter((p) => p.startsWith(`${name}/`));
       const handlerBytes = handlerFiles.reduce((sum, p) => sum + Buffer.byteLength(tree[p]!), 0);
       console.log(
         `  ${name.padEnd(9)} (${String(handlerFiles.length).padStart(4)} files, ${mb(handlerBytes).padStart(7)})` +
-          `  median ${ms(median(wraps))}  min ${ms(min(wraps))}  tar ${mb(tarBytes)} (${tarBytes} bytes)`,
+          `  median ${ms(median(wraps))}  min ${ms(min(wraps))}  tar ${mb(tarBytes)} (${tarBytes} bytes)` +
+          `  tar -c ${ms(median(tars))}`,
       );
     }
+    reportGoals(goals);
   } finally {
     await server.close();
     await rm(work, { recursive: true, force: true });

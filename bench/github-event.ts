@@ -21,6 +21,7 @@ import { createGateway } from "../shared/gateway.js";
 import { signPayload } from "../shared/hmac.js";
 import { createDeliveries } from "../functions/github-event/deliveries.js";
 import { createHandler } from "../functions/github-event/handler.js";
+import { reportGoals } from "./goals.js";
 
 const SECRET = "bench-webhook-secret";
 const self = fileURLToPath(import.meta.url);
@@ -150,6 +151,14 @@ async function main(): Promise<void> {
       `throughput ${(a.rps / b.rps).toFixed(2)}x, p50 ${(a.p50 / Math.max(b.p50, 1)).toFixed(2)}x, p99 ${(a.p99 / Math.max(b.p99, 1)).toFixed(2)}x`;
     console.log(`ratio github-event / bare HMAC check:      ${ratio(ours, base)}`);
     console.log(`ratio github-event / bare check + forward: ${ratio(ours, hop)}`);
+    reportGoals([
+      {
+        benchmark: `github-event intake, ${connections} connections`,
+        now: `${ours.rps.toFixed(0)} req/s, p99 ${ours.p99} ms vs ${hop.rps.toFixed(0)} req/s, p99 ${hop.p99} ms bare verify+forward: ${(ours.rps / hop.rps).toFixed(2)}×`,
+        goal: "≥ 0.8× the bare verify+forward, p99 ≤ 10 ms",
+        met: ours.rps >= 0.8 * hop.rps && ours.p99 <= 10,
+      },
+    ]);
   } finally {
     for (const c of [event, bare, bareForward, downstream]) c.child.kill();
   }

@@ -20,6 +20,7 @@ import { pino } from "pino";
 import { listen } from "../local/listen.js";
 import { createPorts } from "../local/provider/ports.js";
 import { startLocalCloud, type LocalCloud } from "../local/runtime.js";
+import { reportGoals } from "./goals.js";
 
 const REPO = "two-fns";
 const FNS = ["alpha", "beta"] as const;
@@ -216,11 +217,14 @@ async function main(): Promise<void> {
     console.log(`  build-slot utilisation          ${((100 * buildMs) / (BUILDER_MAX_INFLIGHT * wall)).toFixed(0)}%`);
     console.log(`  ideal wall (build time ÷ ${BUILDER_MAX_INFLIGHT} slots) ${s(ideal)}`);
     console.log(`  load average after              ${loadAfter}`);
-    console.log(`\n| benchmark | now | goal |\n|---|---|---|`);
-    console.log(
-      `| ${count} pushes from ${count} owners at once | ${ok.length}/${results.length} success, wall ${s(wall)} ` +
-        `vs ideal ${s(ideal)}: **${(wall / ideal).toFixed(2)}×** | all succeed, none lost, wall ≤ ${GOAL}× ideal |`,
-    );
+    reportGoals([
+      {
+        benchmark: `${count} pushes from ${count} owners at once`,
+        now: `${ok.length}/${results.length} success; wall ${s(wall)} vs ideal ${s(ideal)}: ${(wall / ideal).toFixed(2)}×`,
+        goal: `all succeed, none lost, wall ≤ ${GOAL}× ideal`,
+        met: allOk && wall <= GOAL * ideal,
+      },
+    ]);
   } finally {
     await cleanup();
   }

@@ -12,7 +12,7 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
-import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
+import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -32,6 +32,7 @@ import { startLocalCloud, type LocalCloud } from "../local/runtime.js";
 import { NODE_MAJOR } from "../local/services/node-runtime.js";
 import { dockerConfig } from "../local/services/registry.js";
 import { STAGE_MESSAGE } from "../shared/stage-timing.js";
+import { reportGoals } from "./goals.js";
 
 const OWNER = "bench";
 const REPO = "push-to-live";
@@ -342,17 +343,14 @@ async function main(): Promise<void> {
     );
     const p50 = pct(live, 50);
     const goalMs = Math.min(GOAL_FACTOR * sum, GOAL_MS);
-    const met = p50 <= goalMs ? "met" : "not met";
-    console.log(`\n${"issue #16".padEnd(40)} ${"now".padEnd(26)} goal`);
-    console.log(
-      `${"push → new reply live, p50".padEnd(40)} ${`${p50.toFixed(0)} ms = ${(p50 / sum).toFixed(2)}× floor`.padEnd(26)} ` +
-        `≤ ${GOAL_FACTOR}× floor (${(GOAL_FACTOR * sum).toFixed(0)} ms) and ≤ ${GOAL_MS} ms: ${met}`,
-    );
-    console.log(
-      `load average ${loadavg()
-        .map((x) => x.toFixed(2))
-        .join(" ")} (1, 5, 15 min)`,
-    );
+    reportGoals([
+      {
+        benchmark: `push → new reply live, p50 of ${pushes} warm pushes`,
+        now: `${p50.toFixed(0)} ms vs ${sum.toFixed(0)} ms by hand: ${(p50 / sum).toFixed(2)}×`,
+        goal: `≤ ${GOAL_FACTOR}× the floor and ≤ ${GOAL_MS} ms`,
+        met: p50 <= goalMs,
+      },
+    ]);
   } finally {
     await cleanup();
   }
