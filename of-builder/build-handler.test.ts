@@ -5,12 +5,12 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { pino } from "pino";
 import { packBuildContext } from "../shared/build-tar.js";
 import { signHop } from "../shared/hmac.js";
 import { BuildFailure, type BuildBackend, type BuildRequest } from "./backend.js";
-import { createBuilderServer, type BuilderServer } from "./server.js";
+import { createBuilderServer, type BuilderDeps, type BuilderServer } from "./server.js";
 
 const SECRET = "of-builder-test-secret";
 const REF = "127.0.0.1:5000/alice/fns--api:latest-04b8e44";
@@ -21,24 +21,25 @@ let builder: BuilderServer;
 let url: string;
 /** What the next build does; each request the backend got. */
 let next: (request: BuildRequest) => Promise<{ digest?: string }>;
-let received: Array<{ ref: string; buildArgs: Readonly<Record<string, string>>; dockerfile: string }>;
+let received: Array<{ ref: string; buildArgs: Readonly<Record<string, string>>; dockerfile: string | undefined }>;
+/** Each build's context folder, as the backend got it. */
+let contextDirs: string[];
 
 const backend: BuildBackend = {
   async build(request) {
+    contextDirs.push(request.contextDir);
     received.push({
       ref: request.ref,
       buildArgs: request.buildArgs,
-      dockerfile: await readFile(join(request.contextDir, "Dockerfile"), "utf8"),
+      dockerfile: await readFile(join(request.contextDir, "Dockerfile"), "utf8").catch(() => undefined),
     });
     return next(request);
   },
 };
 
-beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), "ofb-handler-"));
-  tmp = join(work, "tmp");
-  await mkdir(tmp);
-  builder = createBuilderServer({
+/** An of-builder on 127.0.0.1 with the stand-in backend, and its URL. */
+async function startBuilder(options: Partial<BuilderDeps> = {}): Promise<{ builder: BuilderServer; url: string }> {
+  const started = createBuilderServer({
     backend,
     payloadSecret: SECRET,
     maxInflight: 2,
@@ -47,9 +48,17 @@ beforeAll(async () => {
     baseBuildArgs: { NODE_IMAGE: "127.0.0.1:5000/base/node:24", http_proxy: "http://proxy:3128" },
     tmpDir: tmp,
     log: pino({ level: "silent" }),
+    ...options,
   });
-  await new Promise<void>((resolve) => builder.server.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(builder.server.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => started.server.listen(0, "127.0.0.1", resolve));
+  return { builder: started, url: `http://127.0.0.1:${(started.server.address() as AddressInfo).port}` };
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), "ofb-handler-"));
+  tmp = join(work, "tmp");
+  await mkdir(tmp);
+  ({ builder, url } = await startBuilder());
 });
 afterAll(async () => {
   await builder?.shutdown(1000);
@@ -57,6 +66,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   received = [];
+  contextDirs = [];
   next = () => Promise.resolve({ digest: "sha256:" + "a".repeat(64) });
 });
 afterEach(async () => {
@@ -75,8 +85,8 @@ async function signedBuild(dockerfile: string, buildArgs?: Record<string, string
   return { body, signature: signHop(SECRET, "of-builder", body) };
 }
 
-async function post(request: { body: Buffer; signature: string }, accept = "application/json") {
-  const res = await fetch(`${url}/build`, {
+async function post(request: { body: Buffer; signature: string }, accept = "application/json", to = url) {
+  const res = await fetch(`${to}/build`, {
     method: "POST",
     body: request.body,
     headers: { "X-Cloud-Signature-256": request.signature, Accept: accept, "Content-Type": "application/x-tar" },
@@ -107,6 +117,8 @@ describe("POST /build with a stand-in backend", () => {
         dockerfile: "ARG NODE_IMAGE\nFROM ${NODE_IMAGE}\n",
       },
     ]);
+    // In its own buildctx-* folder of tmpDir, so an operator can tell what is left there and whose it was.
+    expect(relative(tmp, contextDirs[0]!).split(sep)[0]).toMatch(/^buildctx-./);
   });
 
   it("a backend that learns no digest → no digest in the answer", async () => {
@@ -224,6 +236,29 @@ describe("POST /build with a stand-in backend", () => {
     expect(res.text).not.toMatch(/ENOENT/);
   });
 
+  it("a build cancelled by a shutdown → its last line says it was cancelled, not just 'unexpected failure'", async () => {
+    const other = await startBuilder();
+    let running!: () => void;
+    const started = new Promise<void>((resolve) => (running = resolve));
+    // Runs until its signal fires, as the real backends do, then fails the way a killed build does.
+    next = (request) => {
+      running();
+      return new Promise((_, reject) =>
+        request.signal?.addEventListener("abort", () => reject(new Error("buildctl: context canceled"))),
+      );
+    };
+    const answer = post(await signedBuild("FROM scratch\n"), "application/x-ndjson", other.url);
+    await started;
+    await other.builder.shutdown(50);
+    const res = await answer;
+    expect(JSON.parse(res.text.trim())).toEqual({
+      imageName: REF,
+      status: "failure",
+      log: [],
+      error: "unexpected failure: the build was cancelled",
+    });
+  });
+
   it.each([
     ["another repository of the build registry", "FROM 127.0.0.1:5000/bob/api--fn:latest\n"],
     ["an unresolvable reference", "FROM ${UNSET}/x\n"],
@@ -232,6 +267,76 @@ describe("POST /build with a stand-in backend", () => {
     expect(res.status).toBe(400);
     expect(JSON.parse(res.text)).toMatchObject({ status: "failure", error: expect.stringMatching(/^Dockerfile: /) });
     expect(received).toEqual([]);
+  });
+
+  it("a context without a Dockerfile → nothing to check, the backend's own failure is the answer", async () => {
+    const dir = join(work, `build-${++builds}`);
+    await mkdir(join(dir, "context"), { recursive: true });
+    await writeFile(join(dir, "context", "handler.js"), "module.exports = () => 1;\n");
+    await packBuildContext(join(dir, "context"), { ref: REF }, join(dir, "b.tar"));
+    const body = await readFile(join(dir, "b.tar"));
+    // What BuildKit says when it finds none.
+    next = () =>
+      Promise.reject(new BuildFailure("failed to read dockerfile: open Dockerfile: no such file or directory"));
+    const res = await post({ body, signature: signHop(SECRET, "of-builder", body) });
+    expect(res.status).toBe(500);
+    expect(received).toEqual([{ ref: REF, buildArgs: expect.any(Object), dockerfile: undefined }]);
+    expect(JSON.parse(res.text)).toEqual({
+      imageName: REF,
+      status: "failure",
+      log: [],
+      error: "failed to read dockerfile: open Dockerfile: no such file or directory",
+    });
+  });
+
+  it("a body of exactly max_build_mb, with its Content-Length → built; the cap is on what is over it", async () => {
+    const dir = join(work, `build-${++builds}`);
+    await mkdir(join(dir, "context"), { recursive: true });
+    await writeFile(join(dir, "context", "Dockerfile"), "FROM scratch\n");
+    await writeFile(join(dir, "context", "filler"), "");
+    const { bytes } = await packBuildContext(join(dir, "context"), { ref: REF }, join(dir, "b.tar"));
+    // The tar is in 512-byte blocks, as is the cap: a filler of the difference (no padding) makes it exactly 1 MiB.
+    await writeFile(join(dir, "context", "filler"), Buffer.alloc(1024 * 1024 - bytes));
+    await packBuildContext(join(dir, "context"), { ref: REF }, join(dir, "b.tar"));
+    const body = await readFile(join(dir, "b.tar"));
+    expect(body.length).toBe(1024 * 1024);
+    const res = await post({ body, signature: signHop(SECRET, "of-builder", body) });
+    expect(res.status).toBe(200);
+    expect(received).toHaveLength(1);
+  });
+
+  it("a declared size over max_build_mb while every upload slot is taken → 413 (final), not 429 (retry later)", async () => {
+    const other = await startBuilder({ maxUploads: 1 });
+    const signature = signHop(SECRET, "of-builder", "the body a slow client claims to send");
+    /** A POST /build whose headers are sent and whose body never is; its answer's status. */
+    const open = (length: number) => {
+      const req = httpRequest(`${other.url}/build`, {
+        method: "POST",
+        agent: false,
+        headers: { "X-Cloud-Signature-256": signature, "Content-Length": String(length) },
+      });
+      req.on("error", () => undefined);
+      const status = new Promise<number>((resolve) =>
+        req.on("response", (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }),
+      );
+      req.flushHeaders();
+      return { req, status };
+    };
+    const taken = new Promise((resolve) => other.builder.server.once("request", resolve));
+    const slow = open(1000);
+    await taken;
+    const over = open(1024 * 1024 + 1);
+    try {
+      // buildshiprun retries a 429; a tar over the cap would only be refused again.
+      expect(await over.status).toBe(413);
+    } finally {
+      slow.req.destroy();
+      over.req.destroy();
+      await other.builder.shutdown(1000);
+    }
   });
 
   it("the operator's base image from the build registry → built", async () => {

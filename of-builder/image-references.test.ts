@@ -143,6 +143,8 @@ describe("imageReferences", () => {
       "RUN a--mount=type=bind,from=x.io/2 ls",
       "RUN echo a,from=x.io/3",
       "LABEL --mount=from=x.io/4",
+      // One mount whose value holds "--mount=from=": a from= key only at the start of the flag or after a comma.
+      "RUN --mount=type=bind,target=/a--mount=from=x.io/5 ls",
     ].join("\n");
     expect(imageReferences(dockerfile, {})).toEqual(["a"]);
   });
@@ -202,6 +204,10 @@ describe("checkImageReferences", () => {
     expect(check(`FROM ${REGISTRY}/alice/fns--api@sha256:${"a".repeat(64)}`)).not.toThrow();
     expect(check(`FROM ${REGISTRY}/alice/fns--api:old@sha256:${"a".repeat(64)}`)).not.toThrow();
     expect(check(`FROM ${REGISTRY}/Alice/FNS--api:old`)).not.toThrow();
+  });
+
+  it("a colon right before the last '/' is no tag: <own repository>:/x is another repository → refused", () => {
+    expect(check(`FROM ${REGISTRY}/alice/fns--api:/x`)).toThrow(/another repository/);
   });
 
   it("an allowed base image named in another case → accepted; only the exact allowed image, not its repository", () => {

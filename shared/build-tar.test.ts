@@ -63,6 +63,8 @@ type RawEntry = {
   body?: string;
   linkpath?: string;
   typeflag?: string;
+  /** The owner the header names; 0 unless set. */
+  uid?: number;
   /** This entry `copies` times, named `<path>0`, `<path>1`, … (one encoded header, renamed: 10,001 take seconds). */
   copies?: number;
 };
@@ -87,6 +89,8 @@ async function rawTar(entries: RawEntry[]): Promise<string> {
       linkpath: entry.linkpath ?? "",
       mode: 0o644,
       mtime: new Date(0),
+      uid: entry.uid ?? 0,
+      gid: entry.uid ?? 0,
     });
     header.encode();
     // Old tars use a NUL typeflag, which node-tar never writes.
@@ -272,8 +276,11 @@ describe("unpackBuildContext refuses unsafe tars with a 400 and writes nothing",
       /^com\.openfaas\.docker\.config must be \{"ref": string, "buildArgs": \{string: string\}\}$/,
     ],
     [
-      "a config one byte over 64 KB",
-      [{ ...CONFIG, body: configOfSize(64 * 1024 + 1) }],
+      "a config one byte over 64 KB, beside a context file",
+      [
+        { ...CONFIG, body: configOfSize(64 * 1024 + 1) },
+        { path: "context/a", body: "x" },
+      ],
       /^com\.openfaas\.docker\.config is over 65536 bytes$/,
     ],
   ])("%s → 400", async (_, entries, reason) => {
@@ -402,11 +409,40 @@ describe("unpackBuildContext: what it lets through, up to each limit", () => {
       expect(failed).toMatchObject({
         status: 400,
         message: expect.stringMatching(/^could not unpack the build context: /),
+        // node-tar's own error, for the log.
+        cause: expect.objectContaining({ code: expect.stringMatching(/^TAR_/) }),
       });
     } else {
       // A node-tar that extracts it must give the same file through both links.
       expect(await readFile(join(failed.contextDir, "a"), "utf8")).toBe("x");
     }
+  });
+
+  it("entries owned by another uid in the tar → extracted as of-builder's own files, the sender's owner not kept", async () => {
+    const file = await rawTar([
+      CONFIG,
+      { path: "context/", type: "Directory", uid: 4242 },
+      { path: "context/a", body: "x", uid: 4242 },
+    ]);
+    const { contextDir } = await unpackBuildContext(file, join(work, "dest"));
+    // As root (of-builder's container), node-tar would chown each entry to the tar's uid unless told not to.
+    const stat = await lstat(join(contextDir, "a"));
+    expect([stat.uid, stat.gid]).toEqual([process.getuid?.(), process.getgid?.()]);
+  });
+
+  it("a truncated tar → 400 whose cause is node-tar's own error, for the log", async () => {
+    const file = await rawTar([CONFIG, { path: "context/a", size: 5000, body: "short" }]);
+    await expect(unpackBuildContext(file, join(work, "dest"))).rejects.toMatchObject({
+      status: 400,
+      cause: expect.objectContaining({ message: expect.stringMatching(/truncated|unexpected end/i) }),
+    });
+  });
+
+  it("a context file over 64 KB → extracted: the 64 KB cap is the config's only", async () => {
+    const big = "x".repeat(64 * 1024 + 1);
+    const file = await rawTar([CONFIG, { path: "context/big", body: big }]);
+    const { contextDir } = await unpackBuildContext(file, join(work, "dest"));
+    expect(await readFile(join(contextDir, "big"), "utf8")).toBe(big);
   });
 
   it("only context/ is written to destDir, never the config file", async () => {

@@ -289,6 +289,19 @@ describe("readTemplate and buildArgsFor", () => {
     expect(buildArgsFor(fn({ lang: "python3", handler: "py", ...fields }), template, ALLOWED)).toEqual(expected);
   });
 
+  it("a template with several build options → the packages of the one named, not the first", () => {
+    const template = {
+      language: "t",
+      build_options: [
+        { name: "dev", packages: ["make"] },
+        { name: "imaging", packages: ["libpng"] },
+      ],
+    };
+    expect(buildArgsFor(fn({ lang: "t", handler: "a", buildOptions: ["imaging"] }), template, ALLOWED)).toEqual({
+      ADDITIONAL_PACKAGE: "libpng",
+    });
+  });
+
   it("an unknown build option → 400 with faas-cli's text", async () => {
     const template = await readTemplate(TEMPLATES, "node20");
     expect(() => buildArgsFor(fn({ lang: "node20", handler: "a", buildOptions: ["dev"] }), template, [])).toThrow(
@@ -324,6 +337,15 @@ describe("readTemplate: a template's own faults", () => {
       message: 'template "bad": template.yml is not valid',
     });
     expect(await readTemplate(templates, "empty")).toEqual({ language: "empty" });
+  });
+
+  it("a lang that is a path out of the templates folder → the unknown-language 400, nothing read there", async () => {
+    await files(join(work, "templates", "t"), { "template.yml": "language: t\n" });
+    await files(join(work, "elsewhere"), { "template.yml": "language: elsewhere\n" });
+    await expect(readTemplate(join(work, "templates"), "../elsewhere")).rejects.toMatchObject({
+      status: 400,
+      message: "missing language template: Not supported language: `../elsewhere`",
+    });
   });
 
   it("a lang naming a file of the templates folder → the unknown-language 400", async () => {
@@ -432,6 +454,16 @@ describe("shrinkwrap: overlaying the handler on the template", () => {
     await expect(run()).rejects.toMatchObject({
       status: 400,
       message: 'template "t": handler_folder leaves the build context',
+    });
+  });
+
+  it("a template symlink that leaves the template → 400 saying it leaves the template, not the repository", async () => {
+    const { run, templates } = await withTemplate("t", { "template.yml": "language: t\n" });
+    await symlink("../../repo", join(templates, "t", "out"));
+    await files(join(repo, "h"), { "a.js": "a" });
+    await expect(run()).rejects.toMatchObject({
+      status: 400,
+      message: 'function "fn": out is a symlink that leaves the template',
     });
   });
 
