@@ -1,8 +1,12 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { startS3Server } from "../local/services/s3.js";
 import { buildRecordKey, createBuildHistory, type BuildRecord } from "../shared/build-history.js";
 import { createLogStore } from "../shared/log-store.js";
 import { createPendingBuilds } from "../shared/pending-builds.js";
+import { createS3Bucket } from "../shared/s3-bucket.js";
+import { startS3Proxy, type S3ProxyHooks } from "./support/s3-proxy.js";
 
 // issue #14 item 2: the build history in the logs' bucket, against the same S3 server the runtime uses (s3rver
 // behind the signature-checking front door).
@@ -18,21 +22,60 @@ beforeAll(async () => {
 afterAll(() => s3.close());
 
 let bucketNo = 0;
-function stores() {
+function stores(over: { endpoint?: string; secretKey?: string; timeoutMs?: number; bucket?: string } = {}) {
   const deps = {
     endpoint: s3.endpoint,
     useSSL: false,
     region: "us-east-1",
     // A fresh bucket per test: each starts empty, and the first put has to create it.
-    bucket: `history-${++bucketNo}`,
+    bucket: over.bucket ?? `history-${++bucketNo}`,
     accessKey: s3.accessKey,
-    secretKey: s3.secretKey,
+    secretKey: over.secretKey ?? s3.secretKey,
     log,
   };
   // The 3 s per-call bound is for production; a machine busy with other suites may take longer here.
   const slow = { ...deps, timeoutMs: 30_000 };
-  return { history: createBuildHistory(slow), logs: createLogStore(deps), pending: createPendingBuilds(slow) };
+  return {
+    history: createBuildHistory({ ...slow, ...over }),
+    logs: createLogStore(deps),
+    pending: createPendingBuilds(slow),
+    // The same bucket, straight to S3: what is stored, whatever the history makes of it.
+    raw: createS3Bucket(deps),
+    bucket: deps.bucket,
+  };
 }
+
+const proxies: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
+});
+/** A proxy in front of the S3 server (test/support/s3-proxy.ts), closed after the test. */
+async function proxyS3(hooks: S3ProxyHooks = {}) {
+  const proxy = await startS3Proxy(s3.endpoint, hooks);
+  proxies.push(proxy);
+  return proxy;
+}
+/** A peer that takes each request and never answers it: a hung store. */
+async function startHungServer() {
+  const server = createServer(() => undefined);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const closer = {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  proxies.push(closer);
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+/** Every key under `_builds/` in the bucket, sorted. */
+async function keysIn(raw: ReturnType<typeof createS3Bucket>, bucket: string): Promise<string[]> {
+  const page = await raw.client.listObjectsQuery(bucket, "_builds/", "", { Delimiter: "", MaxKeys: 1000 });
+  return page.objects.flatMap((o) => (o.name ? [o.name] : [])).sort();
+}
+const S3_ERROR = (code: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${code}</Message></Error>`;
 
 function build(over: Partial<BuildRecord> = {}): BuildRecord {
   return {
@@ -161,5 +204,143 @@ describe("build history", () => {
   it.each([0, 51, 1.5])("a limit of %s → refused", async (limit) => {
     const { history } = stores();
     await expect(history.list({ owner: "alice", limit })).rejects.toThrow(/limit must be 1 to 50/);
+  });
+
+  it("a limit of 1 → the newest build only", async () => {
+    const { history } = stores();
+    await history.put(build({ sha: SHA(1), startedAt: at(1) }));
+    await history.put(build({ sha: SHA(2), startedAt: at(2) }));
+    expect((await history.list({ owner: "alice", limit: 1 })).map((b) => b.sha)).toEqual([SHA(2)]);
+  });
+
+  it("the first and the last start time the keys can spell (1970, 2286) → stored and listed; one ms outside → refused", async () => {
+    const { history } = stores();
+    const first = build({ sha: SHA(1), startedAt: "1970-01-01T00:00:00.000Z" });
+    // 9999999999999 ms: its inverted time is 0, padded to 13 digits like every other.
+    const last = build({ sha: SHA(2), startedAt: "2286-11-20T17:46:39.999Z" });
+    await history.put(first);
+    await history.put(last);
+    expect(await history.list({ owner: "alice" })).toEqual([last, first]);
+    await expect(history.put(build({ sha: SHA(3), startedAt: "1969-12-31T23:59:59.999Z" }))).rejects.toThrow(
+      /bad time/,
+    );
+    await expect(history.put(build({ sha: SHA(3), startedAt: "2286-11-20T17:46:40.000Z" }))).rejects.toThrow(
+      /bad time/,
+    );
+  });
+
+  it("stored objects → the record as application/json, each index entry as an empty application/octet-stream", async () => {
+    const { history, raw, bucket } = stores();
+    await history.put(build());
+    const keys = await keysIn(raw, bucket);
+    expect(keys).toHaveLength(4);
+    for (const key of keys) {
+      const stat = await raw.client.statObject(bucket, key);
+      if (key === buildRecordKey(build())) {
+        expect(stat.metaData["content-type"]).toBe("application/json");
+      } else {
+        expect([stat.size, stat.metaData["content-type"]]).toEqual([0, "application/octet-stream"]);
+      }
+    }
+  });
+
+  it("a rebuild of the same commit → the old start's index entries are removed, not left to be skipped", async () => {
+    const { history, raw, bucket } = stores();
+    await history.put(build({ startedAt: at(1) }));
+    const before = await keysIn(raw, bucket);
+    await history.put(build({ startedAt: at(2) }));
+    const after = await keysIn(raw, bucket);
+    expect(after).toHaveLength(4);
+    expect(after.filter((k) => before.includes(k))).toEqual([buildRecordKey(build())]);
+  });
+
+  it("the terminal record of a running build → one PUT (the record); the index entries are left as they are", async () => {
+    const { history, bucket } = stores();
+    await history.put(build());
+    const proxy = await proxyS3();
+    await stores({ endpoint: proxy.endpoint, bucket }).history.put(build({ state: "success", finishedAt: at(1) }));
+    expect(proxy.requests.filter((r) => r.startsWith("PUT "))).toHaveLength(1);
+  });
+
+  it("a record of exactly 16 KiB → read; one byte more → not a record (undefined)", async () => {
+    const { history, raw, bucket } = stores();
+    await history.put(build());
+    const stored = JSON.stringify(build());
+    const put = async (size: number) => {
+      // JSON allows trailing spaces: the same record, padded to `size` bytes.
+      const body = Buffer.from(stored.padEnd(size, " "));
+      await raw.client.putObject(bucket, buildRecordKey(build()), body, body.length);
+    };
+    await put(16 * 1024);
+    expect(await history.get(build())).toEqual(build());
+    await put(16 * 1024 + 1);
+    expect(await history.get(build())).toBeUndefined();
+  });
+
+  it.each([
+    ["not JSON", "{"],
+    ["JSON that is no record", JSON.stringify({ owner: "alice" })],
+  ])("an object under a record's key that is %s → get undefined, not an error", async (_, body) => {
+    const { history, raw, bucket } = stores();
+    await history.put(build());
+    await raw.client.putObject(bucket, buildRecordKey(build()), Buffer.from(body), body.length);
+    expect(await history.get(build())).toBeUndefined();
+  });
+
+  it("S3 refusing the request (a wrong secret key: 403) → get, put and list throw, never 'none'", async () => {
+    const { history, bucket } = stores();
+    await history.put(build());
+    const refused = stores({ secretKey: "not-the-key", bucket }).history;
+    await expect(refused.get(build())).rejects.toThrow(/signature/i);
+    await expect(refused.put(build({ sha: SHA(2) }))).rejects.toThrow(/signature/i);
+    await expect(refused.list({ owner: "alice" })).rejects.toThrow(/signature/i);
+  });
+
+  it("a write S3 refuses once (403 AccessDenied, not NoSuchBucket) → put throws; it is not taken for a missing bucket", async () => {
+    const { history, bucket } = stores();
+    await history.put(build());
+    let refusals = 0;
+    const proxy = await proxyS3({
+      before: (method) =>
+        Promise.resolve(
+          method === "PUT" && ++refusals === 1 ? { status: 403, body: S3_ERROR("AccessDenied") } : undefined,
+        ),
+    });
+    await expect(
+      stores({ endpoint: proxy.endpoint, bucket }).history.put(build({ state: "success", finishedAt: at(1) })),
+    ).rejects.toThrow(/AccessDenied/);
+  });
+
+  it("a store that never answers → each call throws after timeoutMs, naming the call", async () => {
+    const history = stores({ endpoint: await startHungServer(), timeoutMs: 200 }).history;
+    await expect(history.get(build())).rejects.toThrow("S3: get build: no answer within 200 ms");
+    await expect(history.list({ owner: "alice" })).rejects.toThrow("S3: list builds: no answer within 200 ms");
+  });
+
+  it("a store that answers reads but never a write, or never the bucket check → put throws naming that call", async () => {
+    const never = new Promise<undefined>(() => undefined);
+    const writing = await proxyS3({ before: (method) => (method === "PUT" ? never : Promise.resolve(undefined)) });
+    await expect(stores({ endpoint: writing.endpoint, timeoutMs: 2000 }).history.put(build())).rejects.toThrow(
+      "S3: put build: no answer within 2000 ms",
+    );
+    // Each write is told the bucket is missing; the check that would create it (HEAD) hangs.
+    const creating = await proxyS3({
+      before: (method) =>
+        method === "HEAD"
+          ? never
+          : Promise.resolve(method === "PUT" ? { status: 404, body: S3_ERROR("NoSuchBucket") } : undefined),
+    });
+    await expect(stores({ endpoint: creating.endpoint, timeoutMs: 2000 }).history.put(build())).rejects.toThrow(
+      "S3: create bucket: no answer within 2000 ms",
+    );
+  });
+
+  it("a stray index entry whose time has 14 digits (a leading 0) → skipped, the build listed once", async () => {
+    const { history, raw, bucket } = stores();
+    await history.put(build());
+    const entry = (await keysIn(raw, bucket)).find((k) => k.startsWith("_builds/~owner/"))!;
+    const stray = entry.replace(/\/([0-9]{13})\//, "/0$1/");
+    await raw.client.putObject(bucket, stray, Buffer.alloc(0), 0);
+    expect(await history.list({ owner: "alice" })).toEqual([build()]);
   });
 });

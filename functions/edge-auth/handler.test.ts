@@ -1,11 +1,11 @@
-import { generateKeyPairSync } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { invokeHandler } from "../../shared/function-server.js";
 import { createHandler, depsFromEnv } from "./handler.js";
-import { safeRedirect } from "./login-flow.js";
+import { createLoginFlow, safeRedirect } from "./login-flow.js";
 
 const pem = (type: "ec" | "rsa") =>
   type === "ec"
@@ -118,5 +118,86 @@ describe("edge-auth handler", () => {
     ["GET /me without a session", 401, "/me", "GET"],
   ] as const)("%s → %s", async (_name, status, path, method) => {
     expect((await get(path, {}, undefined, method)).status).toBe(status);
+  });
+
+  /** A state cookie as /login sets it: sha256(state) and the page to return to. */
+  const stateCookie = (state: string, saved?: string) =>
+    `openfaas_cloud_login=${createHash("sha256").update(state).digest("base64url")}` +
+    (saved === undefined ? "" : `.${Buffer.from(saved).toString("base64url")}`);
+  const text = (res: { body: Buffer }) => res.body.toString();
+
+  it("/login over http → 302 to GitHub with an empty body, not cached, the state cookie exactly so", async () => {
+    const res = await get("/login", { redirect: "/x" });
+    expect([res.status, text(res), res.headers["cache-control"]]).toEqual([302, "", "no-store"]);
+    expect(cookies(res.headers)).toEqual([
+      `${stateCookie("fixed-state", "/x")}; Max-Age=600; Path=/; HttpOnly; SameSite=Lax`,
+    ]);
+  });
+
+  it("public and GitHub URLs with several trailing slashes → the callback and authorize URLs without them", async () => {
+    const flow = createLoginFlow({
+      clientId: "Iv1.x",
+      oauthUrl: "https://github.example//",
+      publicUrl: "https://system.example.com//",
+      githubUser: () => Promise.resolve({ userId: 7, login: "Carol", orgs: [] }),
+      ...keys,
+      sessionTtlMs: 3600_000,
+      operators: [],
+      now: () => 1_700_000_000_000,
+      newState: () => "s",
+    });
+    const res = await flow({ method: "GET", path: "/login", query: {}, headers: {}, body: Buffer.alloc(0) });
+    const location = new URL(res.headers!.location!);
+    expect(`${location.origin}${location.pathname}`).toBe("https://github.example/login/oauth/authorize");
+    expect(location.searchParams.get("redirect_uri")).toBe("https://system.example.com/auth/oauth2/authorized");
+  });
+
+  it.each(["/login/", "/login//", "/me//"])(
+    "a path with trailing slashes (%s) → routed as without them",
+    async (path) => {
+      expect((await get(path)).status).toBe(path.startsWith("/me") ? 401 : 302);
+    },
+  );
+
+  it("the callback with GitHub's error (access denied) and the right state → 401 naming the error, no session", async () => {
+    const res = await get(
+      "/oauth2/authorized",
+      { error: "access_denied", state: "fixed-state" },
+      stateCookie("fixed-state", "/"),
+    );
+    expect([res.status, text(res)]).toEqual([401, "GitHub did not log you in (access_denied)"]);
+    expect(res.headers["set-cookie"]).toBeUndefined();
+  });
+
+  it("the callback with the right state but no code → 400", async () => {
+    const res = await get("/oauth2/authorized", { state: "fixed-state" }, stateCookie("fixed-state", "/"));
+    expect([res.status, text(res)]).toEqual([400, "the callback has no code: start again at /auth/login"]);
+  });
+
+  it("a state cookie holding the hash of an empty state, and no state in the callback → 403", async () => {
+    const res = await get("/oauth2/authorized", { code: "c" }, stateCookie("", "/"));
+    expect(res.status).toBe(403);
+  });
+
+  it("a state cookie without the page to return to → back to /", async () => {
+    const res = await get("/oauth2/authorized", { code: "c", state: "fixed-state" }, stateCookie("fixed-state"));
+    expect([res.status, res.headers.location]).toEqual([302, "/"]);
+  });
+
+  it("the callback's answer and /me → not cached; the session cookie over http without Secure", async () => {
+    const done = await get("/oauth2/authorized", { code: "c", state: "fixed-state" }, stateCookie("fixed-state", "/"));
+    expect([done.headers["cache-control"], text(done)]).toEqual(["no-store", ""]);
+    expect(cookies(done.headers)[0]).toMatch(
+      /^openfaas_cloud_token=[^;]+; Max-Age=3600; Path=\/; HttpOnly; SameSite=Lax$/,
+    );
+    const me = await get("/me", {}, cookies(done.headers)[0]!.split(";")[0]);
+    expect(me.headers["cache-control"]).toBe("no-store");
+  });
+
+  it.each([
+    ["POST /login", "/login", "POST", "edge-auth answers GET only"],
+    ["GET /elsewhere", "/elsewhere", "GET", "no such path: /auth/login, /logout, /oauth2/authorized and /me exist"],
+  ] as const)("%s → the refusal names the rule", async (_name, path, method, message) => {
+    expect(text(await get(path, {}, undefined, method))).toBe(message);
   });
 });
