@@ -442,10 +442,12 @@ describe("buildshiprun: the live build log", () => {
         void (async () => {
           res.writeHead(200, { "content-type": "application/x-ndjson" });
           res.write(`${JSON.stringify({ log: "#1 [1/2] FROM base" })}\n`);
-          // Held open until buildshiprun has stored the first line: only a live log can be read here.
-          for (let i = 0; i < 500 && seenWhileRunning.log === undefined; i++) {
+          // Held open until buildshiprun has stored the first line and the running record (written beside the
+          // build, so either may land first): only a live log and record can be read here.
+          for (let i = 0; i < 500 && seenWhileRunning.state === undefined; i++) {
             const stored = await world.logs.get(key);
-            if (stored) Object.assign(seenWhileRunning, { log: stored, state: (await world.history.get(key))?.state });
+            const state = (await world.history.get(key))?.state;
+            if (stored && state) Object.assign(seenWhileRunning, { log: stored, state });
             else await new Promise((resolve) => setTimeout(resolve, 20));
           }
           const result = { imageName: spec.image, status: "success", log: ["#1 [1/2] FROM base", "#2 DONE 0.1s"] };
