@@ -134,6 +134,26 @@ describe("packBuildContext → unpackBuildContext", () => {
     expect(await tree(out.contextDir)).toEqual(await tree(context));
   });
 
+  it("files around the 1 MiB read-and-batch size (one byte under, at, over, 3 MiB) and many small ones → the same bytes back", async () => {
+    const context = join(work, "ctx");
+    await mkdir(join(context, "many"), { recursive: true });
+    const MIB = 1024 * 1024;
+    for (const [name, size] of [
+      ["under", MIB - 1],
+      ["at", MIB],
+      ["over", MIB + 1],
+      ["big", 3 * MIB + 7],
+    ] as const) {
+      await writeFile(join(context, name), Buffer.alloc(size, name));
+    }
+    for (let i = 0; i < 300; i++) await writeFile(join(context, "many", `f${i}`), `file ${i}\n`.repeat(i));
+    const tarFile = join(work, "fn.tar");
+    const { bytes } = await packBuildContext(context, { ref: "reg/fn:1" }, tarFile);
+    expect(bytes).toBe((await lstat(tarFile)).size);
+    const out = await unpackBuildContext(tarFile, join(work, "out"), { maxBytes: 64 * MIB });
+    expect(await tree(out.contextDir)).toEqual(await tree(context));
+  });
+
   it("the tar root holds the config and context/, with uid/gid 0 and mtime 0", async () => {
     const tarFile = join(work, "fn.tar");
     await packBuildContext(await sampleContext(), { ref: "reg/fn:1" }, tarFile);

@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { lstat, mkdir, open, readdir, readlink, type FileHandle } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, readFile, readlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { Header, Parser, Pax, extract, list, type ReadEntry } from "tar";
 import { z } from "zod";
@@ -27,20 +27,50 @@ const ConfigSchema = z.object({
 
 type EntryType = "File" | "Directory" | "SymbolicLink";
 
-async function writeHeader(out: FileHandle, path: string, type: EntryType, mode: number, size = 0, linkpath = "") {
+// Files up to this size are read in one call, and writes are gathered up to it before one writev: a context of a
+// thousand small files cost six file-system calls per file through the thread pool, most of the pack's time
+// (issue #16: 1,000 files / 9.5 MB packed in 0.5 s against 0.05 s for `tar -c`).
+const BATCH_BYTES = 1024 * 1024;
+
+/** Writes to the tar file, gathered into batches of about BATCH_BYTES. */
+interface Sink {
+  write(chunk: Buffer): Promise<void>;
+  flush(): Promise<void>;
+}
+
+function batched(out: FileHandle): Sink {
+  let parts: Buffer[] = [];
+  let size = 0;
+  const flush = async () => {
+    const pending = parts;
+    parts = [];
+    size = 0;
+    if (pending.length > 0) await out.writev(pending);
+  };
+  return {
+    async write(chunk) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= BATCH_BYTES) await flush();
+    },
+    flush,
+  };
+}
+
+async function writeHeader(out: Sink, path: string, type: EntryType, mode: number, size = 0, linkpath = "") {
   const header = new Header({ path, type, mode, size, linkpath, uid: 0, gid: 0, mtime: EPOCH, uname: "", gname: "" });
   // Paths over the ustar limits go in a PAX record first, as tar(1) does.
   if (header.encode()) await out.write(new Pax(linkpath ? { path, linkpath } : { path }).encode());
   await out.write(header.block!);
 }
 
-async function writePadding(out: FileHandle, size: number) {
+async function writePadding(out: Sink, size: number) {
   const pad = (BLOCK - (size % BLOCK)) % BLOCK;
   // Stryker disable next-line ConditionalExpression,EqualityOperator: a zero-length write adds no byte; skipping it saves a write call per block-aligned file
   if (pad > 0) await out.write(Buffer.alloc(pad));
 }
 
-async function writeTree(out: FileHandle, dir: string, prefix: string): Promise<void> {
+async function writeTree(out: Sink, dir: string, prefix: string): Promise<void> {
   for (const name of (await readdir(dir)).sort()) {
     const path = join(dir, name);
     const entry = `${prefix}/${name}`;
@@ -54,9 +84,15 @@ async function writeTree(out: FileHandle, dir: string, prefix: string): Promise<
     } else if (stat.isFile()) {
       await writeHeader(out, entry, "File", mode, stat.size);
       let written = 0;
-      for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-        written += chunk.length;
-        await out.write(chunk);
+      if (stat.size <= BATCH_BYTES) {
+        const data = await readFile(path);
+        written = data.length;
+        await out.write(data);
+      } else {
+        for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+          written += chunk.length;
+          await out.write(chunk);
+        }
       }
       if (written !== stat.size) throw new Error(`${path} changed size while being packed`);
       await writePadding(out, written);
@@ -85,17 +121,19 @@ export async function packBuildContext(
       deploy: config.deploy,
     }),
   );
-  const out = await open(outFile, "w", 0o600);
+  const file = await open(outFile, "w", 0o600);
   try {
+    const out = batched(file);
     await writeHeader(out, CONFIG_FILE, "File", 0o600, body.length);
     await out.write(body);
     await writePadding(out, body.length);
     await writeHeader(out, `${CONTEXT}/`, "Directory", (await lstat(contextDir)).mode & 0o777);
     await writeTree(out, contextDir, CONTEXT);
     await out.write(Buffer.alloc(2 * BLOCK));
-    return { bytes: (await out.stat()).size };
+    await out.flush();
+    return { bytes: (await file.stat()).size };
   } finally {
-    await out.close();
+    await file.close();
   }
 }
 
