@@ -152,6 +152,29 @@ describe("edge-auth handler", () => {
     expect(location.searchParams.get("redirect_uri")).toBe("https://system.example.com/auth/oauth2/authorized");
   });
 
+  it("over https: the state and session cookies end in Secure, so a browser never sends them over plain http", async () => {
+    const flow = createLoginFlow({
+      clientId: "Iv1.x",
+      oauthUrl: "https://github.example",
+      publicUrl: "https://system.example.com",
+      githubUser: () => Promise.resolve({ userId: 7, login: "Carol", orgs: [] }),
+      ...keys,
+      sessionTtlMs: 3600_000,
+      operators: [],
+      now: () => 1_700_000_000_000,
+      newState: () => "s",
+    });
+    const call = (path: string, query: Record<string, string>, cookie?: string) =>
+      flow({ method: "GET", path, query, headers: cookie ? { cookie } : {}, body: Buffer.alloc(0) });
+    const login = await call("/login", {});
+    const state = cookies(login.headers as Record<string, string>);
+    expect(state).toEqual([`${stateCookie("s", "/")}; Max-Age=600; Path=/; HttpOnly; SameSite=Lax; Secure`]);
+    const done = await call("/oauth2/authorized", { code: "c", state: "s" }, state[0]!.split(";")[0]);
+    const session = cookies(done.headers as Record<string, string>);
+    expect(session.length).toBeGreaterThan(0);
+    for (const c of session) expect(c).toMatch(/; HttpOnly; SameSite=Lax; Secure$/);
+  });
+
   it.each(["/login/", "/login//", "/me//"])(
     "a path with trailing slashes (%s) → routed as without them",
     async (path) => {
