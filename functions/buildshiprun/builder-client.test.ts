@@ -8,24 +8,25 @@ import { createBuilderClient } from "./builder-client.js";
 
 const built = { status: 200, body: { imageName: "r/a:1", status: "success", log: ["#1 done"] } };
 
+/** A clock whose sleeps pass at once and are recorded in `waits`. */
 function clock() {
   let t = 0;
-  return { now: () => t, sleep: (ms: number) => Promise.resolve(void (t += ms)) };
+  const waits: number[] = [];
+  return { now: () => t, sleep: (ms: number) => Promise.resolve(void (waits.push(ms), (t += ms))), waits };
 }
 
 describe("createBuilderClient deadline", () => {
   it("429 on every attempt → asked again after 1, 2, then every 4 s → 'no free build slot within 60 s'", async () => {
     const builder = await startRecorder(() => ({ status: 429, body: { status: "failure", error: "busy" } }));
     try {
-      const { now, sleep } = clock();
-      const waits: number[] = [];
+      const { now, sleep, waits } = clock();
       const client = createBuilderClient({
         url: builder.url,
         payloadSecret: "s",
         http: axios,
         deadlineMs: 60_000,
         now,
-        sleep: (ms) => (waits.push(ms), sleep(ms)),
+        sleep,
         random: () => 0,
       });
       const outcome = await client.build(Buffer.from("tar"));
@@ -41,14 +42,13 @@ describe("createBuilderClient deadline", () => {
   it("the 429 waits are shortened by up to half at random, so builds waiting together do not ask in step", async () => {
     const builder = await startRecorder((_, i) => (i < 3 ? { status: 429 } : built));
     try {
-      const { now, sleep } = clock();
-      const waits: number[] = [];
+      const { now, sleep, waits } = clock();
       const client = createBuilderClient({
         url: builder.url,
         payloadSecret: "s",
         http: axios,
         now,
-        sleep: (ms) => (waits.push(ms), sleep(ms)),
+        sleep,
         random: () => 0.999,
       });
       expect(await client.build(Buffer.from("tar"))).toMatchObject({ ok: true });
@@ -193,14 +193,13 @@ describe("createBuilderClient stream (Accept: application/x-ndjson)", () => {
   it("of-builder not listening at all → 'builder unreachable' after 3 resends within the deadline, not before", async () => {
     const builder = await streamingBuilder(() => Promise.resolve());
     await builder.close();
-    const { now, sleep } = clock();
-    const waits: number[] = [];
+    const { now, sleep, waits } = clock();
     const client = createBuilderClient({
       url: builder.url,
       payloadSecret: "s",
       http: axios,
       now,
-      sleep: (ms) => (waits.push(ms), sleep(ms)),
+      sleep,
     });
     expect(await client.build(Buffer.from("tar"))).toMatchObject({
       ok: false,

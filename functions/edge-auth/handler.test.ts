@@ -134,11 +134,12 @@ describe("edge-auth handler", () => {
     ]);
   });
 
-  it("public and GitHub URLs with several trailing slashes → the callback and authorize URLs without them", async () => {
-    const flow = createLoginFlow({
+  /** The login routes on their own, at a given GitHub and public URL, state "s", no operators. */
+  const flowAt = (oauthUrl: string, publicUrl: string) =>
+    createLoginFlow({
       clientId: "Iv1.x",
-      oauthUrl: "https://github.example//",
-      publicUrl: "https://system.example.com//",
+      oauthUrl,
+      publicUrl,
       githubUser: () => Promise.resolve({ userId: 7, login: "Carol", orgs: [] }),
       ...keys,
       sessionTtlMs: 3600_000,
@@ -146,6 +147,9 @@ describe("edge-auth handler", () => {
       now: () => 1_700_000_000_000,
       newState: () => "s",
     });
+
+  it("public and GitHub URLs with several trailing slashes → the callback and authorize URLs without them", async () => {
+    const flow = flowAt("https://github.example//", "https://system.example.com//");
     const res = await flow({ method: "GET", path: "/login", query: {}, headers: {}, body: Buffer.alloc(0) });
     const location = new URL(res.headers!.location!);
     expect(`${location.origin}${location.pathname}`).toBe("https://github.example/login/oauth/authorize");
@@ -153,17 +157,7 @@ describe("edge-auth handler", () => {
   });
 
   it("over https: the state and session cookies end in Secure, so a browser never sends them over plain http", async () => {
-    const flow = createLoginFlow({
-      clientId: "Iv1.x",
-      oauthUrl: "https://github.example",
-      publicUrl: "https://system.example.com",
-      githubUser: () => Promise.resolve({ userId: 7, login: "Carol", orgs: [] }),
-      ...keys,
-      sessionTtlMs: 3600_000,
-      operators: [],
-      now: () => 1_700_000_000_000,
-      newState: () => "s",
-    });
+    const flow = flowAt("https://github.example", "https://system.example.com");
     const call = (path: string, query: Record<string, string>, cookie?: string) =>
       flow({ method: "GET", path, query, headers: cookie ? { cookie } : {}, body: Buffer.alloc(0) });
     const login = await call("/login", {});
