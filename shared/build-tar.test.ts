@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
 import { Header, list } from "tar";
-import { packBuildContext, readBuildConfig, unpackBuildContext } from "./build-tar.js";
+import { batched, packBuildContext, readBuildConfig, unpackBuildContext } from "./build-tar.js";
 
 let work: string;
 beforeEach(async () => {
@@ -157,10 +157,11 @@ describe("packBuildContext → unpackBuildContext", () => {
   it("the tar root holds the config and context/, with uid/gid 0 and mtime 0", async () => {
     const tarFile = join(work, "fn.tar");
     await packBuildContext(await sampleContext(), { ref: "reg/fn:1" }, tarFile);
-    const seen: Array<{ path: string; uid?: number; gid?: number; mtime?: number }> = [];
+    const seen: Array<{ path: string; uid?: number; gid?: number; mtime?: number; owner: string }> = [];
     await list({
       file: tarFile,
-      onReadEntry: (e) => seen.push({ path: e.path, uid: e.uid, gid: e.gid, mtime: e.mtime?.getTime() }),
+      onReadEntry: (e) =>
+        seen.push({ path: e.path, uid: e.uid, gid: e.gid, mtime: e.mtime?.getTime(), owner: `${e.uname}:${e.gname}` }),
     });
     expect(seen.slice(0, 3).map((e) => e.path)).toEqual([
       "com.openfaas.docker.config",
@@ -168,6 +169,8 @@ describe("packBuildContext → unpackBuildContext", () => {
       "context/Dockerfile",
     ]);
     expect(seen.every((e) => e.uid === 0 && e.gid === 0 && e.mtime === 0)).toBe(true);
+    // No user or group names either: the packing machine's accounts must not change the bytes.
+    expect(new Set(seen.map((e) => e.owner))).toEqual(new Set([":"]));
   });
 
   it("no buildArgs → the config omits the key, as the original wrote it", async () => {
@@ -503,18 +506,58 @@ describe("packBuildContext: what it writes", () => {
   it("entries in sorted order whatever order they were created in", async () => {
     const context = join(work, "ctx");
     await mkdir(context);
-    for (const name of ["c", "a", "d", "b"]) await writeFile(join(context, name), name);
+    // 26 names created in a scrambled order: the folder's own listing order (creation, reverse or hash order, by file
+    // system) is then all but certain to differ from the sorted one.
+    const names = Array.from({ length: 26 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26)));
+    for (const name of names) await writeFile(join(context, name), name);
     await packBuildContext(context, { ref: "reg/fn:1" }, join(work, "fn.tar"));
     const seen: string[] = [];
     await list({ file: join(work, "fn.tar"), onReadEntry: (e) => seen.push(e.path) });
-    expect(seen).toEqual([
-      "com.openfaas.docker.config",
-      "context/",
-      "context/a",
-      "context/b",
-      "context/c",
-      "context/d",
-    ]);
+    expect(seen).toEqual(["com.openfaas.docker.config", "context/", ...[...names].sort().map((n) => `context/${n}`)]);
+  });
+
+  it("a file name over ustar's 100 characters → a PAX record, the same name back", async () => {
+    const context = join(work, "ctx");
+    await mkdir(context);
+    const name = `${"n".repeat(140)}.js`;
+    await writeFile(join(context, name), "long\n");
+    await packBuildContext(context, { ref: "reg/fn:1" }, join(work, "fn.tar"));
+    const { contextDir } = await unpackBuildContext(join(work, "fn.tar"), join(work, "out"));
+    expect(await readdir(contextDir)).toEqual([name]);
+    expect(await readFile(join(contextDir, name), "utf8")).toBe("long\n");
+  });
+
+  it("ends in the two zero blocks that mark the end of a tar, on a block boundary", async () => {
+    const context = join(work, "ctx");
+    await mkdir(context);
+    await writeFile(join(context, "f"), "x".repeat(700));
+    await packBuildContext(context, { ref: "reg/fn:1" }, join(work, "fn.tar"));
+    const bytes = await readFile(join(work, "fn.tar"));
+    expect(bytes.length % 512).toBe(0);
+    expect(bytes.subarray(-1024).equals(Buffer.alloc(1024))).toBe(true);
+    // The block before them is the file's data (700 bytes: one full block, then 188 and padding).
+    expect(bytes.subarray(-1536, -1536 + 188).toString()).toBe("x".repeat(188));
+  });
+
+  it("closes the tar file it wrote, after a success and after a refusal", async () => {
+    const openFiles = async () => (await readdir("/proc/self/fd")).length;
+    const context = await sampleContext();
+    const before = await openFiles();
+    for (let i = 0; i < 5; i++) await packBuildContext(context, { ref: "reg/fn:1" }, join(work, `ok${i}.tar`));
+    expect(await openFiles()).toBe(before);
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(context, "sock"), resolve));
+    const withSocket = await openFiles();
+    try {
+      for (let i = 0; i < 5; i++) {
+        await expect(packBuildContext(context, { ref: "reg/fn:1" }, join(work, `no${i}.tar`))).rejects.toThrow(
+          /not a regular file/,
+        );
+      }
+      expect(await openFiles()).toBe(withSocket);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("a socket in the context → 400 naming it, as it is no file, folder or symlink", async () => {
@@ -530,6 +573,42 @@ describe("packBuildContext: what it writes", () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe("batched: the packer's writes, gathered into batches of about 1 MiB", () => {
+  const MIB = 1024 * 1024;
+  function recorder() {
+    const batches: number[][] = [];
+    const sink = batched({
+      writev: (buffers) => {
+        batches.push(buffers.map((b) => b.byteLength));
+        return Promise.resolve({ bytesWritten: 0, buffers });
+      },
+    });
+    return { sink, batches };
+  }
+
+  it("keeps writes until they reach 1 MiB, then writes them in one call", async () => {
+    const { sink, batches } = recorder();
+    await sink.write(Buffer.alloc(MIB - 1));
+    await sink.write(Buffer.alloc(0));
+    expect(batches).toEqual([]);
+    await sink.write(Buffer.alloc(1));
+    expect(batches).toEqual([[MIB - 1, 0, 1]]);
+  });
+
+  it("a batch starts empty after each write-out, and flush writes what is left", async () => {
+    const { sink, batches } = recorder();
+    await sink.write(Buffer.alloc(MIB));
+    await sink.write(Buffer.alloc(10));
+    await sink.write(Buffer.alloc(MIB - 11));
+    expect(batches).toEqual([[MIB]]);
+    await sink.write(Buffer.alloc(1));
+    expect(batches).toEqual([[MIB], [10, MIB - 11, 1]]);
+    await sink.write(Buffer.alloc(5));
+    await sink.flush();
+    expect(batches).toEqual([[MIB], [10, MIB - 11, 1], [5]]);
   });
 });
 
