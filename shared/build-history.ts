@@ -220,7 +220,8 @@ export function createBuildHistory(deps: S3BucketDeps & { timeoutMs?: number }):
       const entries = listed.objects.flatMap((o) => {
         if (!o.name?.startsWith(prefix)) return [];
         const [inv, ...rest] = o.name.slice(prefix.length).split("/");
-        if (!inv || !/^[0-9]{13}$/.test(inv) || !rest.every(Boolean)) return [];
+        if (!inv || !/^[0-9]{13}$/.test(inv)) return [];
+        // A missing part makes buildRecordKey throw: such an entry is skipped without a read.
         try {
           return [{ startedMs: MAX_INVERTED - Number(inv), key: buildRecordKey(id(rest) as BuildId) }];
         } catch {

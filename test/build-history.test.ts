@@ -343,4 +343,37 @@ describe("build history", () => {
     await raw.client.putObject(bucket, stray, Buffer.alloc(0), 0);
     expect(await history.list({ owner: "alice" })).toEqual([build()]);
   });
+
+  it("index entries with a part missing → skipped without reading anything", async () => {
+    const { history, raw, bucket } = stores();
+    await history.put(build());
+    const entry = (await keysIn(raw, bucket)).find((k) => k.startsWith("_builds/~owner/"))!;
+    const [inv] = /\/([0-9]{13})\//.exec(entry)!.slice(1);
+    for (const stray of [`fns`, `fns/${SHA(1)}`]) {
+      await raw.client.putObject(bucket, `_builds/~owner/alice/${inv}/${stray}`, Buffer.alloc(0), 0);
+    }
+    const proxy = await proxyS3();
+    const listed = await stores({ endpoint: proxy.endpoint, bucket }).history.list({ owner: "alice" });
+    expect(listed).toStrictEqual([build()]);
+    // One list and the one real record's read: the strays cost nothing.
+    expect(proxy.requests.filter((r) => r.startsWith("GET "))).toHaveLength(2);
+  });
+
+  it("an index entry of an older start left behind (its removal failed) → the build listed once, at its new start", async () => {
+    const { history, raw, bucket } = stores();
+    await history.put(build({ startedAt: at(1) }));
+    const old = (await keysIn(raw, bucket)).filter((k) => !k.endsWith(".json"));
+    await history.put(build({ startedAt: at(2) }));
+    for (const key of old) await raw.client.putObject(bucket, key, Buffer.alloc(0), 0);
+    expect(await history.list({ owner: "alice" })).toStrictEqual([build({ startedAt: at(2) })]);
+    expect(await history.list({ owner: "alice", function: "api" })).toStrictEqual([build({ startedAt: at(2) })]);
+  });
+
+  it("an index entry whose record is gone → left out, no hole in the list", async () => {
+    const { history, raw, bucket } = stores();
+    await history.put(build({ sha: SHA(1), startedAt: at(1) }));
+    await history.put(build({ sha: SHA(2), startedAt: at(2) }));
+    await raw.client.removeObject(bucket, buildRecordKey(build({ sha: SHA(2) })));
+    expect(await history.list({ owner: "alice" })).toStrictEqual([build({ sha: SHA(1), startedAt: at(1) })]);
+  });
 });
