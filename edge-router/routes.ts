@@ -1,5 +1,5 @@
 import { HttpError } from "../shared/http-error.js";
-import { functionName } from "../shared/naming.js";
+import { servedName } from "../shared/naming.js";
 import { SYSTEM_ROUTES } from "./system-routes.js";
 
 /** Where a request goes: the router's own health, or a path (and query) on the gateway. */
@@ -56,13 +56,14 @@ function systemRoute(target: string, domain: string): Route {
   throw notFound(`${SYSTEM}.${domain}/${first} is not a system path`);
 }
 
-/** An owner's function: `/<fn>/<rest>?<query>` → `/function/<owner>--<fn>/<rest>?<query>` (shared/naming.ts). */
+/** An owner's function: `/<fn>[--<key>]/<rest>?<query>` → `/function/<owner>--<fn>[--<key>]/<rest>?<query>` (shared/naming.ts). */
 function ownerRoute(owner: string, target: string, domain: string): Route {
   const { first, rest, query } = splitTarget(target);
   if (first === "") throw notFound(`${owner}.${domain}/ names no function: use ${owner}.${domain}/<function>`);
   let name: string;
   try {
-    name = functionName(owner, first);
+    // `<fn>` or a preview's `<fn>--<key>` (issue #17); always under this host's owner.
+    name = servedName(owner, first);
   } catch (error) {
     // naming's message names the value and the rule it broke; here it means "no such function".
     throw notFound((error as Error).message);

@@ -14,6 +14,8 @@ export interface LocalPush {
   sha: string;
   before?: string;
   branch?: string;
+  /** The repository's default branch; `branch` unless given (issue #17's previews push another one). */
+  defaultBranch?: string;
   cloneUrl: string;
   installationId: number;
   private?: boolean;
@@ -34,7 +36,8 @@ export function pushWebhook(
     before: push.before ?? "0".repeat(40),
     after: push.sha,
     created: push.before === undefined,
-    deleted: false,
+    // The all-zero SHA is a deleted branch, as GitHub sends it (issue #17).
+    deleted: /^0{40}$/.test(push.sha),
     head_commit: { ...(template.head_commit as Json), id: push.sha, tree_id: push.sha },
     commits: [],
     repository: {
@@ -46,8 +49,8 @@ export function pushWebhook(
       html_url: htmlUrl,
       url: htmlUrl,
       clone_url: push.cloneUrl,
-      default_branch: branch,
-      master_branch: branch,
+      default_branch: push.defaultBranch ?? branch,
+      master_branch: push.defaultBranch ?? branch,
     },
     installation: { ...(template.installation as Json), id: push.installationId },
   });

@@ -22,7 +22,7 @@ import { createBuilderServer } from "../of-builder/server.js";
 import { trustedProxyList } from "../edge-router/config.js";
 import { createEdgeRouter } from "../edge-router/server.js";
 import { startGateway } from "./gateway.js";
-import { type GitFileContent, type GitRepo, readTree, startGitServer } from "./git-server/git-server.js";
+import { type GitFileContent, type GitRepo, readBranchTip, readTree, startGitServer } from "./git-server/git-server.js";
 import { startGithubStandin, type RecordedStatus } from "./github-standin/server.js";
 import { listen } from "./listen.js";
 import { loadPorts } from "./ports.js";
@@ -209,6 +209,8 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
     installations,
     port: ports.github,
     recordFile: join(dir, "github-statuses.jsonl"),
+    // "Get a branch" answers the local git host's real tips, so a stale re-run is refused as on GitHub (issue #17).
+    branchTip: (owner, repo, branch) => readBranchTip(join(dir, "git"), owner, repo, branch),
     // edge-auth's login (issue #13): the callback is the system host's through the edge router.
     oauth: {
       clientId: LOCAL_CLIENT_ID,
@@ -227,12 +229,13 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
   stops.push(() => git.close());
   const repos = new Map<string, { repo: GitRepo; files: Set<string> }>();
 
-  /** Commits `files` (or a folder) as the new tip of `owner/name`'s master branch; returns the SHA. */
+  /** Commits `files` (or a folder) as the new tip of `owner/name`'s `branch` (master); returns the SHA. */
   async function publish(
     owner: string,
     name: string,
     source: string | Record<string, GitFileContent>,
     message = "update",
+    branch = "master",
   ) {
     const files = typeof source === "string" ? await readTree(source) : source;
     let entry = repos.get(`${owner}/${name}`);
@@ -241,7 +244,7 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
     const remove = [...entry.files].filter((f) => !(f in files));
     const sha = await entry.repo.commit(files, message, { remove });
     // This session's history replaces whatever an earlier run pushed.
-    await entry.repo.push({ force: true });
+    await entry.repo.push({ force: true, branch });
     entry.files = new Set(Object.keys(files));
     return sha;
   }
@@ -486,8 +489,9 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
     /**
      * Sends the push webhook GitHub would send for `sha` on `owner/repo` to github-event. The owner's id is
      * 1000 + its installation id unless `ownerId` says otherwise (an account that took a renamed login, issue #10).
+     * `branch` pushes another branch than master; an all-zero `sha` is that branch's deletion (issue #17).
      */
-    async sendPush(owner: string, repo: string, sha: string, before?: string, ownerId?: number) {
+    async sendPush(owner: string, repo: string, sha: string, before?: string, ownerId?: number, branch?: string) {
       const installation = installations.find((i) => i.account.toLowerCase() === owner.toLowerCase());
       const { body, headers } = pushWebhook(
         {
@@ -498,6 +502,8 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
           before,
           cloneUrl: `${git.url}/${owner}/${repo}.git`,
           installationId: installation?.id ?? 0,
+          // Another branch than master (previews, issue #17); master stays the default branch.
+          ...(branch ? { branch, defaultBranch: "master" } : {}),
         },
         webhookSecret,
         randomUUID(),

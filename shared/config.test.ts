@@ -56,6 +56,22 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ [key]: value }, {}, files({}))).toThrow(message);
   });
 
+  // Issue #17: the gateway takes com.openfaas.scale.factor from 0 to 100; anything else fails at start.
+  it.each([
+    [undefined, 20],
+    ["0", 0],
+    ["50", 50],
+    ["100", 100],
+  ])("scaling_factor=%s → %s", (value, expected) => {
+    expect(loadConfig({ scaling_factor: value }, {}, files({})).scaling_factor).toBe(expected);
+  });
+
+  it.each(["101", "-1", "2.5", "half"])("scaling_factor=%s → an error naming the key and the range", (value) => {
+    expect(() => loadConfig({ scaling_factor: value }, {}, files({}))).toThrow(
+      `scaling_factor: expected a whole number from 0 to 100 (got "${value}")`,
+    );
+  });
+
   it("a required setting unset → an error naming it", () => {
     expect(() => loadConfig({}, { settings: ["github_app_id"] }, files({}))).toThrow(
       /github_app_id: required by this function but not set/,

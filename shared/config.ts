@@ -41,21 +41,36 @@ const settings = {
   validate_hmac: flag.default(true), // verify GitHub's X-Hub-Signature-256 (internal hops are always verified)
   validate_customers: flag.default(true), // only build for owners on the customers allow-list
   build_branch: text.optional(), // branch to build; default: the repository's default branch
+  // issue #17: build other branches as previews under their own names, for repositories that opt in with
+  // `previews: true` in .openfaas-cloud.yml (docs/previews.md)
+  enable_previews: flag.default(false),
+  max_previews_per_owner: count.default(5), // issue #17: live preview branches one owner may have; more are refused
   enable_dockerfile_lang: flag.default(false), // allow lang: dockerfile
   readonly_root_filesystem: flag.default(true), // deploy functions with a read-only root filesystem
   custom_templates: z.string().default(""), // comma-separated git URLs of extra templates
+  // issue #17: where a stack's configuration.templates may come from: comma-separated repository URLs, or prefixes
+  // ending in "/"; empty: templates_url and custom_templates only
+  template_sources_allowed: z.string().default(""),
   github_app_id: z
     .string()
     .regex(/^[1-9][0-9]*$/, "expected the numeric GitHub App id")
     .optional(),
   report_status: flag.default(true), // post commit statuses to GitHub
-  use_checks: flag.default(false), // also post a check run per function with the build log's tail (needs the checks permission)
+  use_checks: flag.default(true), // check runs for stack-deploy and each function beside the statuses (needs the checks permission)
   secret_mount_path: text.default("/var/openfaas/secrets"),
   function_memory_limit_mb: count.default(128),
   function_cpu_requests_milli: milli.optional(),
   function_cpu_limit_milli: milli.optional(),
   scaling_min_limit: count.default(1),
   scaling_max_limit: count.default(4),
+  // com.openfaas.scale.factor: the share of scale.max each scale-up adds, in percent; the gateway takes 0–100 (0 turns
+  // its alert-driven scaling off), so a value it would ignore fails at boot instead.
+  scaling_factor: z.coerce
+    .number({ message: "expected a whole number from 0 to 100" })
+    .int("expected a whole number from 0 to 100")
+    .min(0, "expected a whole number from 0 to 100")
+    .max(100, "expected a whole number from 0 to 100")
+    .default(20),
   // The OpenFaaS edition the functions deploy to (issue #11): auto asks the gateway's /system/info at the first
   // deploy; Community Edition refuses scale-to-zero labels, over 5 replicas and (faas-netes) private images.
   openfaas_edition: z.enum(["auto", "ce", "pro"], { message: 'expected "auto", "ce" or "pro"' }).default("auto"),

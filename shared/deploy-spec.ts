@@ -1,5 +1,8 @@
 import { z } from "zod";
 
+/** Set on a preview deployment (issue #17) to its branch's key (shared/naming.ts previewKey); main ones lack it. */
+export const PREVIEW_LABEL = "com.openfaas.cloud.preview-branch";
+
 /**
  * What buildshiprun needs to deploy one function, decided by git-tar. It travels inside the signed build tar, as the
  * `deploy` key of `com.openfaas.docker.config` (of-builder reads only `ref` and `buildArgs`), so the metadata is
@@ -28,6 +31,15 @@ export const deploySpecSchema = z.object({
   requests: z.object({ memory: z.string().optional(), cpu: z.string().optional() }).optional(),
   readonlyRootFilesystem: z.boolean().optional(),
   constraints: z.array(z.string()),
+  /** A preview build's key (shared/naming.ts previewKey), labelled `com.openfaas.cloud.preview-branch` (issue #17). */
+  preview: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/)
+    .optional(),
+  /** The function's `handler` folder in stack.yml: build errors are annotated on the repository's files (issue #17). */
+  handler: z.string().optional(),
+  /** The function's check run git-tar created queued; absent when use_checks is off or the create failed. */
+  checkRunId: z.number().int().positive().optional(),
 });
 export type DeploySpec = z.infer<typeof deploySpecSchema>;
 

@@ -1,4 +1,4 @@
-/** What a function's public URL is made of: its owner, its stack.yml name and its deployed name `<owner>--<fn>`. */
+/** What a function's public URL is made of: its owner, its stack.yml name and its deployed name `<owner>--<fn>[--<key>]`. */
 export interface FunctionUrlParts {
   owner: string;
   function: string;
@@ -16,7 +16,10 @@ export function functionUrl(fn: FunctionUrlParts, publicUrl: string, prettyUrl?:
   if (prettyUrl && fn.owner.toLowerCase() !== "system") {
     const url = new URL(prettyUrl);
     url.hostname = url.hostname.replace(/^user\./, `${fn.owner.toLowerCase()}.`);
-    url.pathname = url.pathname.replace(/\/?function\/?$/, `/${fn.function.toLowerCase()}`);
+    // The path is the deployed name after `<owner>--`: `<fn>`, or `<fn>--<key>` for a preview (issue #17).
+    const prefix = `${fn.owner.toLowerCase()}--`;
+    const path = fn.service.startsWith(prefix) ? fn.service.slice(prefix.length) : fn.function.toLowerCase();
+    url.pathname = url.pathname.replace(/\/?function\/?$/, `/${path}`);
     return url.toString();
   }
   return `${publicUrl.endsWith("/") ? publicUrl : `${publicUrl}/`}function/${fn.service}`;

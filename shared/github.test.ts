@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { startGithubStandin, type GithubStandin } from "../local/github-standin/server.js";
 import { startGithub } from "../test/support/github.js";
-import { createGithub, fitDescription, type CommitStatus } from "./github.js";
+import { createGithub, fitDescription, type CheckAnnotation, type CommitStatus } from "./github.js";
 
 const SHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
 const status = (changes: Partial<CommitStatus> = {}): CommitStatus => ({
@@ -96,6 +96,81 @@ describe("github client", () => {
     ["é".repeat(141), `${"é".repeat(139)}…`],
   ])("fitDescription(%s) keeps at most 140 characters", (input, expected) => {
     expect(fitDescription(input)).toBe(expected);
+  });
+});
+
+describe("github client: check runs (issue #17)", () => {
+  const commit = { installationId: 7, owner: "Alex", repo: "fns", sha: SHA };
+  const note = (line: number): CheckAnnotation => ({
+    path: "api/handler.ts",
+    start_line: line,
+    end_line: line,
+    annotation_level: "failure",
+    message: `error on line ${line}`,
+  });
+
+  it("create queued → update in_progress → complete with 120 annotations → the run completed with all 120, 50 per request", async () => {
+    const github = client();
+    const id = await github.createCheckRun(commit, { name: "api", status: "queued" });
+    await github.updateCheckRun(commit, id!, { status: "in_progress", startedAt: new Date("2026-11-25T12:00:00Z") });
+    const annotations = Array.from({ length: 120 }, (_, i) => note(i + 1));
+    await github.updateCheckRun(commit, id!, {
+      conclusion: "failure",
+      completedAt: new Date("2026-11-25T12:01:00Z"),
+      detailsUrl: "https://system.example.com/build",
+      output: { title: "build failed", summary: "s", text: "log", annotations },
+    });
+    const [run] = standin.checkRuns();
+    expect(run).toMatchObject({
+      id,
+      status: "completed",
+      conclusion: "failure",
+      started_at: "2026-11-25T12:00:00.000Z",
+      completed_at: "2026-11-25T12:01:00.000Z",
+      details_url: "https://system.example.com/build",
+      output: { title: "build failed", summary: "s", text: "log" },
+    });
+    expect(run!.annotations.map((a) => a.start_line)).toEqual(annotations.map((a) => a.start_line));
+    const sent = standin.calls
+      .filter((c) => c.method === "PATCH")
+      .map((c) => {
+        const body = c.body as { status?: string; conclusion?: string; output?: { annotations?: unknown[] } };
+        return [c.status, body.output?.annotations?.length ?? 0, body.conclusion ?? body.status];
+      });
+    // The run completes with its last batch, once every earlier batch is on it.
+    expect(sent).toEqual([
+      [200, 0, "in_progress"],
+      [200, 50, undefined],
+      [200, 50, undefined],
+      [200, 20, "failure"],
+    ]);
+  });
+
+  it("findCheckRun → the latest run of that name on the commit; none → undefined", async () => {
+    const github = client();
+    await github.createCheckRun(commit, { name: "api", status: "queued" });
+    const latest = await github.createCheckRun(commit, { name: "api", status: "in_progress" });
+    await github.createCheckRun(commit, { name: "stack-deploy", status: "queued" });
+    expect(await github.findCheckRun(commit, "api")).toEqual({ id: latest, status: "in_progress", conclusion: null });
+    expect(await github.findCheckRun(commit, "web")).toBeUndefined();
+  });
+
+  it("an update GitHub refuses (a completed run sent back to queued) → HttpError 502 naming the run", async () => {
+    const github = client();
+    const id = await github.createCheckRun(commit, { name: "api", status: "queued" });
+    await github.updateCheckRun(commit, id!, { conclusion: "success" });
+    await expect(github.updateCheckRun(commit, id!, { status: "queued" })).rejects.toMatchObject({
+      status: 502,
+      message: expect.stringContaining(`check run ${id} update refused (422)`),
+    });
+  });
+
+  it("report_status off → create answers undefined, update and find do nothing, nothing sent", async () => {
+    const github = client(false);
+    expect(await github.createCheckRun(commit, { name: "api", status: "queued" })).toBeUndefined();
+    await github.updateCheckRun(commit, 1, { conclusion: "success" });
+    expect(await github.findCheckRun(commit, "api")).toBeUndefined();
+    expect(standin.calls).toHaveLength(0);
   });
 });
 
@@ -211,5 +286,43 @@ describe("github client against a failing or rate-limiting GitHub (issue #16)", 
     } finally {
       await live.close();
     }
+  });
+});
+
+// Issue #17: a re-run asks GitHub for its branch's tip; a missing branch is an answer (undefined), a failure is not.
+describe("github client: branchTip", () => {
+  const RELEASE = "c".repeat(40);
+  let tipsWorld: Awaited<ReturnType<typeof startGithub>>;
+  beforeEach(async () => {
+    tipsWorld = await startGithub({
+      installations: [{ id: 7, account: "alex" }],
+      branchTip: (owner, repo, branch) =>
+        owner === "Alex" && repo === "fns" ? { main: SHA, "release/1.x": RELEASE }[branch] : undefined,
+    });
+  });
+  afterEach(() => tipsWorld.close());
+
+  it.each([
+    ["main", SHA],
+    ["release/1.x", RELEASE],
+    ["gone", undefined],
+  ])("branch %s → %s", async (branch, tip) => {
+    expect(await tipsWorld.github.branchTip(7, "Alex", "fns", branch)).toBe(tip);
+  });
+
+  it("with report_status off → still asked (a read, not a report)", async () => {
+    expect(await tipsWorld.client(false).branchTip(7, "Alex", "fns", "main")).toBe(SHA);
+  });
+
+  it("GitHub refuses (422) → HttpError 502 naming the branch, not undefined", async () => {
+    tipsWorld.standin.failNext("branches", 422);
+    await expect(tipsWorld.github.branchTip(7, "Alex", "fns", "main")).rejects.toMatchObject({
+      status: 502,
+      message: expect.stringMatching(/^github: branch main of Alex\/fns unavailable \(422\)/) as unknown,
+    });
+  });
+
+  it("an installation that cannot see the repository → undefined (GitHub's 404)", async () => {
+    expect(await tipsWorld.github.branchTip(7, "someone-else", "fns", "main")).toBeUndefined();
   });
 });

@@ -17,23 +17,57 @@ export interface CommitStatus {
   targetUrl?: string;
 }
 
-/** A completed check run carrying a build log (original-spec §8 step 4, Checks API). */
-export interface CheckRun {
-  installationId: number;
-  owner: string;
-  repo: string;
-  sha: string;
-  name: string;
-  conclusion: "success" | "failure";
-  title: string;
-  summary: string;
-  log: string[];
-  detailsUrl?: string;
+/** The commit a check run belongs to. */
+export type CheckCommit = Pick<CommitStatus, "installationId" | "owner" | "repo" | "sha">;
+
+/** A check run's conclusions an App may send (`stale` is GitHub's own). */
+export type CheckConclusion =
+  "success" | "failure" | "neutral" | "cancelled" | "skipped" | "timed_out" | "action_required";
+
+/** One annotation on a file and line of the commit (GitHub's annotations object). */
+export interface CheckAnnotation {
+  path: string;
+  start_line: number;
+  end_line: number;
+  /** Only when start_line = end_line (GitHub's rule). */
+  start_column?: number;
+  end_column?: number;
+  annotation_level: "notice" | "warning" | "failure";
+  message: string;
+  title?: string;
 }
 
-export interface Github {
-  /** Creates a completed check run with the log's tail as its text, unless report_status is off. */
-  createCheckRun(run: CheckRun): Promise<void>;
+/** What one update of a check run changes; `output` needs its title and summary, as on GitHub. */
+export interface CheckRunUpdate {
+  status?: "queued" | "in_progress" | "completed";
+  /** Sending one completes the run. */
+  conclusion?: CheckConclusion;
+  output?: { title: string; summary: string; text?: string; annotations?: CheckAnnotation[] };
+  detailsUrl?: string;
+  startedAt?: Date;
+  completedAt?: Date;
+}
+
+/** A check run found on a commit. */
+export interface FoundCheckRun {
+  id: number;
+  status: "queued" | "in_progress" | "completed";
+  conclusion: string | null;
+}
+
+export interface Github extends GithubDeployments {
+  /**
+   * Creates a check run (queued or in_progress) and returns its id; undefined when report_status is off. Throws
+   * HttpError 502 when GitHub refuses or is unreachable, as every check-run call does.
+   */
+  createCheckRun(
+    commit: CheckCommit,
+    run: { name: string; status: "queued" | "in_progress"; detailsUrl?: string; startedAt?: Date },
+  ): Promise<number | undefined>;
+  /** Updates a check run by id; annotations over GitHub's 50 per request go in further PATCHes. */
+  updateCheckRun(commit: CheckCommit, id: number, update: CheckRunUpdate): Promise<void>;
+  /** The latest check run of that name on the commit (any App's), or undefined; undefined when report_status is off. */
+  findCheckRun(commit: CheckCommit, name: string): Promise<FoundCheckRun | undefined>;
   /** Posts a commit status, unless report_status is off. Throws HttpError 502 when GitHub refuses or is unreachable. */
   setStatus(status: CommitStatus): Promise<void>;
   /** An installation access token (for cloning private repos): the one the REST calls use, until near its expiry. */
@@ -45,12 +79,45 @@ export interface Github {
   latestStatuses(
     commit: Pick<CommitStatus, "installationId" | "owner" | "repo" | "sha">,
   ): Promise<Map<string, StatusState>>;
+  /**
+   * The SHA at the tip of `branch` (a re-run of an older commit is refused, issue #17); undefined when GitHub has no
+   * such branch (404). Throws HttpError 502 when GitHub fails otherwise.
+   */
+  branchTip(installationId: number, owner: string, repo: string, branch: string): Promise<string | undefined>;
+}
+
+/** A repository of an installation: where deployments live (issue #17). */
+export interface InstallationRepo {
+  installationId: number;
+  owner: string;
+  repo: string;
+}
+
+/** One deployment status (issue #17, GitHub's Deployments API); `inactive` retires a removed preview. */
+export interface DeploymentStatus {
+  state: "in_progress" | "success" | "failure" | "error" | "inactive";
+  description?: string;
+  /** Where the deployment answers: the pull request's "View deployment" button. */
+  environmentUrl?: string;
+  logUrl?: string;
+}
+
+/** The Deployments API calls previews make (issue #17); each a no-op (undefined, empty) when report_status is off. */
+export interface GithubDeployments {
+  /** Creates a transient deployment of the commit to `environment`; its id. Throws HttpError 502 when refused. */
+  createDeployment(commit: CheckCommit, environment: string, description: string): Promise<number | undefined>;
+  /** Posts a status of deployment `id`. Throws HttpError 502 when refused. */
+  setDeploymentStatus(repo: InstallationRepo, id: number, status: DeploymentStatus): Promise<void>;
+  /** The ids of the repository's deployments to `environment` (the first 100, newest first). */
+  listDeployments(repo: InstallationRepo, environment: string): Promise<number[]>;
 }
 
 /** The stack-wide status context (original-spec §1.1). */
 export const STACK_CONTEXT = "stack-deploy";
 const MAX_DESCRIPTION = 140;
 const MAX_CHECK_TEXT = 65535;
+/** GitHub's cap on annotations in one create or update request. */
+export const MAX_ANNOTATIONS_PER_REQUEST = 50;
 
 /**
  * A log as check-run text: a shell block holding the tail that fits GitHub's 65535 characters, with a note of what
@@ -91,27 +158,75 @@ export function createGithub(deps: {
   const client = createInstallationClients({ ...deps, patience: { ...DEFAULT_PATIENCE, ...deps.patience } });
 
   return {
-    async createCheckRun(run) {
-      if (!deps.reportStatus) return;
-      try {
-        await client(run.installationId).rest.checks.create({
-          owner: run.owner,
-          repo: run.repo,
+    async createCheckRun(commit, run) {
+      if (!deps.reportStatus) return undefined;
+      const { data } = await checkCall(`check run ${run.name} refused`, () =>
+        client(commit.installationId).rest.checks.create({
+          owner: commit.owner,
+          repo: commit.repo,
           name: run.name,
-          head_sha: run.sha,
-          status: "completed",
-          conclusion: run.conclusion,
+          head_sha: commit.sha,
+          status: run.status,
           ...(run.detailsUrl ? { details_url: run.detailsUrl } : {}),
-          output: { title: run.title, summary: run.summary, text: formatLogTail(run.log) },
-        });
-      } catch (error) {
-        const code = (error as { status?: number }).status;
-        throw new HttpError(
-          502,
-          `github: check run ${run.name} refused${code ? ` (${code})` : ""}: ${(error as Error).message}`,
-          { cause: error },
+          ...(run.startedAt ? { started_at: run.startedAt.toISOString() } : {}),
+        }),
+      );
+      return data.id;
+    },
+
+    async updateCheckRun(commit, id, update) {
+      if (!deps.reportStatus) return;
+      const { output, ...rest } = update;
+      const batches = chunk(output?.annotations ?? [], MAX_ANNOTATIONS_PER_REQUEST);
+      const patch = (body: Record<string, unknown>) =>
+        checkCall(`check run ${id} update refused`, () =>
+          client(commit.installationId).rest.checks.update({
+            owner: commit.owner,
+            repo: commit.repo,
+            check_run_id: id,
+            ...body,
+          }),
         );
+      // GitHub takes 50 annotations per request and appends each request's to the run's: all but the last batch go
+      // first, so the run completes with every annotation already on it.
+      for (const batch of batches.slice(0, -1)) {
+        await patch({ output: { title: output!.title, summary: output!.summary, annotations: batch } });
       }
+      const last = batches.at(-1);
+      await patch({
+        ...(rest.status ? { status: rest.status } : {}),
+        ...(rest.conclusion ? { conclusion: rest.conclusion } : {}),
+        ...(rest.detailsUrl ? { details_url: rest.detailsUrl } : {}),
+        ...(rest.startedAt ? { started_at: rest.startedAt.toISOString() } : {}),
+        ...(rest.completedAt ? { completed_at: rest.completedAt.toISOString() } : {}),
+        ...(output
+          ? {
+              output: {
+                title: output.title,
+                summary: output.summary,
+                ...(output.text !== undefined ? { text: output.text } : {}),
+                ...(last ? { annotations: last } : {}),
+              },
+            }
+          : {}),
+      });
+    },
+
+    async findCheckRun(commit, name) {
+      if (!deps.reportStatus) return undefined;
+      const { data } = await checkCall(`check runs ${name} unavailable`, () =>
+        client(commit.installationId).rest.checks.listForRef({
+          owner: commit.owner,
+          repo: commit.repo,
+          ref: commit.sha,
+          check_name: name,
+          filter: "latest",
+        }),
+      );
+      const run = data.check_runs[0];
+      return run
+        ? { id: run.id, status: run.status as FoundCheckRun["status"], conclusion: run.conclusion }
+        : undefined;
     },
 
     async setStatus(status) {
@@ -171,9 +286,103 @@ export function createGithub(deps: {
       }
     },
 
+    async branchTip(installationId, owner, repo, branch) {
+      try {
+        const { data } = await client(installationId).rest.repos.getBranch({ owner, repo, branch });
+        return data.commit.sha;
+      } catch (error) {
+        const code = (error as { status?: number }).status;
+        if (code === 404) return undefined;
+        throw new HttpError(
+          502,
+          `github: branch ${branch} of ${owner}/${repo} unavailable${code ? ` (${code})` : ""}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    },
+
+    ...createDeployments(deps.reportStatus, client),
+
     async installationToken(installationId) {
       const auth = (await client(installationId).auth({ type: "installation" })) as { token: string };
       return auth.token;
     },
   };
+}
+
+/** The Deployments API calls (issue #17) over the installation clients. */
+function createDeployments(
+  reportStatus: boolean,
+  client: ReturnType<typeof createInstallationClients>,
+): GithubDeployments {
+  return {
+    async createDeployment(commit, environment, description) {
+      if (!reportStatus) return undefined;
+      const { data } = await checkCall(`deployment to ${environment} refused`, () =>
+        client(commit.installationId).rest.repos.createDeployment({
+          owner: commit.owner,
+          repo: commit.repo,
+          ref: commit.sha,
+          environment,
+          description: fitDescription(description),
+          // A preview deploys exactly this commit: no merge of the default branch, no wait for other checks.
+          auto_merge: false,
+          required_contexts: [],
+          transient_environment: true,
+          production_environment: false,
+        }),
+      );
+      if (!("id" in data))
+        throw new HttpError(502, `github: deployment to ${environment} not created: ${data.message}`);
+      return data.id;
+    },
+
+    async setDeploymentStatus(repo, id, status) {
+      if (!reportStatus) return;
+      await checkCall(`deployment ${id} status ${status.state} refused`, () =>
+        client(repo.installationId).rest.repos.createDeploymentStatus({
+          owner: repo.owner,
+          repo: repo.repo,
+          deployment_id: id,
+          state: status.state,
+          ...(status.description ? { description: fitDescription(status.description) } : {}),
+          ...(status.environmentUrl ? { environment_url: status.environmentUrl } : {}),
+          ...(status.logUrl ? { log_url: status.logUrl } : {}),
+          // A newer success retires the environment's older deployments, as the pull request shows only the latest.
+          ...(status.state === "success" ? { auto_inactive: true } : {}),
+        }),
+      );
+    },
+
+    async listDeployments(repo, environment) {
+      if (!reportStatus) return [];
+      const { data } = await checkCall(`deployments to ${environment} unavailable`, () =>
+        client(repo.installationId).rest.repos.listDeployments({
+          owner: repo.owner,
+          repo: repo.repo,
+          environment,
+          per_page: 100,
+        }),
+      );
+      return data.map((d) => d.id);
+    },
+  };
+}
+
+/** Runs one Checks API call; a refusal or an unreachable GitHub becomes HttpError 502, as for statuses. */
+async function checkCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const code = (error as { status?: number }).status;
+    throw new HttpError(502, `github: ${what}${code ? ` (${code})` : ""}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { HttpError } from "./http-error.js";
 
 // Tenant names (DESIGN §5, issue #10): `<owner>--<name>`. No GitHub login contains "--" (only single hyphens), stack
@@ -90,4 +91,81 @@ export function deployImage(image: string, pushRepositoryUrl: string, repository
   const push = pushRepositoryUrl.replace(/\/+$/, "");
   const pull = repositoryUrl.replace(/\/+$/, "");
   return image.startsWith(`${push}/`) ? `${pull}${image.slice(push.length)}` : image;
+}
+
+// Previews (issue #17): a branch's deployment is `<owner>--<fn>--<key>`. Owner and function never hold "--", and the
+// key (below) never does either, so the third segment cannot be mistaken for part of a main name, and a main name
+// (two segments) never equals a preview name (three).
+const PREVIEW_HASH_LENGTH = 10;
+const PREVIEW_SLUG_MAX = 20;
+// What a preview's third segment looks like: an optional slug (single hyphens) ending in "-", then the hash.
+const PREVIEW_KEY = /^(?:[a-z0-9]+(?:-[a-z0-9]+)*-)?[0-9a-f]{10}$/;
+
+/** The branch name as lowercase letters and digits joined by single "-": readable, never holding "--". */
+function slug(branch: string): string {
+  return branch
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+}
+
+/**
+ * A branch's preview key: `<slug of at most 20>-<first 10 hex of SHA-256 of the exact branch name>` (or the hash
+ * alone when nothing of the name is a letter or digit). The hash tells apart branches whose slugs agree (`Feature/X`,
+ * `feature-x`); at most 31 characters, a valid Kubernetes label value: the `com.openfaas.cloud.preview-branch` label.
+ */
+export function previewKey(branch: string): string {
+  const hash = createHash("sha256").update(branch, "utf8").digest("hex").slice(0, PREVIEW_HASH_LENGTH);
+  const short = slug(branch).slice(0, PREVIEW_SLUG_MAX).replace(/-+$/, "");
+  return short ? `${short}-${hash}` : hash;
+}
+
+/**
+ * The deployed name of function `fn`'s preview for `branch`: `<owner>--<fn>--<key>`, the key's slug shortened (never
+ * its hash) to keep within the 63-character DNS-1123 label; refused when not even `<owner>--<fn>--<hash>` fits.
+ */
+export function previewFunctionName(owner: string, fn: string, branch: string): string {
+  const main = functionName(owner, fn);
+  const key = previewKey(branch);
+  const hash = key.slice(-PREVIEW_HASH_LENGTH);
+  const room = 63 - main.length - SEPARATOR.length;
+  if (room < PREVIEW_HASH_LENGTH) {
+    refuse("preview name", `${main}${SEPARATOR}${hash}`, `${LABEL_RULE}: shorten the function name for previews`);
+  }
+  if (key.length <= room) return `${main}${SEPARATOR}${key}`;
+  const short = key.slice(0, Math.max(0, room - hash.length - 1)).replace(/-+$/, "");
+  return `${main}${SEPARATOR}${short ? `${short}-${hash}` : hash}`;
+}
+
+/**
+ * The image of a preview build: the function's own repository with the tag `preview-<key>-<sha7>`, so it never
+ * replaces a main build's `latest-<sha7>` nor another branch's tag.
+ */
+export function previewImageName(
+  pushRepositoryUrl: string,
+  owner: string,
+  repo: string,
+  fn: string,
+  sha: string,
+  branch: string,
+): string {
+  const main = imageName(pushRepositoryUrl, owner, repo, fn, sha);
+  const tag = `preview-${previewKey(branch)}-${sha.slice(0, 7).toLowerCase()}`;
+  return `${main.slice(0, main.lastIndexOf(":"))}:${tag}`;
+}
+
+/**
+ * The deployed name a path segment of `<owner>.<domain>/<segment>` names (edge-router): `<fn>` is the main
+ * deployment, `<fn>--<key>` a preview. The owner is the host's, and neither part may hold "--", so no segment can name
+ * another owner's function or a system one.
+ */
+export function servedName(owner: string, segment: string): string {
+  const at = segment.indexOf(SEPARATOR);
+  const key = segment.slice(at + SEPARATOR.length).toLowerCase();
+  // Anything but `<fn>--<preview key>` is a main name, refused by its own rule ("--" in it).
+  if (at < 0 || !PREVIEW_KEY.test(key)) return functionName(owner, segment);
+  const main = functionName(owner, segment.slice(0, at));
+  const name = `${main}${SEPARATOR}${key}`;
+  if (name.length > 63) refuse("function name", name, LABEL_RULE);
+  return name;
 }

@@ -2,20 +2,24 @@ import type { PushEvent } from "@octokit/webhooks-types";
 import { z } from "zod";
 import { parseJsonBody } from "./json-body.js";
 
+/** The parts of a webhook's `repository` the pipeline reads (pushes and re-runs, issue #17). */
+export const githubRepository = z.object({
+  name: z.string().min(1),
+  full_name: z.string().min(1),
+  clone_url: z.url(),
+  html_url: z.url(),
+  private: z.boolean(),
+  default_branch: z.string().min(1),
+  owner: z.object({ login: z.string().min(1), id: z.number().int() }),
+});
+export type GithubRepository = z.infer<typeof githubRepository>;
+
 /** The parts of GitHub's push payload the pipeline reads; validated once at the front door. */
 const githubPush = z.object({
   ref: z.string().min(1),
   after: z.string().regex(/^[0-9a-f]{40}$/, "expected a 40-character hex SHA"),
   deleted: z.boolean().optional(),
-  repository: z.object({
-    name: z.string().min(1),
-    full_name: z.string().min(1),
-    clone_url: z.url(),
-    html_url: z.url(),
-    private: z.boolean(),
-    default_branch: z.string().min(1),
-    owner: z.object({ login: z.string().min(1), id: z.number().int() }),
-  }),
+  repository: githubRepository,
   installation: z.object({ id: z.number().int().positive() }).optional(),
 });
 export type GithubPush = z.infer<typeof githubPush>;
@@ -49,6 +53,13 @@ const buildRequest = z.object({
   branch: z.string().min(1),
   installationId: z.number().int().positive(),
   deliveryId: z.string(),
+  /**
+   * A branch other than the build branch, built as a preview (issue #17, docs/previews.md) when enable_previews is on;
+   * git-tar builds it only when the repository's .openfaas-cloud.yml opts in.
+   */
+  preview: z.boolean().optional(),
+  /** The `stack-deploy` check run github-push created queued (issue #17); absent when it could not. */
+  checkRunId: z.number().int().positive().optional(),
 });
 export type BuildRequest = z.infer<typeof buildRequest>;
 

@@ -133,6 +133,24 @@ describe("build-reaper: one sweep over the pending builds", () => {
     expect(await pending.get(record())).toBeUndefined();
   });
 
+  it("use_checks, heartbeat 4 min old → the open runs (stack-deploy queued, api in progress) timed_out; a completed one untouched", async () => {
+    await start({ useChecks: true });
+    const commit = { installationId: 1, owner: "alice", repo: "fns", sha: SHA };
+    await posted("stack-deploy", "pending");
+    await world.github.createCheckRun(commit, { name: "stack-deploy", status: "queued" });
+    await world.github.createCheckRun(commit, { name: "api", status: "in_progress" });
+    const worker = await world.github.createCheckRun(commit, { name: "worker", status: "in_progress" });
+    await world.github.updateCheckRun(commit, worker!, { conclusion: "success" });
+    await pending.put(record({ acceptedAt: ago(5 * MIN), heartbeatAt: ago(4 * MIN), functions: ["api", "worker"] }));
+    await call();
+    expect(world.standin.checkRuns().map((r) => [r.name, r.status, r.conclusion])).toEqual([
+      ["stack-deploy", "completed", "timed_out"],
+      ["api", "completed", "timed_out"],
+      ["worker", "completed", "success"],
+    ]);
+    expect(world.standin.checkRuns()[1]!.output?.summary).toMatch(/^build lost: git-tar stopped working on it/);
+  });
+
   it("a lost function's running build record → error with the status's description; a finished one untouched", async () => {
     // The store over the S3 server start() makes: the reaper gets it through a forwarder made before.
     const late: { store?: BuildHistory } = {};

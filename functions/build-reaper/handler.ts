@@ -48,6 +48,7 @@ export function depsFromEnv(
       heartbeatTimeoutMs: parseDuration(config.heartbeat_timeout)!,
     },
     ...(config.system_public_url ? { systemPublicUrl: config.system_public_url } : {}),
+    useChecks: config.use_checks,
     log,
     now: Date.now,
   };

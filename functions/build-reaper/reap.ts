@@ -17,6 +17,8 @@ export interface BuildReaperDeps {
   systemPublicUrl?: string;
   /** The dashboard's build records (issue #14): a lost build's `running` records end with its `error`. */
   history?: BuildHistory;
+  /** use_checks: a lost build's open check runs are completed `timed_out` (issue #17). */
+  useChecks?: boolean;
   log: Logger;
   now: () => number;
   /** Most records one sweep reads (default 500). */

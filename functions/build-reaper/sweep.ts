@@ -1,7 +1,8 @@
 import pLimit from "p-limit";
 import type { Logger } from "pino";
 import type { BuildHistory } from "../../shared/build-history.js";
-import { STACK_CONTEXT, type Github } from "../../shared/github.js";
+import { closeOpenRuns } from "../../shared/check-runs.js";
+import { fitDescription, STACK_CONTEXT, type Github } from "../../shared/github.js";
 import { isHttpError } from "../../shared/http-error.js";
 import type { PendingBuild, PendingBuilds, PendingEntry } from "../../shared/pending-builds.js";
 import { statusLinks } from "../../shared/status-links.js";
@@ -17,6 +18,8 @@ export interface SweepDeps {
   systemPublicUrl?: string;
   /** The dashboard's build records: a lost function's `running` record is ended with the same `error` (issue #14). */
   history?: BuildHistory;
+  /** use_checks: the lost build's open check runs are completed `timed_out` too (issue #17). */
+  useChecks?: boolean;
   log: Logger;
   now: () => number;
 }
@@ -102,6 +105,11 @@ async function settle(deps: SweepDeps, entry: PendingEntry): Promise<Outcome> {
     return "closed";
   }
   await postErrors(deps, build, latest, verdict.description);
+  // Both of the reaper's verdicts are deadlines that passed: the runs left open time out.
+  const names = [...(build.functions ?? []).filter((fn) => fn !== STACK_CONTEXT), STACK_CONTEXT];
+  const output = { title: fitDescription(verdict.description), summary: verdict.description };
+  const checks = { github: deps.github, enabled: deps.useChecks ?? false, log };
+  await closeOpenRuns(checks, commit, names, "timed_out", output, new Date(deps.now()));
   log.warn({ description: verdict.description }, "build lost; marked error");
   await deps.pending.remove(build);
   return "reaped";

@@ -38,6 +38,7 @@ const policy: DeployPolicy = {
   pushRepositoryUrl: "registry:5000",
   scalingMin: 1,
   scalingMax: 4,
+  scalingFactor: 50,
   memoryLimitMb: 128,
   cpuLimitMilli: 500,
   cpuRequestsMilli: 100,
@@ -75,7 +76,7 @@ describe("toDeployment", () => {
       app: "alexellis--tester",
       "com.openfaas.scale.min": "1",
       "com.openfaas.scale.max": "4",
-      "com.openfaas.scale.factor": "20",
+      "com.openfaas.scale.factor": "50",
       "com.openfaas.scale.zero": "false",
       "com.openfaas.cloud.git-cloud": "1",
       "com.openfaas.cloud.git-owner": "alexellis",
@@ -87,6 +88,12 @@ describe("toDeployment", () => {
       "com.openfaas.cloud.git-scm": "github",
       "com.openfaas.cloud.git-branch": "master",
     });
+  });
+
+  // Issue #17: the label was "20" whatever scaling_factor said.
+  it.each([0, 20, 100])("scaling_factor %s → com.openfaas.scale.factor says it", (scalingFactor) => {
+    const d = toDeployment(spec, spec.image, { ...policy, scalingFactor }, CE, now);
+    expect(d.labels?.["com.openfaas.scale.factor"]).toBe(String(scalingFactor));
   });
 
   it("a user label claiming another owner, a scaling limit or the system role → dropped", () => {

@@ -1,4 +1,4 @@
-import type { DeploySpec } from "../../shared/deploy-spec.js";
+import { PREVIEW_LABEL, type DeploySpec } from "../../shared/deploy-spec.js";
 import type { FunctionDeployment } from "../../shared/gateway.js";
 import { HttpError } from "../../shared/http-error.js";
 import { deployImage } from "../../shared/naming.js";
@@ -10,6 +10,8 @@ export interface DeployPolicy {
   pushRepositoryUrl: string;
   scalingMin: number;
   scalingMax: number;
+  /** scaling_factor, the com.openfaas.scale.factor label (0–100). */
+  scalingFactor: number;
   memoryLimitMb: number;
   cpuLimitMilli?: number;
   cpuRequestsMilli?: number;
@@ -51,7 +53,7 @@ export function toDeployment(
     app: spec.service,
     "com.openfaas.scale.min": String(policy.scalingMin),
     "com.openfaas.scale.max": String(policy.scalingMax),
-    "com.openfaas.scale.factor": "20",
+    "com.openfaas.scale.factor": String(policy.scalingFactor),
     "com.openfaas.scale.zero": scaleZero,
     [`${LABEL_PREFIX}git-cloud`]: "1",
     [`${LABEL_PREFIX}git-owner`]: spec.owner.toLowerCase(),
@@ -62,6 +64,8 @@ export function toDeployment(
     [`${LABEL_PREFIX}git-private`]: spec.private ? "1" : "0",
     [`${LABEL_PREFIX}git-scm`]: "github",
     [`${LABEL_PREFIX}git-branch`]: spec.branch,
+    // A preview (issue #17): garbage-collect, the ownership check and the dashboard tell it apart by this label.
+    ...(spec.preview ? { [PREVIEW_LABEL]: spec.preview } : {}),
   };
   const annotations: Record<string, string> = {
     ...Object.fromEntries(Object.entries(spec.annotations).filter(([key]) => ANNOTATIONS_ALLOWED.has(key))),

@@ -70,6 +70,8 @@ async function start(
     /** Another of-builder than the recorder (one that streams). */
     builderUrl?: string;
     systemPublicUrl?: string;
+    /** The sleeps buildshiprun waits (default: none). */
+    sleep?: (ms: number) => Promise<void>;
   } = {},
 ) {
   const {
@@ -122,6 +124,7 @@ async function start(
       pushRepositoryUrl: "127.0.0.1:5000",
       scalingMin: 1,
       scalingMax: options.scalingMax ?? 4,
+      scalingFactor: 20,
       memoryLimitMb: 128,
       readonlyRootFilesystem: true,
     },
@@ -130,7 +133,7 @@ async function start(
     publicUrl: "http://127.0.0.1:8080/",
     ...(options.systemPublicUrl ? { systemPublicUrl: options.systemPublicUrl } : {}),
     readyTimeoutMs: 1000,
-    sleep: () => Promise.resolve(),
+    sleep: options.sleep ?? (() => Promise.resolve()),
     log,
     now: () => new Date("2026-11-25T12:00:00Z"),
   });
@@ -399,12 +402,49 @@ describe("buildshiprun", () => {
     expect(world.statuses()).toHaveLength(1);
   });
 
-  it("use_checks → a completed check run whose text is the log", async () => {
+  it("use_checks, no run id handed over → one run found-or-created: queued → in_progress → completed, text the log", async () => {
     world = await start(() => built, provider(), true);
     await world.call();
-    const [run] = world.standin.checkRuns();
+    const [run, ...others] = world.standin.checkRuns();
+    expect(others).toEqual([]);
     expect(run).toMatchObject({ name: "api", head_sha: SHA, status: "completed", conclusion: "success" });
+    expect(run!.updates.map((u) => u.status).filter((s, i, all) => s !== all[i - 1])).toEqual([
+      "queued",
+      "in_progress",
+      "completed",
+    ]);
     expect(run!.output?.text).toMatch(/```shell\n#1 \[internal\] load build definition/);
+    expect(run!.output?.summary).toContain(`Image: \`${spec.image}\``);
+    expect(run!.output?.summary).toContain("URL: http://127.0.0.1:8080/function/alice--api");
+    expect(run!.details_url).toMatch(logUrlPattern);
+  });
+
+  it("use_checks, a tsc error in handler ./api → failure run annotated on api/handler.ts:3, linking the log", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bsr-"));
+    await writeFile(join(dir, "Dockerfile"), "FROM scratch\n");
+    await packBuildContext(dir, { ref: spec.image, deploy: { ...spec, handler: "./api" } }, `${dir}.tar`);
+    const annotatedTar = await readFile(`${dir}.tar`);
+    await rm(dir, { recursive: true, force: true });
+    await rm(`${dir}.tar`);
+    const error = "function/handler.ts(3,7): error TS2322: Type 'string' is not assignable to type 'number'.";
+    const failed: Answer = {
+      status: 500,
+      body: { imageName: spec.image, status: "failure", log: ["#6 [4/5] RUN npm run build", `#6 2.9 ${error}`], error },
+    };
+    world = await start(() => failed, provider(), true);
+    await world.call(annotatedTar);
+    const [run] = world.standin.checkRuns();
+    expect(run).toMatchObject({ status: "completed", conclusion: "failure" });
+    expect(run!.details_url).toMatch(logUrlPattern);
+    expect(run!.annotations).toEqual([
+      expect.objectContaining({
+        path: "api/handler.ts",
+        start_line: 3,
+        start_column: 7,
+        annotation_level: "failure",
+        message: "TS2322: Type 'string' is not assignable to type 'number'.",
+      }),
+    ]);
   });
 
   it.each([
@@ -463,6 +503,37 @@ describe("buildshiprun: the live build log", () => {
       expect(seenWhileRunning).toEqual({ log: "#1 [1/2] FROM base", state: "running" });
       expect(await world.logs.get(key)).toMatch(/^#1 \[1\/2\] FROM base\n#2 DONE 0\.1s\nbuildshiprun: build succeeded/);
       expect((await world.history.get(key))?.state).toBe("success");
+    } finally {
+      streaming.closeAllConnections();
+      await new Promise<void>((resolve) => streaming.close(() => resolve()));
+    }
+  });
+});
+
+// Issue #17: the check run's log tail while the build runs, at most one update per 10 s (the App's rate limit).
+describe("buildshiprun: the check run's live log", () => {
+  it("a streamed build of 6 lines, 10 s never passing → one log update at the first line, then the completion", async () => {
+    const lines = ["#1 [1/2] FROM base", "#2 RUN a", "#2 RUN b", "#2 RUN c", "#2 RUN d", "#2 DONE 0.1s"];
+    const streaming = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "application/x-ndjson" });
+        for (const log of lines) res.write(`${JSON.stringify({ log })}\n`);
+        res.end(`${JSON.stringify({ imageName: spec.image, status: "success", log: lines })}\n`);
+      });
+    });
+    await new Promise<void>((resolve) => streaming.listen(0, "127.0.0.1", resolve));
+    try {
+      const builderUrl = `http://127.0.0.1:${(streaming.address() as AddressInfo).port}`;
+      // The clock stands still: no interval ever passes.
+      world = await start(() => built, provider(), true, { builderUrl, sleep: () => new Promise(() => undefined) });
+      expect(JSON.parse((await world.call()).body)).toMatchObject({ status: "success" });
+      const [run] = world.standin.checkRuns();
+      const live = run!.updates.filter((u) => u.status === "in_progress" && JSON.stringify(u.body).includes("```"));
+      expect(live).toHaveLength(1);
+      expect(JSON.stringify(live[0]!.body)).toContain("#1 [1/2] FROM base");
+      expect(run).toMatchObject({ status: "completed", conclusion: "success" });
+      expect(run!.output?.text).toContain("#2 RUN d");
     } finally {
       streaming.closeAllConnections();
       await new Promise<void>((resolve) => streaming.close(() => resolve()));

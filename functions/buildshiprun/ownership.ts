@@ -1,4 +1,4 @@
-import type { DeploySpec } from "../../shared/deploy-spec.js";
+import { PREVIEW_LABEL, type DeploySpec } from "../../shared/deploy-spec.js";
 import type { Gateway } from "../../shared/gateway.js";
 
 const OWNER_ID = "com.openfaas.cloud.git-owner-id";
@@ -27,6 +27,9 @@ function holderOf(labels: Readonly<Record<string, string>>, spec: DeploySpec): s
     return `belongs to ${where}${sameLogin ? `, owner id ${id}` : ""}`;
   }
   if (repo.toLowerCase() !== spec.repo.toLowerCase()) return `belongs to ${login}/${repo}`;
+  // Main and preview names never meet (shared/naming.ts); should a name ever, one never overwrites the other (issue #17).
+  const preview = labels[PREVIEW_LABEL];
+  if (preview !== spec.preview) return preview ? `is the preview ${preview}` : "is the main deployment";
   return undefined;
 }
 

@@ -25,6 +25,7 @@ const policy: DeployPolicy = {
   pushRepositoryUrl: "registry:5000",
   scalingMin: 1,
   scalingMax: 4,
+  scalingFactor: 20,
   memoryLimitMb: 128,
   readonlyRootFilesystem: true,
 };

@@ -4,7 +4,8 @@ import { readBuildConfig } from "../../shared/build-tar.js";
 import { deploySpecSchema, type DeployResult, type DeploySpec } from "../../shared/deploy-spec.js";
 import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
 import type { Gateway } from "../../shared/gateway.js";
-import type { Github, StatusState } from "../../shared/github.js";
+import { checkRun } from "../../shared/check-runs.js";
+import { fitDescription, formatLogTail, type Github, type StatusState } from "../../shared/github.js";
 import { requireHop } from "../../shared/hmac.js";
 import { HttpError, isHttpError } from "../../shared/http-error.js";
 import { buildLogUrl } from "../../shared/log-link.js";
@@ -15,8 +16,10 @@ import { explainRefusal, notPublic } from "./ce-refusals.js";
 import { functionUrl, toDeployment, type DeployPolicy } from "./deployment.js";
 import { editionRefusal, type Edition } from "./edition.js";
 import type { Visibility } from "./image-visibility.js";
+import { annotationsFromLog } from "./annotations.js";
 import { createLiveLog } from "./live-log.js";
 import { claimName } from "./ownership.js";
+import { previewCapRefusal } from "./preview-cap.js";
 import { stageTimer, type StageTimer } from "../../shared/stage-timing.js";
 
 export interface BuildshiprunDeps {
@@ -29,8 +32,13 @@ export interface BuildshiprunDeps {
   liveLogIntervalMs?: number;
   gateway: Gateway;
   github: Github;
-  /** Also post a check run with the log tail (the App needs the checks permission). */
+  /** Report the function's check run too: in progress, its log tail, its outcome (the App needs the checks permission). */
   useChecks: boolean;
+  /**
+   * At most one check-run update of the log so far per this many ms while a build runs (default 10 s): each is a
+   * GitHub request, and a long build must not spend the App's rate limit (issue #17).
+   */
+  checkLogIntervalMs?: number;
   policy: DeployPolicy;
   /** What the OpenFaaS deployed to accepts (edition.ts), asked at each deploy; never throws. */
   edition: () => Promise<Edition>;
@@ -42,6 +50,8 @@ export interface BuildshiprunDeps {
   systemPublicUrl?: string;
   /** How long to wait for a deployed function to answer before reporting it (it is reported either way). */
   readyTimeoutMs: number;
+  /** max_previews_per_owner (issue #17): live preview branches one owner may have; a new one past it is refused. */
+  maxPreviewsPerOwner?: number;
   sleep: (ms: number) => Promise<void>;
   log: Logger;
   now: () => Date;
@@ -108,6 +118,9 @@ async function ship(
   let builtImage = spec.image;
   // The `running` record, written beside the build; every end awaits it first, so the terminal record lands last.
   let recorded = Promise.resolve();
+  const commit = { installationId: spec.installationId, owner: spec.owner, repo: spec.repo, sha: spec.sha };
+  // The run git-tar created queued; found by name, or created, when git-tar could not hand its id over (issue #17).
+  const check = checkRun({ github: deps.github, enabled: deps.useChecks, log }, commit, spec.function, spec.checkRunId);
 
   const finish = async (
     state: StatusState & ("success" | "failure"),
@@ -142,19 +155,25 @@ async function ship(
         () => true,
         (error: unknown) => (log.warn({ err: error }, "could not post the commit status"), false),
       );
-    if (deps.useChecks) {
-      await deps.github
-        .createCheckRun({
-          ...status,
-          name: spec.function,
-          conclusion: state,
-          title: `Build ${spec.function}`,
-          summary: `[${description}](${targetUrl})`,
-          log: lines,
-          detailsUrl: targetUrl,
-        })
-        .catch((error: unknown) => log.warn({ err: error }, "could not post the check run"));
-    }
+    const seconds = ((deps.now().getTime() - startedAt.getTime()) / 1000).toFixed(1);
+    await check.update({
+      conclusion: state,
+      completedAt: deps.now(),
+      detailsUrl: logUrl,
+      output: {
+        title: fitDescription(description),
+        summary: [
+          `**${spec.function}**: ${description}`,
+          "",
+          `- Image: \`${builtImage}\``,
+          `- Duration: ${seconds} s`,
+          `- ${state === "success" ? "URL" : "Log"}: ${targetUrl}`,
+        ].join("\n"),
+        text: formatLogTail(lines),
+        // Where the log names a file and line of the handler: a compile error, a failed test (issue #17).
+        annotations: spec.handler === undefined ? [] : annotationsFromLog(lines, spec.handler),
+      },
+    });
     reported();
     log.info({ state, description }, "function finished");
     return {
@@ -179,6 +198,12 @@ async function ship(
   if (refused) return finish("failure", `deploy failed: ${refused}`, logUrl, [`buildshiprun: ${refused}`]);
   const early = await claimName(deps.gateway, spec).catch(() => undefined);
   if (early?.action === "refuse") return refuse(early.reason);
+  // A new preview branch past max_previews_per_owner costs no build either (issue #17); a branch already live keeps
+  // updating. A gateway fault here lets the build go on: the deploy after it meets the same gateway.
+  if (spec.preview && early?.action === "create") {
+    const capped = await previewCapRefusal(deps.gateway, spec, deps.maxPreviewsPerOwner ?? 5).catch(() => undefined);
+    if (capped) return finish("failure", capped, logUrl, [`buildshiprun: ${capped}`]);
+  }
   const started = deps.now().getTime();
   // An S3 round trip that need not delay the build (issue #16).
   recorded = record(deps, log, buildRecord(spec, startedAt));
@@ -190,8 +215,25 @@ async function ship(
     now: () => deps.now().getTime(),
     sleep: deps.sleep,
   });
+  const building = { title: `Building ${spec.function}`, summary: `Building \`${spec.image}\`` };
+  await check.update({ status: "in_progress", startedAt: deps.now(), detailsUrl: logUrl, output: building });
+  // The check run's log tail while it builds, at a bounded rate (GitHub's rate limit, not S3's, bounds this one).
+  const liveCheck = createLiveLog({
+    write: (text) => check.update({ output: { ...building, text: formatLogTail(text.split("\n")) } }),
+    intervalMs: deps.checkLogIntervalMs ?? 10_000,
+    now: () => deps.now().getTime(),
+    sleep: deps.sleep,
+  });
+  const closeLive = () => Promise.all([live.close(), liveCheck.close()]);
   const outcome = await timer
-    .time("buildshiprun.build", () => deps.builder.build(tar, (line) => live.line(line)).finally(() => live.close()))
+    .time("buildshiprun.build", () =>
+      deps.builder
+        .build(tar, (line) => {
+          live.line(line);
+          liveCheck.line(line);
+        })
+        .finally(closeLive),
+    )
     .catch(async (error: unknown) => {
       // A fault: the caller writes the `error` record, which must land after the `running` one.
       await recorded;

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { z } from "zod";
+import { PREVIEW_LABEL } from "../../shared/deploy-spec.js";
 import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
 import type { FunctionStatus, Gateway } from "../../shared/gateway.js";
 import { QUEUED_HOP_MAX_AGE_MS, requireHop } from "../../shared/hmac.js";
@@ -27,6 +28,11 @@ const garbageRequest = z.object({
    * labelled every function with 0, so 0 would match every owner's old functions.
    */
   ownerId: z.number().int().positive(),
+  /**
+   * A preview's key (issue #17): only that branch's preview functions are candidates. Without it only main functions
+   * are: a main build's collection never removes a preview. An uninstall (`repo` `*`) takes both.
+   */
+  preview: z.string().min(1).optional(),
 });
 type GarbageRequest = z.infer<typeof garbageRequest>;
 
@@ -44,11 +50,13 @@ export interface GarbageReport {
  * a new account that took a renamed login owns nothing of the old one's), with this repository unless the owner
  * uninstalled (`*`), and no longer in the stack. The repository is compared case-insensitively, since the original
  * labelled with GitHub's case. Functions without an owner id (the system's and the operator's) are never candidates.
+ * A repository's collection stays on one side of the preview label: main functions, or one branch's previews.
  */
 function isGarbage(fn: FunctionStatus, request: GarbageRequest, keep: ReadonlySet<string>): boolean {
   if (fn.labels?.[OWNER_ID_LABEL] !== String(request.ownerId)) return false;
   // Stryker disable next-line OptionalChaining: the line above returned unless fn.labels is set.
   if (request.repo !== "*" && fn.labels?.[REPO_LABEL]?.toLowerCase() !== request.repo) return false;
+  if (request.repo !== "*" && fn.labels?.[PREVIEW_LABEL] !== request.preview) return false;
   return !keep.has(fn.name.toLowerCase());
 }
 

@@ -9,10 +9,10 @@ import { packBuildContext } from "../../shared/build-tar.js";
 import { deployResultSchema, type DeployResult, type DeploySpec } from "../../shared/deploy-spec.js";
 import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
 import type { Gateway } from "../../shared/gateway.js";
-import { STACK_CONTEXT, type Github, type StatusState } from "../../shared/github.js";
+import { STACK_CONTEXT, type CheckConclusion, type Github, type StatusState } from "../../shared/github.js";
 import { QUEUED_HOP_MAX_AGE_MS, requireHop } from "../../shared/hmac.js";
 import { HttpError, isHttpError } from "../../shared/http-error.js";
-import { functionName, imageName, secretName } from "../../shared/naming.js";
+import { secretName } from "../../shared/naming.js";
 import type { PendingBuilds } from "../../shared/pending-builds.js";
 import { parseBuildRequest, type BuildRequest } from "../../shared/push.js";
 import { readStack, type Stack, type StackFunction } from "../../shared/stack.js";
@@ -22,9 +22,19 @@ import { abandonedBecause, atMost, untilAborted } from "./abort.js";
 import { cloneAt, repositoryUrl } from "./clone.js";
 import type { CloneLimit } from "./clone-limit.js";
 import { startHeartbeat } from "./heartbeat.js";
+import {
+  builtImage,
+  createPreviewDeployment,
+  deployedName,
+  previewOf,
+  type PreviewDeployment,
+} from "./preview-deployment.js";
+import { PREVIEW_FILE, readPreviewOptIn } from "./preview-settings.js";
+import { createStackChecks, type StackChecks } from "./stack-checks.js";
 import { importRepoSecrets, pruneRepoSecrets } from "./secrets.js";
 import { buildArgsFor, readTemplate, shrinkwrap } from "./shrinkwrap.js";
 import { STACK_ROOT_PATHS, stackPaths } from "./stack-paths.js";
+import { stackTemplates } from "./stack-templates.js";
 import type { TemplateStore } from "./templates.js";
 
 export interface GitTarDeps {
@@ -33,6 +43,8 @@ export interface GitTarDeps {
   gateway: Gateway;
   templates: TemplateStore;
   templateUrls: string[];
+  /** template_sources_allowed: where a stack's configuration.templates may come from; default templateUrls. */
+  templateSourcesAllowed?: string[];
   /** The git host (github_url): git-tar clones `<githubUrl>/<owner>/<repo>.git`, never a URL a payload names. */
   githubUrl: string;
   pushRepositoryUrl: string;
@@ -56,6 +68,8 @@ export interface GitTarDeps {
    * and the failure of a function buildshiprun could not report.
    */
   history?: BuildHistory;
+  /** use_checks: a check run for `stack-deploy` and each function beside the statuses (issue #17); off when absent. */
+  useChecks?: boolean;
   log: Logger;
   now: () => number;
 }
@@ -77,6 +91,12 @@ interface Run {
   links: StatusLinks;
   /** This push's stage timings (issue #16). */
   timer: StageTimer;
+  /** A preview build's GitHub deployment (issue #17); inert otherwise. */
+  preview: PreviewDeployment;
+  /** The push's check runs (issue #17). */
+  checks: StackChecks;
+  /** buildshiprun's answers so far, for the `stack-deploy` check run's table. */
+  results: DeployResult[];
 }
 
 // After the signal fired, the last statuses get this long: the push must not hold git-tar much past its deadline.
@@ -89,6 +109,8 @@ interface Prepared {
   fn: StackFunction;
   spec: DeploySpec;
   tarFile: string;
+  /** Writes the build tar with the spec as it is then (its check run id is added after prepare). */
+  pack: () => Promise<unknown>;
 }
 
 /** git-tar (original-spec §4): from a queued push to deployed functions, always ending in a terminal status. */
@@ -101,9 +123,12 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
     const whole = timer.start("git-tar");
     // Whether the commit got its terminal stack-deploy status: the queue's callback to github-push covers it if not.
     let concluded = false;
+    // The terminal stack-deploy status, which the stack-deploy check run concludes with too.
+    let stackEnd: { state: StatusState; description: string } | undefined;
     const links = statusLinks({ systemPublicUrl: deps.systemPublicUrl });
-    const report: Report = (context, state, description, targetUrl = links.stack(request.owner)) =>
-      timer
+    const postStatus: Report = (context, state, description, targetUrl = links.stack(request.owner)) => {
+      if (context === STACK_CONTEXT && state !== "pending") stackEnd = { state, description };
+      return timer
         .time(
           "status-post",
           () =>
@@ -123,6 +148,18 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
           () => void (concluded ||= context === STACK_CONTEXT && state !== "pending"),
           (error: unknown) => log.warn({ err: error, context, state }, "could not post the commit status"),
         );
+    };
+    // A preview's deployment ends with the stack's terminal status (issue #17).
+    const preview = createPreviewDeployment({ github: deps.github, log }, request, links.stack(request.owner));
+    const report: Report = (context, state, description, targetUrl) =>
+      postStatus(context, state, description, targetUrl).then(() =>
+        context === STACK_CONTEXT && state !== "pending" ? preview.onStackStatus(state, description) : undefined,
+      );
+    const checks = createStackChecks(
+      { github: deps.github, enabled: deps.useChecks ?? false, log, now: deps.now },
+      request,
+      links.stack(request.owner),
+    );
     const reply = (status: number, body: string): Reply => ({
       status,
       body,
@@ -138,7 +175,17 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
       { owner, ownerId, repo, sha, installationId },
       () => [...unconcluded],
     );
-    const run: Run = { signal: event.signal, unconcluded, beat: () => heartbeat.beat(), links, timer };
+    const run: Run = {
+      signal: event.signal,
+      unconcluded,
+      beat: () => heartbeat.beat(),
+      links,
+      timer,
+      checks,
+      results: [],
+      preview,
+    };
+    await checks.start();
     try {
       const outcome = await buildStack(deps, request, workspace, report, log, run);
       return reply(200, `${outcome}, time taken: ${((deps.now() - started) / 1000).toFixed(2)}s`);
@@ -161,6 +208,10 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
       await report(STACK_CONTEXT, "error", `build error: ${reason}`);
       return reply(isHttpError(error) ? error.status : 500, `build error: ${reason}`);
     } finally {
+      // No check run of the push is left open, whatever the end; after an abort within the final statuses' bound.
+      const end = checkEnd(stackEnd, run.signal?.aborted === true);
+      const finished = checks.finish(end.conclusion, end.description, run.results);
+      await (run.signal?.aborted ? atMost(finished, FINAL_STATUS_MS) : finished);
       await heartbeat.stop();
       // Concluded: nothing is left for build-reaper. Not concluded (GitHub refused the status): the record stays, and
       // the reaper ends the build once the heartbeat is stale, unless the queue's callback to github-push does first.
@@ -218,15 +269,26 @@ async function buildStack(
     await report(STACK_CONTEXT, "error", `superseded by a newer push: ${tip.slice(0, 7)}`);
     return `superseded by ${tip}`;
   }
+  if (request.preview && !(await readPreviewOptIn(repoDir))) {
+    // enable_previews is on, this repository has not opted in: the branch is skipped as before previews (issue #17).
+    const skipped = `skipping build for: ${request.ref} branch: previews are off for this repository (${PREVIEW_FILE})`;
+    await report(STACK_CONTEXT, "success", skipped);
+    return skipped;
+  }
   if (await exists(join(repoDir, "template"))) throw new HttpError(400, 'unsupported custom "templates" folder');
 
   const stackRead = run.timer.start("git-tar.stack");
   const stack = await readStack(repoDir, vars, { maxFunctions: deps.functionsPerRepoLimit });
   checkStack(deps, stack);
   checkNames(request, stack);
+  // configuration.templates as faas-cli pulls them (issue #17), refused before any work when off the allow-list.
+  const fromStack = stackTemplates(stack, deps.templateSourcesAllowed ?? deps.templateUrls);
   // The repo's sealed secrets exist before any function that mounts them is deployed (issue #15).
-  const secrets = await importRepoSecrets(deps.gateway, request, repoDir, signal);
-  const pulled = deps.templates.pull(deps.templateUrls).catch((error: unknown) => {
+  // A preview uses the owner's secrets as the build branch left them: its secrets.yml is neither imported nor pruned.
+  const secrets = request.preview ? undefined : await importRepoSecrets(deps.gateway, request, repoDir, signal);
+  const pulled = deps.templates.pull(deps.templateUrls, fromStack).catch((error: unknown) => {
+    // A stack's template source without the template it names is the user's to fix: a failure, not an error.
+    if (isHttpError(error)) throw error;
     throw new HttpError(502, `error fetching templates: ${(error as Error).message}`, { cause: error });
   });
   // The pull is shared with other pushes: this one stops waiting for it, the pull itself goes on.
@@ -237,7 +299,15 @@ async function buildStack(
   const prepared: Prepared[] = [];
   for (const fn of stack.functions)
     prepared.push(await prepare(deps, request, workspace, repoDir, templatesDir, stack, fn, run));
+  // Each function's check run, queued, its id packed into the signed spec for buildshiprun (issue #17).
+  for (const p of prepared) {
+    const checkRunId = await run.checks.queue(p.fn.name);
+    if (checkRunId !== undefined) p.spec.checkRunId = checkRunId;
+    await p.pack();
+  }
 
+  // The preview's deployment exists (in_progress) once everything that can be refused was (issue #17).
+  await run.preview.start();
   const pendingMarked = run.timer.start("git-tar.pending");
   for (const { fn } of prepared) run.unconcluded.add(fn.name);
   // The record names the function contexts now, so a reaper that finds git-tar gone ends them too. Written beside the
@@ -259,6 +329,7 @@ async function buildStack(
     const result = await buildAndDeploy(deps, p, report, log, run);
     // buildshiprun reported this function's status (or buildAndDeploy did for it).
     run.unconcluded.delete(p.fn.name);
+    run.results.push(result);
     return result;
   };
   const results = await Promise.all(prepared.map((p) => limit(() => build(p))));
@@ -274,6 +345,8 @@ async function buildStack(
     repo: request.repo.toLowerCase(),
     owner: request.owner.toLowerCase(),
     ownerId: request.ownerId,
+    // A preview's collection touches only its branch's previews; a main one's never a preview (issue #17).
+    ...(request.preview ? { preview: previewOf(request) } : {}),
   };
   try {
     const gc = await deps.gateway.invoke("garbage-collect", JSON.stringify(garbage), {
@@ -283,7 +356,8 @@ async function buildStack(
   } catch (error) {
     log.warn({ err: error }, "garbage collection failed");
   }
-  await pruneRepoSecrets(deps.gateway, request, secrets, log);
+  if (secrets) await pruneRepoSecrets(deps.gateway, request, secrets, log);
+  run.preview.deployed(results);
   await report(STACK_CONTEXT, "success", "stack is successfully deployed");
   finished();
   return `Deployed: ${results.map((r) => `${r.function} @ ${r.image ?? "?"}`).join(", ")}`;
@@ -299,8 +373,8 @@ async function prepare(
   fn: StackFunction,
   { signal, timer }: Run,
 ): Promise<Prepared> {
-  const service = functionName(request.owner, fn.name);
-  const image = imageName(deps.pushRepositoryUrl, request.owner, request.repo, fn.name, request.sha);
+  const service = deployedName(request, fn.name);
+  const image = builtImage(request, deps.pushRepositoryUrl, fn.name);
   const template = await readTemplate(templatesDir, fn.lang, fn.name);
   const contextDir = join(workspace, "build", fn.name);
   await timer.time(
@@ -328,17 +402,16 @@ async function prepare(
     ...(fn.requests ? { requests: fn.requests } : {}),
     ...(fn.readonlyRootFilesystem !== undefined ? { readonlyRootFilesystem: fn.readonlyRootFilesystem } : {}),
     constraints: fn.constraints,
+    ...(request.preview ? { preview: previewOf(request) } : {}),
+    handler: fn.handler,
   };
   const tarFile = join(workspace, `${fn.name}.tar`);
   const buildArgs = buildArgsFor(fn, template, ALLOWED_BUILD_ARGS);
-  await timer.time(
-    "git-tar.tar",
-    () => packBuildContext(contextDir, { ref: image, buildArgs, deploy: spec }, tarFile),
-    {
+  const pack = () =>
+    timer.time("git-tar.tar", () => packBuildContext(contextDir, { ref: image, buildArgs, deploy: spec }, tarFile), {
       function: fn.name,
-    },
-  );
-  return { fn, spec, tarFile };
+    });
+  return { fn, spec, tarFile, pack };
 }
 
 // functions_per_repo_limit is enforced by readStack, before any environment_file is read.
@@ -358,7 +431,7 @@ function checkStack(deps: GitTarDeps, stack: Stack): void {
 function checkNames(request: BuildRequest, stack: Stack): void {
   const seen = new Map<string, string>();
   for (const fn of stack.functions) {
-    const service = functionName(request.owner, fn.name);
+    const service = deployedName(request, fn.name);
     const other = seen.get(service);
     if (other !== undefined) {
       throw new HttpError(
@@ -377,7 +450,7 @@ async function buildAndDeploy(
   { fn, spec, tarFile }: Prepared,
   report: Report,
   log: Logger,
-  { signal, links, timer }: Run,
+  { signal, links, timer, checks }: Run,
 ): Promise<DeployResult> {
   const startedAt = new Date(deps.now()).toISOString();
   const key = { owner: spec.owner, repo: spec.repo, sha: spec.sha, function: spec.function };
@@ -396,6 +469,7 @@ async function buildAndDeploy(
       })
       .catch((error: unknown) => log.warn({ err: error }, "could not store the build record"));
     await report(fn.name, "failure", reason, links.failure(key));
+    await checks.fail(fn.name, reason, links.failure(key));
   };
   try {
     // A build still queued behind build_concurrency does not start for an abandoned push.
@@ -409,6 +483,7 @@ async function buildAndDeploy(
     const parsed = deployResultSchema.safeParse(safeJson(res.body));
     if (res.status === 200 && parsed.success) {
       const result = parsed.data;
+      checks.handedOver(fn.name);
       // GitHub refused buildshiprun's status after every retry (a 5xx or rate-limit spell): posted again after a
       // pause, a few times, so the context does not stay pending on the commit for good (issue #16).
       if (result.statusPosted === false) await postLate(deps, spec, result, result.url ?? links.failure(key), log);
@@ -424,6 +499,19 @@ async function buildAndDeploy(
     await fail(reason);
     return { function: fn.name, status: "failure", description: reason, image: spec.image };
   }
+}
+
+/** How the push's check runs conclude: as its terminal stack-deploy status, timed out when it was abandoned. */
+function checkEnd(
+  end: { state: StatusState; description: string } | undefined,
+  aborted: boolean,
+): { conclusion: CheckConclusion; description: string } {
+  if (aborted) return { conclusion: "timed_out", description: end?.description ?? "abandoned" };
+  if (!end) return { conclusion: "failure", description: "build error: see the git-tar log" };
+  if (end.state === "success") return { conclusion: "success", description: end.description };
+  // A newer push builds instead (DESIGN §10): this one was cancelled, not failed.
+  if (end.description.startsWith("superseded")) return { conclusion: "cancelled", description: end.description };
+  return { conclusion: "failure", description: end.description };
 }
 
 /** The pauses before each late post of a function's status buildshiprun could not post: about a minute in all. */

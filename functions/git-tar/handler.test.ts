@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -292,6 +292,68 @@ describe("git-tar: a stack that builds", () => {
   });
 });
 
+// Issue #17: a stack's configuration.templates from an allowed source, and a symlink out of the handler folder.
+describe("git-tar: faas-cli's stack templates and symlinks", () => {
+  const api = `  api:\n    lang: node20\n    handler: ./api\n    image: api\n`;
+  const templates = (source: string) => `configuration:\n  templates:\n    - name: node20\n      source: ${source}\n`;
+
+  async function contextOf(tar: Buffer, read: (contextDir: string) => Promise<unknown>) {
+    const dir = await mkdtemp(join(tmpdir(), "unpacked-"));
+    try {
+      await writeFile(join(dir, "api.tar"), tar);
+      return await read((await unpackBuildContext(join(dir, "api.tar"), join(dir, "out"))).contextDir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("an allowed source at a branch → built on its template; a link to a file beside the handler → that file", async () => {
+    h = await startGitTar();
+    const tpl = await h.git.createRepo("acme", "tpl");
+    await tpl.commit({
+      "template/node20/template.yml": "language: node20\n",
+      "template/node20/Dockerfile": "FROM scratch\n",
+      "template/node20/MARK": "acme\n",
+    });
+    await tpl.push({ branch: "stable" });
+    // HEAD has moved on: the branch named is what builds.
+    await tpl.commit({ "template/node20/MARK": "head\n" });
+    await tpl.push();
+    h.deps.templateSourcesAllowed = [`${h.git.url}/acme/`];
+    const { sha } = await pushRepo("alice", "fns", {
+      "stack.yml": stack(api, templates(`${h.git.url}/acme/tpl.git#stable`)),
+      ...nodeFn,
+      "shared/util.js": "util\n",
+      "api/util.js": { symlink: "../shared/util.js" },
+    });
+    const res = await h.build("alice", "fns", sha);
+    expect([res.status, h.statuses().at(-1)]).toEqual([200, expect.objectContaining({ state: "success" })]);
+    const seen = await contextOf(h.received[0]!.tar, async (dir) => [
+      (await readdir(dir)).sort(),
+      await readFile(join(dir, "MARK"), "utf8"),
+      (await lstat(join(dir, "function", "util.js"))).isFile(),
+      await readFile(join(dir, "function", "util.js"), "utf8"),
+    ]);
+    expect(seen).toEqual([["Dockerfile", "MARK", "function", "template.yml"], "acme\n", true, "util\n"]);
+  });
+
+  it("an allowed source without the branch named → failure naming the source and the ref, nothing built", async () => {
+    h = await startGitTar();
+    const source = `${h.git.url}/openfaas/templates.git`;
+    const { sha } = await pushRepo("alice", "fns", { "stack.yml": stack(api, templates(`${source}#nope`)), ...nodeFn });
+    const res = await h.build("alice", "fns", sha);
+    expect(res.status).toBe(422);
+    expect(h.statuses()).toEqual([
+      {
+        context: "stack-deploy",
+        state: "failure",
+        description: `configuration.templates "node20": ${source} has no branch or tag nope`,
+      },
+    ]);
+    expect(h.received).toHaveLength(0);
+  });
+});
+
 describe("git-tar: refused repositories → failure status on stack-deploy, nothing built, workspace removed", () => {
   const fn = (name: string, handler: string, lang = "node20") =>
     `  ${name}:\n    lang: ${lang}\n    handler: ${handler}\n    image: ${name}\n`;
@@ -327,6 +389,18 @@ describe("git-tar: refused repositories → failure status on stack-deploy, noth
       "dockerfile lang while disabled",
       { "stack.yml": stack(fn("box", "./box", "dockerfile")), "box/Dockerfile": "FROM scratch\n" },
       /^detected a dockerfile function but feature is not enabled$/,
+    ],
+    // Issue #17: configuration.templates is honoured only from template_sources_allowed (default: the operator's).
+    [
+      "configuration.templates from a source off template_sources_allowed",
+      {
+        "stack.yml": stack(
+          fn("api", "./api"),
+          "configuration:\n  templates:\n    - name: node20\n      source: https://evil.example/t.git#main\n",
+        ),
+        ...nodeFn,
+      },
+      /^configuration\.templates "node20": source not in template_sources_allowed: https:\/\/evil\.example\/t\.git$/,
     ],
     [
       "an unknown lang",
@@ -497,5 +571,44 @@ describe("git-tar: the pending-build record build-reaper reads (issue #11)", () 
     await h.s3.close();
     expect((await h.build("alice", "fns", sha)).status).toBe(200);
     expect(h.statuses().at(-1)).toMatchObject({ context: "stack-deploy", state: "success" });
+  });
+});
+
+// Issue #17: git-tar's check runs end with the push, whatever the end, and stay beside the statuses.
+describe("git-tar: check runs with use_checks", () => {
+  const runs = () => h.standin.checkRuns().map((r) => [r.name, r.status, r.conclusion, r.output?.title]);
+
+  it("no run id handed over, a custom templates folder → stack-deploy found-or-created, completed failure; no function runs", async () => {
+    h = await startGitTar({ useChecks: true });
+    const { sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, "template/x/y": "z\n" });
+    expect((await h.build("alice", "fns", sha)).status).toBe(422);
+    expect(runs()).toEqual([["stack-deploy", "completed", "failure", 'unsupported custom "templates" folder']]);
+    expect(h.standin.checkRuns()[0]!.updates.map((u) => u.status)).toEqual(["queued", "in_progress", "completed"]);
+  });
+
+  it("a push that is no longer the branch tip → stack-deploy cancelled, not failed", async () => {
+    h = await startGitTar({ useChecks: true });
+    const { r, sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
+    await r.commit({ "README.md": "newer\n" });
+    await r.push();
+    await h.build("alice", "fns", sha);
+    expect(runs()).toEqual([["stack-deploy", "completed", "cancelled", expect.stringMatching(/^superseded by/)]]);
+  });
+
+  it("buildshiprun answering 500 for worker → worker's run completed failure by git-tar; api's left to buildshiprun", async () => {
+    h = await startGitTar({ useChecks: true, brokenFunctions: ["worker"] });
+    const { sha } = await pushRepo("alice", "fns", { "stack.yml": twoFunctions, ...nodeFn, ...pyFn });
+    await h.build("alice", "fns", sha);
+    const byName = new Map(h.standin.checkRuns().map((r) => [r.name, r]));
+    // The ids went to buildshiprun in the signed spec, with the handler folder for its annotations.
+    expect(h.received.map((x) => [x.deploy.function, x.deploy.checkRunId, x.deploy.handler]).sort()).toEqual([
+      ["api", byName.get("api")!.id, "./api"],
+      ["worker", byName.get("worker")!.id, "./worker"],
+    ]);
+    expect(byName.get("worker")).toMatchObject({ status: "completed", conclusion: "failure" });
+    // The recorder plays buildshiprun and reports nothing: api's run is still queued, buildshiprun's to complete.
+    expect(byName.get("api")).toMatchObject({ status: "queued" });
+    expect(byName.get("stack-deploy")).toMatchObject({ status: "completed", conclusion: "failure" });
+    expect(byName.get("stack-deploy")!.output?.summary).toMatch(/\| worker \| failure: buildshiprun answered 500/);
   });
 });

@@ -13,6 +13,7 @@ import { createLogger } from "../../shared/log.js";
 import type { DestinationStream } from "pino";
 import { createStackBuilder, type GitTarDeps } from "./build-stack.js";
 import { createCloneLimit } from "./clone-limit.js";
+import { parseAllowedSources } from "./stack-templates.js";
 import { createTemplateStore, parseTemplateUrls } from "./templates.js";
 
 /** git-tar: clone at the SHA, read stack.yml, shrinkwrap, hand each function to buildshiprun (original-spec §4). */
@@ -31,12 +32,14 @@ export function depsFromEnv(env: Record<string, string | undefined>, logDestinat
     secrets: ["payload-secret", "private-key", "s3-access-key", "s3-secret-key"],
   });
   const log = createLogger("git-tar", config.log_level, logDestination);
+  const templateUrls = parseTemplateUrls(config.templates_url, config.custom_templates);
   return {
     payloadSecret: config.secrets["payload-secret"],
     github: githubFromConfig(config, log),
     gateway: gatewayFromConfig(config, log),
     templates: createTemplateStore({ cacheDir: join(tmpdir(), "ofc-templates"), now: Date.now, log }),
-    templateUrls: parseTemplateUrls(config.templates_url, config.custom_templates),
+    templateUrls,
+    templateSourcesAllowed: parseAllowedSources(config.template_sources_allowed, templateUrls),
     githubUrl: config.github_url,
     pushRepositoryUrl: config.push_repository_url,
     functionsPerRepoLimit: config.functions_per_repo_limit,
@@ -50,6 +53,7 @@ export function depsFromEnv(env: Record<string, string | undefined>, logDestinat
     heartbeatMs: Math.min(30_000, parseDuration(config.heartbeat_timeout)! / 6),
     ...(config.system_public_url ? { systemPublicUrl: config.system_public_url } : {}),
     history: buildHistoryFromConfig(config, log),
+    useChecks: config.use_checks,
     log,
     now: Date.now,
   };

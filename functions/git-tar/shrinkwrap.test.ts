@@ -49,6 +49,8 @@ async function tree(dir: string, prefix = ""): Promise<Record<string, string>> {
   return result;
 }
 
+const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+
 /** `tree` of `dir`, every key under `under/`. */
 async function treeUnder(dir: string, under: string): Promise<Record<string, string>> {
   const entries = Object.entries(await tree(dir)).map(([k, v]) => [under ? `${under}/${k}` : k, v]);
@@ -157,11 +159,15 @@ describe("shrinkwrap: the faas-cli layout", () => {
     expect(got["lib/build/z"]).toMatch(/^file /);
   });
 
-  it("a symlink that stays in the repo → copied as a symlink, not followed", async () => {
+  // Issue #17: kept as a link, ../shared/x.js dangled in the image, where function/ has no ../shared.
+  it("a symlink to a file outside the handler but in the repo → a regular file with its content and mode", async () => {
     await files(repo, { "api/handler.js": "//\n", "shared/x.js": "x\n" });
+    await chmod(join(repo, "shared", "x.js"), 0o755);
     await symlink("../shared/x.js", join(repo, "api", "x.js"));
     await wrap(fn({ lang: "node20", handler: "api" }));
-    expect(await readlink(join(out, "function", "x.js"))).toBe("../shared/x.js");
+    const copied = await lstat(join(out, "function", "x.js"));
+    expect([copied.isFile(), (copied.mode & 0o777).toString(8)]).toEqual([true, "755"]);
+    expect(await readFile(join(out, "function", "x.js"), "utf8")).toBe("x\n");
   });
 
   it("the output folder → wiped first", async () => {
@@ -222,14 +228,15 @@ describe("shrinkwrap refuses hostile repos with a 400 and writes nothing outside
     expect(Object.fromEntries(after)).toEqual(before);
   });
 
-  it("configuration.copy into a folder the handler made a symlink → 400, nothing written through it", async () => {
-    await files(repo, { "api/handler.js": "//\n", "shared/keep": "", "lib/x.js": "x\n" });
-    await symlink("../shared", join(repo, "api", "lib"));
+  it("configuration.copy into a folder the handler made a (dangling) symlink → 400, nothing written through it", async () => {
+    // Only a dangling link is copied as a link; once the copy wrote its target, lib/x.js would land there.
+    await files(repo, { "api/handler.js": "//\n", "lib/x.js": "x\n" });
+    await symlink("../later", join(repo, "api", "lib"));
     await expect(wrap(fn({ lang: "node20", handler: "api" }), ["lib/x.js"])).rejects.toMatchObject({
       status: 400,
       message: 'function "fn": configuration.copy "lib/x.js" would be written through "function/lib", not a folder',
     });
-    expect(await readdir(join(repo, "shared"))).toEqual(["keep"]);
+    expect(await lstat(join(repo, "later")).catch(() => undefined)).toBeUndefined();
   });
 
   it("a committed build -> ../outside symlink → 400 before anything is wiped", async () => {
@@ -415,12 +422,21 @@ describe("shrinkwrap: overlaying the handler on the template", () => {
     expect(await readFile(join(out, "function", "x"), "utf8")).toBe("file");
   });
 
-  it("a handler symlink where the template has a folder → the link replaces the folder", async () => {
+  it("a handler symlink to a folder where the template has one → merged as a folder, as faas-cli's copy does", async () => {
     const { run } = await withTemplate("t", { "template.yml": "language: t\n", "function/lib/t.js": "t" });
     await files(join(repo, "h"), { "real/a.js": "a" });
     await symlink("real", join(repo, "h", "lib"));
     await run();
-    expect(await readlink(join(out, "function", "lib"))).toBe("real");
+    expect((await lstat(join(out, "function", "lib"))).isDirectory()).toBe(true);
+    expect(await readdir(join(out, "function", "lib"))).toEqual(["a.js", "t.js"]);
+  });
+
+  it("a template's own symlink → kept as a link (it stays inside the template, copied whole)", async () => {
+    const { run, templates } = await withTemplate("t", { "template.yml": "language: t\n", "index.js": "i" });
+    await symlink("index.js", join(templates, "t", "main.js"));
+    await files(join(repo, "h"), { "a.js": "a" });
+    await run();
+    expect(await readlink(join(out, "main.js"))).toBe("index.js");
   });
 
   it("an output folder outside the repo, reached through a symlinked folder → used (only one inside is checked)", async () => {
@@ -518,15 +534,80 @@ describe("shrinkwrap: symlinks, special files and caps", () => {
     expect(got.filter((k) => k.startsWith("build/fn"))).toEqual([]);
   });
 
-  it("exactly maxFiles entries and maxBytes bytes → copied (folders and links count as entries)", async () => {
+  it("exactly maxFiles entries and maxBytes bytes → copied (folders count as entries, a followed link as its target)", async () => {
     await files(join(repo, "api"), { Dockerfile: "x".repeat(40), "dir/b": "y".repeat(10) });
     await symlink("Dockerfile", join(repo, "api", "link"));
-    await wrap(fn({ lang: "dockerfile", handler: "api" }), [], { maxFiles: 4, maxBytes: 50 });
-    expect(Object.keys(await tree(out))).toEqual(["Dockerfile", "dir", "dir/b", "link"]);
-    await expect(wrap(fn({ lang: "dockerfile", handler: "api" }), [], { maxFiles: 3 })).rejects.toThrow("over 3 files");
-    await expect(wrap(fn({ lang: "dockerfile", handler: "api" }), [], { maxBytes: 49 })).rejects.toThrow(
-      "over 49 bytes",
+    await symlink("../gone", join(repo, "api", "z"));
+    await wrap(fn({ lang: "dockerfile", handler: "api" }), [], { maxFiles: 5, maxBytes: 90 });
+    expect(Object.keys(await tree(out))).toEqual(["Dockerfile", "dir", "dir/b", "link", "z"]);
+    await expect(wrap(fn({ lang: "dockerfile", handler: "api" }), [], { maxFiles: 4 })).rejects.toThrow("over 4 files");
+    await expect(wrap(fn({ lang: "dockerfile", handler: "api" }), [], { maxBytes: 89 })).rejects.toThrow(
+      "over 89 bytes",
     );
+  });
+
+  // Issue #17: faas-cli's copy follows every link (os.Stat); git-tar follows those that stay in the checkout, keeps
+  // refusing those that leave it (faas-cli would copy the build machine's files), and refuses loops (faas-cli's
+  // copy recurses until the path is too long).
+  it("a symlink to a folder elsewhere in the repo → a real folder with its files, their own links resolved from there", async () => {
+    await files(repo, { "api/handler.js": "//\n", "lib/a.js": "a", "lib/deep/b.js": "b", "vendor/v.js": "v" });
+    await symlink("../../vendor/v.js", join(repo, "lib", "deep", "v.js"));
+    await symlink("../lib", join(repo, "api", "lib"));
+    await wrap(fn({ lang: "node20", handler: "api" }));
+    expect(await treeUnder(join(out, "function", "lib"), "lib")).toEqual({
+      "lib/a.js": `file ${sha("a")}`,
+      "lib/deep": "dir",
+      "lib/deep/b.js": `file ${sha("b")}`,
+      "lib/deep/v.js": `file ${sha("v")}`,
+    });
+  });
+
+  it("configuration.copy of a symlinked folder → its target's content under the link's name", async () => {
+    await files(repo, { "api/handler.js": "//\n", "shared/s.js": "s" });
+    await symlink("shared", join(repo, "common"));
+    await wrap(fn({ lang: "node20", handler: "api" }), ["common"]);
+    expect(await treeUnder(join(out, "function", "common"), "common")).toEqual({ "common/s.js": `file ${sha("s")}` });
+  });
+
+  it("a symlink inside the repo to a link that leaves it → 400, nothing of the target copied", async () => {
+    await files(repo, { "api/handler.js": "//\n" });
+    await symlink("/etc", join(repo, "etc"));
+    await symlink("../etc/hostname", join(repo, "api", "host"));
+    await expect(wrap(fn({ lang: "node20", handler: "api" }))).rejects.toMatchObject({
+      status: 400,
+      message: 'function "fn": api/host is a symlink that leaves the repository',
+    });
+    expect(await lstat(join(out, "function", "host")).catch(() => undefined)).toBeUndefined();
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ["to its own folder", { "api/self": "." }, "api/self"],
+    ["to the repository root", { "api/up": ".." }, "api/up"],
+    ["to a folder above, through a folder link", { "api/lib": "../lib", "lib/back": "../api" }, "lib/back"],
+    ["to the folder holding it, below the handler", { "api/sub/loop": "." }, "api/sub/loop"],
+  ])("a symlink loop %s → 400 naming the link, never copied forever", async (_, links, named) => {
+    await files(repo, { "api/handler.js": "//\n", "api/sub/s.js": "s", "lib/l.js": "l" });
+    for (const [path, target] of Object.entries(links)) await symlink(target, join(repo, path));
+    await expect(wrap(fn({ lang: "node20", handler: "api" }))).rejects.toMatchObject({
+      status: 400,
+      message: `function "fn": ${named} is a symlink loop: it points at a folder holding it`,
+    });
+  });
+
+  it("configuration.copy of a folder with a link to the handler → the handler's files copied there, not a loop", async () => {
+    await files(repo, { "api/handler.js": "//\n", "shared/s.js": "s" });
+    await symlink("../api", join(repo, "shared", "api"));
+    await wrap(fn({ lang: "node20", handler: "api" }), ["shared"]);
+    expect(await readdir(join(out, "function", "shared", "api"))).toEqual(["handler.js"]);
+  });
+
+  it("two links to the same folder, side by side → copied twice, not a loop", async () => {
+    await files(repo, { "api/handler.js": "//\n", "lib/l.js": "l" });
+    await symlink("../lib", join(repo, "api", "a"));
+    await symlink("../lib", join(repo, "api", "b"));
+    await wrap(fn({ lang: "node20", handler: "api" }));
+    expect(await readdir(join(out, "function", "a"))).toEqual(["l.js"]);
+    expect(await readdir(join(out, "function", "b"))).toEqual(["l.js"]);
   });
 
   it("no caps given → 100 MB: a 100 MB + 1 (sparse) file → 400", async () => {

@@ -77,6 +77,13 @@ interface Copy {
   /** Symlinks must not point outside this folder (the repo, or the template). */
   root: string;
   rootName: string;
+  /**
+   * The repo's symlinks are followed, their targets copied as faas-cli's copy does (issue #17): a link out of the
+   * handler folder would dangle in the image. The template's stay links: they only point within the template.
+   */
+  follow: boolean;
+  /** The real folders being copied, outermost first: a followed link to one of them (or above) is a loop. */
+  open: string[];
   /** The real outDir: never copied into itself (`handler: .`, `copy: [.]`). */
   outDir: string;
   budget: { bytes: number; files: number; maxBytes: number; maxFiles: number };
@@ -117,7 +124,10 @@ async function makeDir(dir: string, outDir: string, what: string): Promise<void>
   }
 }
 
-/** Copies `src` to `dest` without following symlinks: links staying inside `copy.root` are copied as links. */
+/**
+ * Copies `src` to `dest`. A symlink must stay inside `copy.root`; with `copy.follow` its target is copied in its place
+ * (a dangling one stays a link, as git checked it out), else the link itself.
+ */
 async function copyTree(src: string, dest: string, copy: Copy): Promise<void> {
   if (src === copy.outDir) return;
   // Checked between entries: a push whose caller gave up stops copying (issue #10).
@@ -132,6 +142,14 @@ async function copyTree(src: string, dest: string, copy: Copy): Promise<void> {
     if (!isInside(copy.root, lexical) || !isInside(copy.root, real)) {
       throw new HttpError(400, `function "${copy.fn}": ${rel} is a symlink that leaves the ${copy.rootName}`);
     }
+    const followed = copy.follow ? await lstat(real).catch(() => undefined) : undefined;
+    if (followed) {
+      // A link to a folder being copied (the one holding it, or above) would copy itself forever, as faas-cli's does.
+      if (copy.open.some((dir) => isInside(real, dir)))
+        throw new HttpError(400, `function "${copy.fn}": ${rel} is a symlink loop: it points at a folder holding it`);
+      // realpath: the target is no link, and its own links resolve from where it really is.
+      return copyTree(real, dest, copy);
+    }
     count(copy, 0);
     await clear(dest, false);
     await symlink(target, dest);
@@ -139,8 +157,10 @@ async function copyTree(src: string, dest: string, copy: Copy): Promise<void> {
     count(copy, 0);
     await clear(dest, true);
     await mkdir(dest, { recursive: true });
+    copy.open.push(src);
     // Stryker disable next-line MethodExpression: libuv's scandir already lists names sorted; this keeps it explicit
     for (const name of (await readdir(src)).sort()) await copyTree(join(src, name), join(dest, name), copy);
+    copy.open.pop();
     // After the children: a read-only folder must still be filled first.
     await chmod(dest, stat.mode & 0o777);
   } else if (stat.isFile()) {
@@ -214,14 +234,23 @@ export async function shrinkwrap(options: ShrinkwrapOptions): Promise<void> {
     maxBytes: options.maxBytes ?? 100 * 1024 * 1024,
     maxFiles: options.maxFiles ?? 10_000,
   };
-  const fromRepo: Copy = { fn: fn.name, root, rootName: "repository", outDir, budget, signal: options.signal };
+  const fromRepo: Copy = {
+    fn: fn.name,
+    root,
+    rootName: "repository",
+    follow: true,
+    open: [],
+    outDir,
+    budget,
+    signal: options.signal,
+  };
 
   // faas-cli treats "dockerfile" in any case as the Dockerfile lang (its template folder must still exist).
   const dockerfile = fn.lang.toLowerCase() === "dockerfile";
   let dest = outDir;
   if (!dockerfile) {
     const templateDir = await realpath(join(templatesDir, fn.lang));
-    const fromTemplate: Copy = { ...fromRepo, root: templateDir, rootName: "template" };
+    const fromTemplate: Copy = { ...fromRepo, root: templateDir, rootName: "template", follow: false };
     // Stryker disable next-line MethodExpression: libuv's scandir already lists names sorted; this keeps it explicit
     for (const name of (await readdir(templateDir)).sort()) {
       await copyTree(join(templateDir, name), join(outDir, name), fromTemplate);
@@ -232,10 +261,13 @@ export async function shrinkwrap(options: ShrinkwrapOptions): Promise<void> {
     }
     await makeDir(dest, outDir, `template ${JSON.stringify(fn.lang)}: handler_folder`);
   }
+  // The handler folder is being copied: a link in it to it is a loop.
+  fromRepo.open.push(handler);
   // Stryker disable next-line MethodExpression: libuv's scandir already lists names sorted; this keeps it explicit
   for (const name of (await readdir(handler)).sort()) {
     if (!SKIPPED.has(name)) await copyTree(join(handler, name), join(dest, name), fromRepo);
   }
+  fromRepo.open.pop();
   for (const { real, rel } of copies) {
     await makeDir(dirname(join(dest, rel)), outDir, `function "${fn.name}": configuration.copy ${JSON.stringify(rel)}`);
     await copyTree(real, join(dest, rel), fromRepo);

@@ -1,9 +1,13 @@
 import { SECRETS_FILE } from "../../shared/sealed-secrets/secrets-file.js";
 import { readStackYaml, STACK_FILES } from "../../shared/stack.js";
 import { plain } from "../../shared/yaml.js";
+import { PREVIEW_FILE } from "./preview-settings.js";
 
-/** Read from the checkout before anything else: the stack file, secrets.yml, and the refused `template` folder. */
-export const STACK_ROOT_PATHS = [...STACK_FILES, SECRETS_FILE, "template"];
+/**
+ * Read from the checkout before anything else: the stack file, secrets.yml, the refused `template` folder and the
+ * previews switch (issue #17).
+ */
+export const STACK_ROOT_PATHS = [...STACK_FILES, SECRETS_FILE, "template", PREVIEW_FILE];
 
 /**
  * The paths the stack in `repoDir` uses (issue #16): each handler folder, environment_file and configuration.copy

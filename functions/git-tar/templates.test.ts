@@ -1,9 +1,11 @@
+import { execFile } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HttpClient } from "isomorphic-git";
 import nodeHttp from "isomorphic-git/http/node";
+import { promisify } from "node:util";
 import { pino } from "pino";
 import { startGitServer, type GitServer } from "../../local/git-server/git-server.js";
 import { createTemplateStore, parseTemplateUrls } from "./templates.js";
@@ -139,6 +141,64 @@ describe("createTemplateStore", () => {
     clock += REFRESH;
     expect(await templates.pull([url])).toBe(first);
     server = await startGitServer();
+  });
+});
+
+// Issue #17: a stack's configuration.templates, pulled through the same store (faas-cli's `template pull <source>
+// --name`): only the named template of the source, under that name, over the operator's of that name.
+describe("createTemplateStore: a stack's templates", () => {
+  const run = promisify(execFile);
+
+  it("a source at its HEAD → only the named template of it, over the operator's; the operator's others kept", async () => {
+    const base = await templateRepo("templates", { node20: "official", python3: "official" });
+    const mine = await templateRepo("mine", { node20: "mine", golang: "mine" });
+    const merged = await store().pull([base.url], [{ name: "node20", url: mine.url }]);
+    expect((await readdir(merged)).sort()).toEqual(["node20", "python3"]);
+    expect(await note(merged, "node20")).toBe("mine\n");
+    expect(await note(merged, "python3")).toBe("official\n");
+  });
+
+  it("#<branch> and #<annotated tag> → the template as of that ref, not HEAD's", async () => {
+    const base = await templateRepo("templates", { node20: "official" });
+    const mine = await templateRepo("mine", { golang: "v1" });
+    await mine.repo.push({ branch: "stable" });
+    await run("git", ["-C", mine.repo.dir, "tag", "-a", "1.0", "-m", "1.0"]);
+    await run("git", ["-C", mine.repo.dir, "push", "-q", "origin", "1.0"]);
+    await mine.repo.commit({ "template/golang/template.yml": "language: golang\n# head\n" });
+    await mine.repo.push();
+    const templates = store();
+    const at = async (ref?: string) =>
+      note(await templates.pull([base.url], [{ name: "golang", url: mine.url, ...(ref ? { ref } : {}) }]), "golang");
+    expect([await at("stable"), await at("1.0"), await at()]).toEqual(["v1\n", "v1\n", "head\n"]);
+  });
+
+  it("the operator's set alone → the same folder as before a stack's template was pulled beside it", async () => {
+    const base = await templateRepo("templates", { node20: "official" });
+    const mine = await templateRepo("mine", { node20: "mine" });
+    const templates = store();
+    const plain = await templates.pull([base.url]);
+    const withMine = await templates.pull([base.url], [{ name: "node20", url: mine.url }]);
+    expect(withMine).not.toBe(plain);
+    expect(await templates.pull([base.url])).toBe(plain);
+    expect(await note(plain, "node20")).toBe("official\n");
+  });
+
+  it("a source without the template it is named for → 400 naming the template and the source", async () => {
+    const base = await templateRepo("templates", { node20: "official" });
+    const mine = await templateRepo("mine", { golang: "mine" });
+    await expect(store().pull([base.url], [{ name: "rust", url: mine.url }])).rejects.toMatchObject({
+      status: 400,
+      message: `configuration.templates "rust": ${mine.url} has no template/rust`,
+    });
+  });
+
+  it("a branch or tag the source does not have → 400 naming the template, the source and the ref", async () => {
+    const base = await templateRepo("templates", { node20: "official" });
+    const mine = await templateRepo("mine", { golang: "mine" });
+    await expect(store().pull([base.url], [{ name: "golang", url: mine.url, ref: "nope" }])).rejects.toMatchObject({
+      status: 400,
+      message: `configuration.templates "golang": ${mine.url} has no branch or tag nope`,
+    });
   });
 });
 

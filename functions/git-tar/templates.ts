@@ -5,7 +5,8 @@ import { join } from "node:path";
 import git, { type HttpClient } from "isomorphic-git";
 import nodeHttp from "isomorphic-git/http/node";
 import type { Logger } from "pino";
-import { HttpError } from "../../shared/http-error.js";
+import { HttpError, isHttpError } from "../../shared/http-error.js";
+import type { StackTemplate } from "./stack-templates.js";
 
 /** Where a template repo was last seen: its HEAD commit, checked out (read-only from then on) in `dir`. */
 interface Checkout {
@@ -26,8 +27,18 @@ export interface TemplateStoreDeps {
 
 /** Template repos, cached; see {@link createTemplateStore}. */
 export interface TemplateStore {
-  /** A folder holding the `<lang>/` templates of every URL, later URLs overriding earlier ones. */
-  pull(urls: string[]): Promise<string>;
+  /**
+   * A folder holding the `<lang>/` templates of every URL, later URLs overriding earlier ones, then each of
+   * `fromStack` (a stack's configuration.templates) as `<name>/`, replacing the operator's of that name.
+   */
+  pull(urls: string[], fromStack?: readonly StackTemplate[]): Promise<string>;
+}
+
+/** One source of a merged set: every template of `dir`, or only `only`. */
+interface Layer {
+  checkout: Checkout;
+  only?: string;
+  url: string;
 }
 
 const hash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 24);
@@ -76,11 +87,20 @@ export function createTemplateStore(deps: TemplateStoreDeps): TemplateStore {
   const inflight = new Map<string, Promise<Checkout>>();
   const merging = new Map<string, Promise<string>>();
 
-  async function clone(url: string, base: string): Promise<string> {
+  async function clone(url: string, base: string, ref: string | undefined): Promise<string> {
     await mkdir(base, { recursive: true });
     const temp = await mkdtemp(join(base, ".clone-"));
     try {
-      await git.clone({ fs, http, dir: temp, url, depth: 1, singleBranch: true, noTags: true });
+      await git.clone({
+        fs,
+        http,
+        dir: temp,
+        url,
+        ...(ref ? { ref } : {}),
+        depth: 1,
+        singleBranch: true,
+        noTags: true,
+      });
       const commit = await git.resolveRef({ fs, dir: temp, ref: "HEAD" });
       await publish(temp, join(base, commit));
       return commit;
@@ -90,29 +110,47 @@ export function createTemplateStore(deps: TemplateStoreDeps): TemplateStore {
     }
   }
 
-  async function refresh(url: string): Promise<Checkout> {
-    const base = join(deps.cacheDir, hash(url));
+  /** The commit `ref` (a branch, else a tag, as `git clone --branch` takes it) or HEAD names on the remote. */
+  async function remoteCommit(url: string, ref: string | undefined): Promise<string> {
     // Protocol v1: one GET of info/refs, where v2 takes a capability round trip first.
-    const refs = await git.listServerRefs({ http, url, prefix: "HEAD", protocolVersion: 1 });
-    let commit = refs.find((ref) => ref.ref === "HEAD")?.oid;
-    if (!commit) throw new Error("the repository has no HEAD");
-    // HEAD did not move since a clone we already hold: no fetch.
+    const refs = await git.listServerRefs({
+      http,
+      url,
+      prefix: ref ? "refs/" : "HEAD",
+      protocolVersion: 1,
+      peelTags: true,
+    });
+    const wanted = ref ? [`refs/heads/${ref}`, `refs/tags/${ref}`] : ["HEAD"];
+    for (const name of wanted) {
+      const found = refs.find((r) => r.ref === name);
+      if (found) return found.peeled ?? found.oid;
+    }
+    // A ref only comes from a stack's configuration.templates: naming one the source lacks is the user's to fix.
+    if (ref) throw new HttpError(400, `${url} has no branch or tag ${ref}`);
+    throw new Error("the repository has no HEAD");
+  }
+
+  async function refresh(url: string, ref: string | undefined, key: string): Promise<Checkout> {
+    const base = join(deps.cacheDir, hash(url));
+    let commit = await remoteCommit(url, ref);
+    // The ref did not move since a clone we already hold: no fetch.
     if (!(await exists(join(base, commit)))) {
-      commit = await clone(url, base);
-      deps.log.info({ url, commit }, "template repository fetched");
+      commit = await clone(url, base, ref);
+      deps.log.info({ url, ref, commit }, "template repository fetched");
     }
     const checkout = { commit, dir: join(base, commit), checkedAt: deps.now() };
-    known.set(url, checkout);
+    known.set(key, checkout);
     return checkout;
   }
 
-  async function checkout(url: string): Promise<Checkout> {
-    const last = known.get(url);
+  async function checkout(url: string, ref?: string): Promise<Checkout> {
+    const key = ref === undefined ? url : `${url}#${ref}`;
+    const last = known.get(key);
     if (last && deps.now() - last.checkedAt < refreshMs) return last;
-    let pending = inflight.get(url);
+    let pending = inflight.get(key);
     if (!pending) {
-      pending = refresh(url).finally(() => inflight.delete(url));
-      inflight.set(url, pending);
+      pending = refresh(url, ref, key).finally(() => inflight.delete(key));
+      inflight.set(key, pending);
     }
     try {
       return await pending;
@@ -124,17 +162,25 @@ export function createTemplateStore(deps: TemplateStoreDeps): TemplateStore {
     }
   }
 
-  async function merge(checkouts: Checkout[]): Promise<string> {
+  async function merge(key: string, layers: Layer[]): Promise<string> {
     const root = join(deps.cacheDir, "merged");
-    const dest = join(root, hash(checkouts.map((c) => c.dir).join("\n")));
+    const dest = join(root, hash(key));
     if (await exists(dest)) return dest;
     await mkdir(root, { recursive: true });
     const temp = await mkdtemp(join(root, ".merge-"));
     try {
-      for (const { dir } of checkouts) {
+      for (const {
+        checkout: { dir },
+        only,
+        url,
+      } of layers) {
         const templates = join(dir, "template");
         const langs = await readdir(templates, { withFileTypes: true }).catch(() => []);
-        for (const lang of langs.filter((entry) => entry.isDirectory())) {
+        const picked = langs.filter((entry) => entry.isDirectory() && (only === undefined || entry.name === only));
+        // faas-cli writes nothing then, and the build fails on the missing template: say where it was looked for.
+        if (only !== undefined && picked.length === 0)
+          throw new HttpError(400, `configuration.templates ${JSON.stringify(only)}: ${url} has no template/${only}`);
+        for (const lang of picked) {
           // faas-cli's --overwrite: a later repo's <lang> replaces an earlier one's whole.
           await rm(join(temp, lang.name), { recursive: true, force: true });
           await cp(join(templates, lang.name), join(temp, lang.name), { recursive: true, verbatimSymlinks: true });
@@ -149,18 +195,34 @@ export function createTemplateStore(deps: TemplateStoreDeps): TemplateStore {
   }
 
   return {
-    async pull(urls) {
-      const results = await Promise.allSettled(urls.map((url) => checkout(url)));
+    async pull(urls, fromStack = []) {
+      const wanted: Array<{ url: string; ref?: string; only?: string }> = [
+        ...urls.map((url) => ({ url })),
+        ...fromStack.map((t) => ({ url: t.url, ref: t.ref, only: t.name })),
+      ];
+      const results = await Promise.allSettled(wanted.map(({ url, ref }) => checkout(url, ref)));
+      const refused = results.findIndex(
+        (r) => r.status === "rejected" && isHttpError(r.reason) && r.reason.status < 500,
+      );
+      if (refused >= 0) {
+        const { message } = (results[refused] as PromiseRejectedResult).reason as HttpError;
+        throw new HttpError(400, `configuration.templates ${JSON.stringify(wanted[refused]!.only)}: ${message}`);
+      }
       const failures = results.flatMap((result, i) =>
-        result.status === "rejected" ? [`${urls[i]}, ${(result.reason as Error).message}`] : [],
+        result.status === "rejected" ? [`${wanted[i]!.url}, ${(result.reason as Error).message}`] : [],
       );
       // One line per repo, as the original joined them (original-spec §4 step 10).
       if (failures.length > 0) throw new Error(failures.join("\n"));
-      const checkouts = results.map((result) => (result as PromiseFulfilledResult<Checkout>).value);
-      const key = checkouts.map((c) => c.dir).join("\n");
+      const layers = results.map((result, i) => ({
+        checkout: (result as PromiseFulfilledResult<Checkout>).value,
+        url: wanted[i]!.url,
+        ...(wanted[i]!.only !== undefined ? { only: wanted[i]!.only } : {}),
+      }));
+      // The operator's sets are keyed by their folders alone, as before; a stack's templates add "<name>=<folder>".
+      const key = layers.map((l) => (l.only === undefined ? l.checkout.dir : `${l.only}=${l.checkout.dir}`)).join("\n");
       let pending = merging.get(key);
       if (!pending) {
-        pending = merge(checkouts).finally(() => merging.delete(key));
+        pending = merge(key, layers).finally(() => merging.delete(key));
         merging.set(key, pending);
       }
       return pending;

@@ -159,6 +159,34 @@ describe("createEventRouter: installations", () => {
     ]);
   });
 
+  // Issue #17: GitHub still sends Apps made before the rename the retired integration_ names, with the same bodies.
+  it.each([
+    ["integration_installation", { ...installation("deleted") }, { functions: [], repo: "*" }],
+    [
+      "integration_installation_repositories",
+      { ...installation("removed"), repositories_removed: [{ name: "Fns" }] },
+      { functions: [], repo: "fns" },
+    ],
+  ])("%s → handled as its current name: garbage-collect queued", async (name, payload, request) => {
+    const { route, sent } = router();
+    expect(await route(webhook(name, payload))).toEqual({
+      status: 200,
+      body: `Message received with event: ${name.replace("integration_", "")}`,
+    });
+    expect(sent.map((s) => [s.name, JSON.parse(s.body) as unknown])).toEqual([
+      ["garbage-collect", { ...request, owner: "alice", ownerId: 1001 }],
+    ]);
+  });
+
+  it.each(["integration", "constructor", "__proto__"])("event %j → cannot handle, nothing sent", async (name) => {
+    const { route, sent } = router();
+    expect(await route(webhook(name, installation("deleted")))).toEqual({
+      status: 200,
+      body: `github-event cannot handle event: ${name}`,
+    });
+    expect(sent).toEqual([]);
+  });
+
   it("a new installation by an owner not on the customers list → 403 (it removes nothing, so the list applies)", async () => {
     const { route, sent } = router({ customers: { has: (login) => Promise.resolve(login === "bob") } });
     const error = await refusal(route(webhook("installation", installation("created"))));

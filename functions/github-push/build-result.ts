@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import { readBuildResultRef, STATUS_POSTED_HEADER } from "../../shared/build-result.js";
 import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
-import { STACK_CONTEXT, type Github } from "../../shared/github.js";
+import { closeOpenRuns } from "../../shared/check-runs.js";
+import { fitDescription, STACK_CONTEXT, type Github } from "../../shared/github.js";
 import { HttpError } from "../../shared/http-error.js";
 import type { PendingBuilds } from "../../shared/pending-builds.js";
 import { statusLinks } from "../../shared/status-links.js";
@@ -12,7 +13,10 @@ export interface BuildResultDeps {
   pending: PendingBuilds;
   /** system_public_url: the error status links the owner's dashboard when set (issue #14). */
   systemPublicUrl?: string;
+  /** use_checks: the commit's check runs git-tar left open are completed too (issue #17). */
+  useChecks?: boolean;
   log: Logger;
+  now: () => number;
 }
 
 /**
@@ -48,6 +52,12 @@ export function createBuildResultHandler(deps: BuildResultDeps): (event: Functio
       description,
       ...(targetUrl ? { targetUrl } : {}),
     });
+    // No check run left spinning: the functions git-tar still had open (the pending record names them), then the stack.
+    const record = await deps.pending.get(ref).catch(() => undefined);
+    const names = [...(record?.functions ?? []).filter((fn) => fn !== STACK_CONTEXT), STACK_CONTEXT];
+    const checks = { github: deps.github, enabled: deps.useChecks ?? false, log };
+    const output = { title: fitDescription(description), summary: description };
+    await closeOpenRuns(checks, ref, names, "failure", output, new Date(deps.now()));
     // The build ended: build-reaper has nothing left to do for it (issue #11).
     await deps.pending
       .remove(ref)

@@ -287,6 +287,27 @@ describe("github-push /build-result: the queue-worker's callback after git-tar",
     expect(await door.pending.get({ owner: "Codertocat", repo: "Hello-World", sha: SHA })).toBeUndefined();
   });
 
+  it("use_checks, git-tar crashed with api's run in progress → stack-deploy and api runs completed failure", async () => {
+    door = await startFrontDoor({ useChecks: true });
+    expect((await push()).status).toBe(202);
+    const commit = { installationId: 1, owner: "Codertocat", repo: "Hello-World", sha: SHA };
+    // What git-tar did before it crashed: api's run in progress, and api named in the pending-build record.
+    await door.github.createCheckRun(commit, { name: "api", status: "in_progress" });
+    const record = await door.pending.get(commit);
+    await door.pending.put({ ...record!, functions: ["api"] });
+    const res = await axios.post<string>(door.queued[0]!.callbackUrl!, "upstream connect error", {
+      headers: { "x-function-status": "502", "x-function-name": "git-tar" },
+      responseType: "text",
+      validateStatus: () => true,
+    });
+    expect(res.status).toBe(200);
+    const description = "build error: git-tar answered 502: upstream connect error";
+    expect(door.standin.checkRuns().map((r) => [r.name, r.status, r.conclusion, r.output?.title])).toEqual([
+      ["stack-deploy", "completed", "failure", description],
+      ["api", "completed", "failure", description],
+    ]);
+  });
+
   it("git-tar reported the outcome itself → the record is git-tar's to remove, left alone here", async () => {
     door = await startFrontDoor();
     await callback({ status: "500", headers: { "x-ofc-status-posted": "true" } });

@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
-import { startGitServer, type GitRepo, type GitServer } from "./git-server.js";
+import { readBranchTip, startGitServer, type GitRepo, type GitServer } from "./git-server.js";
 
 const execFileAsync = promisify(execFile);
 const TOKEN = "ghs_right";
@@ -121,5 +121,30 @@ describe("startGitServer", () => {
     { name: "a dot-named owner", path: "/.git/hello.git/info/refs?service=git-upload-pack", status: 404 },
   ])("$name → $status", async ({ path, status }) => {
     expect((await fetch(`${server.url}${path}`)).status).toBe(status);
+  });
+});
+
+// Issue #17: the local runtime's GitHub stand-in answers "Get a branch" from these tips, so a stale re-run is refused
+// on `npm start` as on GitHub.
+describe("readBranchTip", () => {
+  it("a pushed branch → its tip; a second branch → its own tip", async () => {
+    const repo = await server.createRepo("carol", "tips");
+    const first = await repo.commit({ "a.txt": "1\n" }, "first");
+    await repo.push();
+    const second = await repo.commit({ "a.txt": "2\n" }, "second");
+    await repo.push({ branch: "release/1.x" });
+    expect(await readBranchTip(server.root, "carol", "tips", "master")).toBe(first);
+    expect(await readBranchTip(server.root, "carol", "tips", "release/1.x")).toBe(second);
+  });
+
+  it.each([
+    ["an unknown branch", "Alice", "hello", "nope"],
+    ["revision syntax naming master's commit", "Alice", "hello", "master^{commit}"],
+    ["a ref outside refs/heads", "Alice", "hello", "../../HEAD"],
+    ["an unknown repo", "Alice", "missing", "master"],
+    ["a path climbing out of the root", "..", "hello", "master"],
+  ])("%s → undefined (master itself is found)", async (_, owner, repo, branch) => {
+    expect(await readBranchTip(server.root, "Alice", "hello", "master")).toBe(publicSha);
+    expect(await readBranchTip(server.root, owner, repo, branch)).toBeUndefined();
   });
 });

@@ -152,6 +152,26 @@ function createGitRepo(dir: string, bareDir: string): GitRepo {
   };
 }
 
+/**
+ * The SHA at the tip of `branch` in the bare repo `<root>/<owner>/<repo>.git`, undefined when the repo or the branch
+ * does not exist: what the GitHub stand-in's "Get a branch" answers on the local runtime (issue #17).
+ */
+export async function readBranchTip(
+  root: string,
+  owner: string,
+  repo: string,
+  branch: string,
+): Promise<string | undefined> {
+  if (!REPO_PATH.test(`/${owner}/${repo}.git`)) return undefined;
+  try {
+    // show-ref --verify takes the exact ref only: no revision syntax (`main~1`) can name another commit.
+    const out = await git(join(root, owner, `${repo}.git`), ["show-ref", "--verify", "--hash", `refs/heads/${branch}`]);
+    return out.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function git(cwd: string, args: string[]): Promise<string> {
   const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cwd, ...GIT_ENV };
   const { stdout } = await execFileAsync("git", args, { cwd, env, maxBuffer: 16 * 1024 * 1024 });

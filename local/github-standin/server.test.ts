@@ -322,6 +322,172 @@ describe("check runs", () => {
   });
 });
 
+// Issue #17: the stand-in checks check-run bodies as GitHub documents them (REST "Create a check run": at most 50
+// annotations per request, message and raw_details ≤ 64 KB, title ≤ 255, columns only on one line; `stale` is
+// GitHub's own conclusion), and records each run's accepted updates in order.
+describe("check runs as strictly as GitHub (issue #17)", () => {
+  const path = "/repos/alice/fn/check-runs";
+  const note = (fields: Record<string, unknown> = {}) => ({
+    path: "api/handler.js",
+    start_line: 3,
+    end_line: 3,
+    annotation_level: "failure",
+    message: "boom",
+    ...fields,
+  });
+  const annotated = (...annotations: unknown[]) => ({
+    name: "ofc",
+    head_sha: SHA,
+    output: { title: "t", summary: "s", annotations },
+  });
+
+  it.each<{ name: string; body: unknown; status: number; field?: string }>([
+    {
+      name: "51 annotations",
+      body: annotated(...Array.from({ length: 51 }, () => note())),
+      status: 422,
+      field: "output.annotations",
+    },
+    { name: "50 annotations", body: annotated(...Array.from({ length: 50 }, () => note())), status: 201 },
+    {
+      name: "end_line < start_line",
+      body: annotated(note({ end_line: 2 })),
+      status: 422,
+      field: "output.annotations[0].end_line",
+    },
+    {
+      name: "start_line 0",
+      body: annotated(note({ start_line: 0 })),
+      status: 422,
+      field: "output.annotations[0].start_line",
+    },
+    {
+      name: "level error",
+      body: annotated(note({ annotation_level: "error" })),
+      status: 422,
+      field: "output.annotations[0].annotation_level",
+    },
+    {
+      name: "no message",
+      body: annotated(note({ message: undefined })),
+      status: 422,
+      field: "output.annotations[0].message",
+    },
+    { name: "no path", body: annotated(note({ path: undefined })), status: 422, field: "output.annotations[0].path" },
+    {
+      name: "columns on lines 3-4",
+      body: annotated(note({ end_line: 4, start_column: 1 })),
+      status: 422,
+      field: "output.annotations[0].start_column",
+    },
+    { name: "columns on one line", body: annotated(note({ start_column: 2, end_column: 9 })), status: 201 },
+    {
+      name: "a message over 64 KB",
+      body: annotated(note({ message: "é".repeat(32 * 1024 + 1) })),
+      status: 422,
+      field: "output.annotations[0].message",
+    },
+    {
+      name: "a 256-character title",
+      body: annotated(note({ title: "x".repeat(256) })),
+      status: 422,
+      field: "output.annotations[0].title",
+    },
+    {
+      name: "conclusion stale",
+      body: { name: "ofc", head_sha: SHA, conclusion: "stale" },
+      status: 422,
+      field: "conclusion",
+    },
+    {
+      name: "started_at not ISO 8601",
+      body: { name: "ofc", head_sha: SHA, started_at: "yesterday" },
+      status: 422,
+      field: "started_at",
+    },
+    {
+      name: "completed_at not ISO 8601",
+      body: { name: "ofc", head_sha: SHA, conclusion: "success", completed_at: "1/15/2025" },
+      status: 422,
+      field: "completed_at",
+    },
+    {
+      name: "started_at ISO 8601",
+      body: { name: "ofc", head_sha: SHA, started_at: "2025-01-15T12:00:00Z" },
+      status: 201,
+    },
+  ])("$name → $status", async ({ body, status, field }) => {
+    const res = await call("POST", path, { auth: `token ${await mintToken()}`, body });
+    expect(res.status).toBe(status);
+    if (field) expect(res.body.errors).toContainEqual(expect.objectContaining({ field }));
+  });
+
+  it.each<{ from: Record<string, unknown>; update: Record<string, unknown>; status: number; after: string | null }>([
+    { from: { status: "queued" }, update: { status: "in_progress" }, status: 200, after: "in_progress" },
+    {
+      from: { status: "in_progress" },
+      update: { status: "completed", conclusion: "failure" },
+      status: 200,
+      after: "completed",
+    },
+    { from: { status: "queued" }, update: { conclusion: "success" }, status: 200, after: "completed" },
+    { from: { status: "in_progress" }, update: { status: "queued" }, status: 422, after: null },
+    { from: { conclusion: "success" }, update: { status: "in_progress" }, status: 422, after: null },
+    { from: { conclusion: "success" }, update: { status: "queued" }, status: 422, after: null },
+  ])("a run created $from, then PATCHed $update → $status", async ({ from, update, status, after }) => {
+    const auth = `token ${await mintToken()}`;
+    const created = await call("POST", path, { auth, body: { name: "ofc", head_sha: SHA, ...from } });
+    const res = await call("PATCH", `${path}/${created.body.id as number}`, { auth, body: update });
+    expect(res.status).toBe(status);
+    if (after) expect(res.body.status).toBe(after);
+    else expect(res.body.errors).toContainEqual(expect.objectContaining({ field: "status" }));
+  });
+
+  it("annotations over two updates → accumulated (50 + 30), as GitHub appends them", async () => {
+    const auth = `token ${await mintToken()}`;
+    const created = await call("POST", path, { auth, body: annotated(...Array.from({ length: 50 }, () => note())) });
+    const id = created.body.id as number;
+    const more = { output: { title: "t", summary: "s", annotations: Array.from({ length: 30 }, () => note()) } };
+    const res = await call("PATCH", `${path}/${id}`, { auth, body: more });
+    expect(res.body.output).toMatchObject({ annotations_count: 80 });
+    expect(standin.checkRuns()[0]!.annotations).toHaveLength(80);
+  });
+
+  it("queued → in_progress → refused back to queued → completed → the accepted updates recorded in order", async () => {
+    const auth = `token ${await mintToken()}`;
+    const created = await call("POST", path, { auth, body: { name: "ofc", head_sha: SHA, status: "queued" } });
+    const run = `${path}/${created.body.id as number}`;
+    await call("PATCH", run, { auth, body: { status: "in_progress" } });
+    expect((await call("PATCH", run, { auth, body: { status: "queued" } })).status).toBe(422);
+    await call("PATCH", run, { auth, body: { conclusion: "failure" } });
+    expect(standin.checkRuns()[0]!.updates.map((u) => [u.status, u.conclusion])).toEqual([
+      ["queued", null],
+      ["in_progress", null],
+      ["completed", "failure"],
+    ]);
+  });
+
+  it("GET commits/:sha/check-runs → check_name and filter=latest|all, this commit and repo only", async () => {
+    const auth = `token ${await mintToken()}`;
+    const create = async (name: string, sha = SHA) =>
+      (await call("POST", path, { auth, body: { name, head_sha: sha } })).body.id as number;
+    const older = await create("api");
+    const latest = await create("api");
+    const stack = await create("stack-deploy");
+    await create("api", "b".repeat(40));
+    const list = async (query: string) => {
+      const res = await call("GET", `/repos/alice/fn/commits/${SHA}/check-runs?${query}`, { auth });
+      const body = res.body as { total_count: number; check_runs: Array<{ id: number }> };
+      return [res.status, body.total_count, body.check_runs.map((r) => r.id)];
+    };
+    expect(await list("check_name=api&filter=latest")).toEqual([200, 1, [latest]]);
+    expect(await list("check_name=api&filter=all")).toEqual([200, 2, [latest, older]]);
+    expect(await list("check_name=api")).toEqual([200, 1, [latest]]);
+    expect(await list("")).toEqual([200, 2, [stack, latest]]);
+    expect((await call("GET", `/repos/alice/fn/commits/${SHA}/check-runs?filter=newest`, { auth })).status).toBe(422);
+  });
+});
+
 describe("failNext, recording and unknown routes", () => {
   it("failNext('statuses', 502, 2) → two 502s, then 201; all three recorded", async () => {
     const auth = `token ${await mintToken()}`;
@@ -480,3 +646,93 @@ describe("with the real @octokit/rest and @octokit/auth-app", () => {
 
 // auth-app warns on the skew it corrects; the test asserts the outcome instead of the log.
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+// Issue #17: a re-run of a commit that is no longer its branch's tip is refused, so the stand-in answers "Get a
+// branch" as GitHub does, from the tips it is given.
+describe("GET /repos/:owner/:repo/branches/:branch", () => {
+  const RELEASE = "b".repeat(40);
+  const tips = new Map([
+    ["alice/fn/main", SHA],
+    ["alice/fn/release/1.x", RELEASE],
+  ]);
+  let branches: GithubStandin;
+  beforeAll(async () => {
+    branches = await startGithubStandin({
+      ...app,
+      installations: INSTALLATIONS,
+      now: () => clock,
+      // Asynchronous, as the local runtime's reads of its git host are.
+      branchTip: (owner, repo, branch) => Promise.resolve(tips.get(`${owner}/${repo}/${branch}`)),
+    });
+  });
+  afterAll(() => branches.close());
+
+  async function get(on: GithubStandin, path: string, auth?: string) {
+    const res = await fetch(on.url + path, { headers: auth ? { authorization: auth } : {} });
+    return { status: res.status, body: (await res.json()) as Reply["body"] };
+  }
+  async function token(on: GithubStandin, installationId = 11): Promise<string> {
+    const res = await fetch(`${on.url}/app/installations/${installationId}/access_tokens`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${await appJwt()}` },
+    });
+    return ((await res.json()) as { token: string }).token;
+  }
+
+  it("the owner's installation token → 200 with GitHub's shape: name, commit.sha, protected", async () => {
+    const res = await get(branches, "/repos/alice/fn/branches/main", `token ${await token(branches)}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      name: "main",
+      commit: { sha: SHA, url: `${branches.url}/repos/alice/fn/commits/${SHA}` },
+      protected: false,
+    });
+  });
+
+  it.each([
+    ["encoded (%2F, as octokit sends it)", "release%2F1.x"],
+    ["bare", "release/1.x"],
+  ])("a branch with a slash, %s → its own tip", async (_, segment) => {
+    const res = await get(branches, `/repos/alice/fn/branches/${segment}`, `token ${await token(branches)}`);
+    expect([res.status, res.body.name, (res.body.commit as { sha: string }).sha]).toEqual([
+      200,
+      "release/1.x",
+      RELEASE,
+    ]);
+  });
+
+  it("an unknown branch → 404 Branch not found", async () => {
+    const res = await get(branches, "/repos/alice/fn/branches/gone", `token ${await token(branches)}`);
+    expect([res.status, res.body.message]).toEqual([404, "Branch not found"]);
+  });
+
+  it.each([
+    ["no token", () => Promise.resolve(undefined), 401, "Bad credentials"],
+    ["an App JWT instead of a token", async () => `Bearer ${await appJwt()}`, 401, "Bad credentials"],
+    ["another account's installation token", async () => `token ${await token(branches, 22)}`, 404, "Not Found"],
+  ])("%s → refused, the tip not revealed", async (_, auth, status, message) => {
+    const res = await get(branches, "/repos/alice/fn/branches/main", await auth());
+    expect([res.status, res.body.message]).toEqual([status, message]);
+  });
+
+  it("a token past its expiry → 401", async () => {
+    const auth = `token ${await token(branches)}`;
+    clock += 60 * 60 * 1000;
+    const res = await get(branches, "/repos/alice/fn/branches/main", auth);
+    expect(res.status).toBe(401);
+  });
+
+  it("a stand-in started without branch tips → 404 for every branch", async () => {
+    const res = await get(standin, "/repos/alice/fn/branches/main", `token ${await mintToken()}`);
+    expect([res.status, res.body.message]).toEqual([404, "Branch not found"]);
+  });
+
+  it("failNext('branches', 502) → 502 once, recorded, then the tip", async () => {
+    const auth = `token ${await token(branches)}`;
+    branches.reset();
+    branches.failNext("branches", 502);
+    expect((await get(branches, "/repos/alice/fn/branches/main", auth)).status).toBe(502);
+    expect((await get(branches, "/repos/alice/fn/branches/main", auth)).status).toBe(200);
+    expect(branches.calls.filter((c) => c.path.includes("/branches/")).map((c) => c.status)).toEqual([502, 200]);
+  });
+});

@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { STATUS_CODES } from "node:http";
 import { importSPKI } from "jose";
 import { verifyAppJwt } from "./app-jwt.js";
+import { createDeploymentRoutes, type RecordedDeployment } from "./deployments.js";
 import { createOAuth, type OAuthOptions } from "./oauth.js";
 import { startJsonServer, type JsonReply, type JsonRequest } from "./json-server.js";
 import {
@@ -30,6 +31,11 @@ export type GithubStandinOptions = {
   recordFile?: string;
   /** The App's OAuth client and the users who can log in with it (issue #13); without it the OAuth routes 404. */
   oauth?: OAuthOptions;
+  /**
+   * The SHA at the tip of a branch, undefined for a branch (or repo) that does not exist: `GET
+   * /repos/{owner}/{repo}/branches/{branch}` answers from it (issue #17's stale re-runs). Without it every branch 404s.
+   */
+  branchTip?: (owner: string, repo: string, branch: string) => string | undefined | Promise<string | undefined>;
 };
 /** One request as the stand-in saw it, accepted or not. `body` is parsed JSON, else the raw text. */
 export type RecordedCall = {
@@ -47,16 +53,20 @@ export type RecordedStatus = StatusFields & {
   sha: string;
   created_at: string;
 };
-/** A check run the stand-in holds, with every accepted update merged in. */
-export type RecordedCheckRun = CheckRunFields & { id: number; owner: string; repo: string };
+/** One accepted create or update of a check run: the state it left the run in, and the body sent. */
+export type CheckRunUpdate = { status: string; conclusion: string | null; body: unknown };
+/** A check run the stand-in holds, with every accepted update merged in and recorded in order. */
+export type RecordedCheckRun = CheckRunFields & { id: number; owner: string; repo: string; updates: CheckRunUpdate[] };
 /** The routes `failNext` and `rateLimitNext` can break; "any" is whichever API call comes next. */
-export type FailableRoute = "statuses" | "access_tokens" | "check_runs" | "any";
+export type FailableRoute = "statuses" | "access_tokens" | "check_runs" | "branches" | "any";
 /** A running stand-in and what it recorded. */
 export type GithubStandin = {
   url: string;
   calls: RecordedCall[];
   statuses(filter?: { owner?: string; repo?: string; sha?: string; context?: string }): RecordedStatus[];
   checkRuns(): RecordedCheckRun[];
+  /** The deployments accepted (issue #17), each with its statuses oldest first. */
+  deployments(): RecordedDeployment[];
   readonly tokensIssued: number;
   /** Installation tokens minted for one installation since the start or the last reset. */
   tokensMinted(installationId: number): number;
@@ -73,7 +83,7 @@ export type GithubStandin = {
   checkToken(token: string | undefined, owner: string): boolean;
 };
 
-type Request = { params: string[]; headers: Record<string, string>; body: unknown };
+type Request = { params: string[]; headers: Record<string, string>; body: unknown; query?: URLSearchParams };
 type Route = {
   method: string;
   pattern: RegExp;
@@ -107,7 +117,13 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
   const statuses: RecordedStatus[] = options.recordFile ? readRecord(options.recordFile) : [];
   const checkRuns = new Map<number, RecordedCheckRun>();
   const tokens = new Map<string, { installation: Installation; expiresAt: number }>();
-  const failures: Record<FailableRoute, JsonReply[]> = { statuses: [], access_tokens: [], check_runs: [], any: [] };
+  const failures: Record<FailableRoute, JsonReply[]> = {
+    statuses: [],
+    access_tokens: [],
+    check_runs: [],
+    branches: [],
+    any: [],
+  };
   const minted = new Map<number, number>();
   let nextId = Math.max(1, ...statuses.map((s) => s.id + 1));
 
@@ -117,7 +133,10 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
   };
 
   // GitHub answers 404, not 403, for a repo the token cannot see, so it does not reveal that the repo exists.
-  const asInstallation = (req: Request, then: (owner: string, repo: string) => JsonReply): JsonReply => {
+  const asInstallation = <R extends JsonReply | Promise<JsonReply>>(
+    req: Request,
+    then: (owner: string, repo: string) => R,
+  ): JsonReply | R => {
     const token = /^(?:token|bearer)\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
     const grant = token === undefined ? undefined : tokens.get(token);
     if (!grant || grant.expiresAt <= now()) return BAD_CREDENTIALS;
@@ -180,21 +199,72 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
       if (id !== undefined && (!existing || !sameRepo(existing, owner, repo))) return NOT_FOUND;
       const result = validateCheckRun(req.body, existing);
       if (!result.ok) return invalid(result.errors);
-      const run = { ...result.value, id: id ?? nextId++, owner, repo };
+      const update = { status: result.value.status, conclusion: result.value.conclusion, body: req.body };
+      const run = { ...result.value, id: id ?? nextId++, owner, repo, updates: [...(existing?.updates ?? []), update] };
       checkRuns.set(run.id, run);
       return { status: id === undefined ? 201 : 200, body: checkRunBody(run) };
     });
 
+  // GitHub's "Get a branch" body, the fields a client reads; 404 "Branch not found" as GitHub words it.
+  const getBranch = (req: Request) =>
+    asInstallation(req, async (owner, repo) => {
+      const branch = req.params[2] ?? "";
+      const sha = await options.branchTip?.(owner, repo, branch);
+      if (sha === undefined) return { status: 404, body: { message: "Branch not found" } };
+      const api = `${server.url}/repos/${owner}/${repo}`;
+      return ok({
+        name: branch,
+        commit: { sha, url: `${api}/commits/${sha}` },
+        _links: {
+          self: `${api}/branches/${encodeURIComponent(branch)}`,
+          html: `${server.url}/${owner}/${repo}/tree/${branch}`,
+        },
+        protected: false,
+      });
+    });
+
+  // GET /repos/{owner}/{repo}/commits/{ref}/check-runs: `check_name` picks one name; `filter=latest` (the default)
+  // keeps the most recent run of each name, `all` every run.
+  const listCheckRuns = (req: Request) =>
+    asInstallation(req, (owner, repo) => {
+      const sha = (req.params[2] ?? "").toLowerCase();
+      const name = req.query?.get("check_name") ?? undefined;
+      const filter = req.query?.get("filter") ?? "latest";
+      if (filter !== "latest" && filter !== "all")
+        return invalid([checkRunError("filter", `${filter} is not latest or all`)]);
+      const found = [...checkRuns.values()]
+        .filter((r) => sameRepo(r, owner, repo) && r.head_sha.toLowerCase() === sha && (!name || r.name === name))
+        .sort((a, b) => b.id - a.id)
+        .filter((r, i, all) => filter === "all" || all.findIndex((o) => o.name === r.name) === i);
+      return ok({ total_count: found.length, check_runs: found.map(checkRunBody) });
+    });
+
+  // The Deployments API (issue #17), behind the same installation-token check as statuses.
+  const deploymentApi = createDeploymentRoutes({ nextId: () => nextId++, now, apiUrl: () => server.url });
+
   const appBody = { id: app.appId, slug: "ofc-test", name: "ofc-test" };
-  const routes = [
+  const routes: Route[] = [
     route("POST /app/installations/:id/access_tokens", mintToken, "access_tokens"),
     route("GET /app", (req) => asApp(req, () => ok(appBody))),
     route("GET /app/installations", (req) => asApp(req, () => ok(options.installations.map(installationBody)))),
     route("POST /repos/:owner/:repo/statuses/:sha", createStatus, "statuses"),
     route("GET /repos/:owner/:repo/commits/:sha/statuses", listStatuses),
     route("GET /repos/:owner/:repo/commits/:sha/status", combinedStatus),
+    // A branch name may hold slashes, sent encoded (%2F) by octokit or bare.
+    {
+      method: "GET",
+      pattern: /^\/repos\/([^/]+)\/([^/]+)\/branches\/(.+)$/,
+      handle: getBranch,
+      failable: "branches",
+    },
     route("POST /repos/:owner/:repo/check-runs", (req) => saveCheckRun(req), "check_runs"),
     route("PATCH /repos/:owner/:repo/check-runs/:id", (req) => saveCheckRun(req, Number(req.params[2])), "check_runs"),
+    route("GET /repos/:owner/:repo/commits/:sha/check-runs", listCheckRuns, "check_runs"),
+    ...deploymentApi.routes.map(([method, pattern, handle]): Route => ({
+      method,
+      pattern,
+      handle: (req: Request) => asInstallation(req, (owner, repo) => handle(owner, repo, req)),
+    })),
   ];
 
   const oauth = options.oauth ? createOAuth(options.oauth, now) : () => undefined;
@@ -208,7 +278,8 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
       const injected = (failable && failures[failable].shift()) ?? failures.any.shift();
       if (injected) return injected;
       if (req.malformed) return { status: 400, body: { message: "Problems parsing JSON" } };
-      return handle({ params: match.slice(1).map(decodeSegment), headers: req.headers, body: req.body });
+      const params = match.slice(1).map(decodeSegment);
+      return handle({ params, headers: req.headers, body: req.body, query: req.query });
     }
     return NOT_FOUND;
   };
@@ -244,6 +315,7 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
     calls,
     statuses: filterStatuses,
     checkRuns: () => [...checkRuns.values()],
+    deployments: deploymentApi.deployments,
     get tokensIssued() {
       return [...minted.values()].reduce((sum, n) => sum + n, 0);
     },
@@ -269,6 +341,7 @@ export async function startGithubStandin(options: GithubStandinOptions): Promise
       calls.length = 0;
       statuses.length = 0;
       checkRuns.clear();
+      deploymentApi.reset();
       for (const queue of Object.values(failures)) queue.length = 0;
       minted.clear();
     },
@@ -309,8 +382,13 @@ function statusBody(s: RecordedStatus) {
 }
 
 function checkRunBody(r: RecordedCheckRun) {
-  const { id, name, head_sha, status, conclusion, output, details_url } = r;
-  return { id, name, head_sha, status, conclusion, output, details_url };
+  const { id, name, head_sha, status, conclusion, details_url, started_at, completed_at } = r;
+  const output = r.output && { ...r.output, annotations_count: r.annotations.length };
+  return { id, name, head_sha, status, conclusion, output, details_url, started_at, completed_at };
+}
+
+function checkRunError(field: string, message: string): FieldError {
+  return { resource: "CheckRun", field, code: "invalid", message };
 }
 
 function installationBody(i: Installation) {

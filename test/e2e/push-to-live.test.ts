@@ -8,6 +8,7 @@ import axios from "axios";
 import { pino } from "pino";
 import { loadPorts } from "../../local/ports.js";
 import { startLocalCloud, type LocalCloud } from "../../local/runtime.js";
+import { previewFunctionName } from "../../shared/naming.js";
 import { SESSION_COOKIE, signSession } from "../../shared/session.js";
 
 // The whole pipeline on real components (issue #5): dockerd + BuildKit, registry, NATS JetStream, S3, a git host
@@ -24,6 +25,8 @@ beforeAll(async () => {
     owners: ["alice", "bob"],
     log: pino({ level: "silent" }),
     gatewayPort: gateway,
+    // Issue #17: other branches of a repository that opts in deploy as previews (the last test).
+    settings: { enable_previews: "true" },
   });
 });
 afterAll(async () => {
@@ -70,6 +73,19 @@ async function systemGet(path: string, login: string): Promise<{ status: number;
         });
       },
     );
+    req.on("error", reject);
+    req.end();
+  });
+}
+/** GET a pretty URL (`http://<owner>.localhost:<edge>/…`) through the edge router, by its Host header. */
+function edgeGet(url: string): Promise<{ status: number; body: string }> {
+  const { host, pathname } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port: cloud.edgePort, path: pathname, headers: { host } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+    });
     req.on("error", reject);
     req.end();
   });
@@ -204,5 +220,40 @@ describe("push to live on one machine", () => {
     );
     const owners = Object.fromEntries(list.data.map((f) => [f.name, f.labels["com.openfaas.cloud.git-owner"]]));
     expect(owners).toEqual({ "alice--hello": "alice", "alice--api": "alice", "bob--api": "bob" });
+  });
+  it("a push to a feature branch (issue #17) → its preview URL answers the branch's reply, main's still main's; deleting the branch removes it", async () => {
+    const branch = "feature/greeting";
+    const files = {
+      "stack.yml": stack(["hello"]),
+      ...fn("hello", "hello from a branch"),
+      ".openfaas-cloud.yml": "previews: true\n",
+    };
+    const sha = await cloud.publish("alice", "fns", files, "a preview", branch);
+    expect((await cloud.sendPush("alice", "fns", sha, undefined, undefined, branch)).status).toBe(202);
+    expect(await cloud.waitForStatus("alice", "fns", sha, "stack-deploy", 300_000)).toMatchObject({
+      state: "success",
+      description: "stack is successfully deployed",
+    });
+
+    const name = previewFunctionName("alice", "hello", branch);
+    const deployment = cloud.github.deployments().find((d) => d.sha === sha)!;
+    expect(deployment.environment).toBe(`preview/${branch}`);
+    // The pull request's "View deployment": the edge router's URL of the preview, which answers the branch's code.
+    const url = deployment.statuses.at(-1)?.environment_url;
+    expect(url).toBe(`http://alice.localhost:${cloud.edgePort}/${name.slice("alice--".length)}`);
+    expect(await edgeGet(url!)).toEqual({ status: 200, body: "hello from a branch" });
+    expect((await call(name)).data).toBe("hello from a branch");
+    expect((await call("alice--hello")).data).toBe("hello again");
+
+    const deleted = await cloud.sendPush("alice", "fns", "0".repeat(40), sha, undefined, branch);
+    expect(deleted.status).toBe(200);
+    expect((await call(name)).status).toBe(404);
+    expect(
+      cloud.github
+        .deployments()
+        .find((d) => d.sha === sha)
+        ?.statuses.at(-1)?.state,
+    ).toBe("inactive");
+    expect((await call("alice--hello")).data).toBe("hello again");
   });
 });

@@ -28,6 +28,12 @@ export async function startFrontDoor(
     /** system_public_url: statuses link the dashboard (issue #14). */
     systemPublicUrl?: string;
     installations?: Array<{ id: number; account: string }>;
+    /** The GitHub stand-in's branch tips, for re-runs (issue #17). */
+    branchTip?: (owner: string, repo: string, branch: string) => string | undefined;
+    /** use_checks for github-push (issue #17); off unless set. */
+    useChecks?: boolean;
+    /** enable_previews for github-push (issue #17); off unless set. */
+    enablePreviews?: boolean;
     /** github-event's delivery store; an in-memory one by default. */
     deliveries?: Deliveries;
     /** Each in-process function's body cap, as the local runtime sets them from stack.yml. */
@@ -46,6 +52,7 @@ export async function startFrontDoor(
       { id: 2, account: "octocat" },
     ],
     log,
+    ...(options.branchTip ? { branchTip: options.branchTip } : {}),
   });
   const s3 = await startS3Server();
   const pending = createPendingBuilds({ ...s3, useSSL: false, region: "us-east-1", bucket: "pipeline", log });
@@ -97,6 +104,8 @@ export async function startFrontDoor(
       gateway: client,
       pending,
       ...(options.systemPublicUrl ? { systemPublicUrl: options.systemPublicUrl } : {}),
+      ...(options.useChecks ? { useChecks: true } : {}),
+      ...(options.enablePreviews ? { enablePreviews: true } : {}),
       log,
       now: Date.now,
     }),
@@ -125,6 +134,8 @@ export async function startFrontDoor(
 
   return {
     standin,
+    /** The GitHub client the stages use (the production one, against the stand-in). */
+    github,
     queued,
     state,
     gatewayUrl: gateway.url,

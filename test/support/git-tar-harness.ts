@@ -15,7 +15,8 @@ import type { BuildRequest } from "../../shared/push.js";
 import type { GitTarDeps } from "../../functions/git-tar/build-stack.js";
 import { createHandler as gitTar } from "../../functions/git-tar/handler.js";
 import { createTemplateStore } from "../../functions/git-tar/templates.js";
-import { startGateway } from "../../local/gateway.js";
+import { startGateway, type AsyncQueue } from "../../local/gateway.js";
+import type { Github } from "../../shared/github.js";
 import { readTree, startGitServer } from "../../local/git-server/git-server.js";
 import { startS3Server } from "../../local/services/s3.js";
 import { startGithub } from "./github.js";
@@ -51,6 +52,12 @@ export async function startGitTar(
     heartbeatMs?: number;
     /** Runs while the buildshiprun stand-in "builds" a function, before it answers. */
     whileBuilding?: (deploy: DeploySpec) => Promise<void>;
+    /** use_checks for git-tar (issue #17). */
+    useChecks?: boolean;
+    /** The real buildshiprun (or another) instead of the recorder, given the harness's GitHub client and S3. */
+    buildshiprun?: (github: Github, s3: Awaited<ReturnType<typeof startS3Server>>) => FunctionHandler;
+    /** Where the gateway's /async-function/* calls go (default: accepted and dropped). */
+    queue?: AsyncQueue;
   } = {},
 ) {
   const log = pino({ level: "silent" });
@@ -75,7 +82,7 @@ export async function startGitTar(
   const received: Received[] = [];
   const collected: unknown[] = [];
   const functions = new Map<string, FunctionHandler>();
-  const gateway = await startGateway({ functions, queue: { enqueue: () => Promise.resolve() }, log });
+  const gateway = await startGateway({ functions, queue: options.queue ?? { enqueue: () => Promise.resolve() }, log });
   functions.set("buildshiprun", async (event, context) => {
     const config = await readBuildConfig(event.body);
     const deploy = config.deploy as DeploySpec;
@@ -105,6 +112,7 @@ export async function startGitTar(
     sleep: () => Promise.resolve(),
   });
   const s3 = await startS3Server();
+  if (options.buildshiprun) functions.set("buildshiprun", options.buildshiprun(github, s3));
   const pending = createPendingBuilds({ ...s3, useSSL: false, region: "us-east-1", bucket: "pipeline", log });
   const history = createBuildHistory({
     ...s3,
@@ -131,6 +139,7 @@ export async function startGitTar(
     heartbeatMs: options.heartbeatMs ?? 30_000,
     history,
     ...(options.systemPublicUrl ? { systemPublicUrl: options.systemPublicUrl } : {}),
+    ...(options.useChecks ? { useChecks: true } : {}),
     log,
     now: Date.now,
   };
@@ -181,6 +190,9 @@ export async function startGitTar(
 
   return {
     standin,
+    /** The GitHub client git-tar uses (the production one, against the stand-in). */
+    github,
+    gatewayUrl: gateway.url,
     git,
     received,
     collected,

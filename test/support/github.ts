@@ -2,7 +2,11 @@ import { pino, type Logger } from "pino";
 import { createGithub, type Github } from "../../shared/github.js";
 import type { GithubPatience } from "../../shared/github-octokit.js";
 import { createTestApp, type TestApp } from "../../local/github-standin/app-keys.js";
-import { startGithubStandin, type GithubStandin } from "../../local/github-standin/server.js";
+import {
+  startGithubStandin,
+  type GithubStandin,
+  type GithubStandinOptions,
+} from "../../local/github-standin/server.js";
 
 // One RSA key pair per test module registry (jest gives each test file its own): generating one takes longer
 // than a test.
@@ -21,6 +25,8 @@ export async function startGithub(options: {
   log?: Logger;
   /** Overrides of the client's retry bounds; by default production's counts with millisecond backoffs. */
   patience?: Partial<GithubPatience>;
+  /** The stand-in's branch tips ("Get a branch"); every branch 404s without it. */
+  branchTip?: GithubStandinOptions["branchTip"];
 }): Promise<{
   app: TestApp;
   standin: GithubStandin;
@@ -33,6 +39,7 @@ export async function startGithub(options: {
     appId: app.appId,
     publicKeyPem: app.publicKeyPem,
     installations: options.installations,
+    ...(options.branchTip ? { branchTip: options.branchTip } : {}),
   });
   const log = options.log ?? pino({ level: "silent" });
   const client = (reportStatus = options.reportStatus ?? true) =>
