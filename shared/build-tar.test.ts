@@ -506,9 +506,14 @@ describe("packBuildContext: what it writes", () => {
   it("entries in sorted order whatever order they were created in", async () => {
     const context = join(work, "ctx");
     await mkdir(context);
-    // 26 names created in a scrambled order: the folder's own listing order (creation, reverse or hash order, by file
-    // system) is then all but certain to differ from the sorted one.
-    const names = Array.from({ length: 26 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26)));
+    // 26 names created in a scrambled order, so a file system's own order (creation, reverse or hash) shows. Node's
+    // readdir already sorts (libuv sorts by bytes), so two names its byte order and the packer's sort (UTF-16 code
+    // units) put the other way round: U+FF61 is EF BD A1 in UTF-8 but a surrogate pair sorts first in UTF-16.
+    const names = [
+      ...Array.from({ length: 26 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26))),
+      "\uff61",
+      "\u{1F600}",
+    ];
     for (const name of names) await writeFile(join(context, name), name);
     await packBuildContext(context, { ref: "reg/fn:1" }, join(work, "fn.tar"));
     const seen: string[] = [];
