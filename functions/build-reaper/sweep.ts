@@ -104,12 +104,13 @@ async function settle(deps: SweepDeps, entry: PendingEntry): Promise<Outcome> {
     await deps.pending.remove(build);
     return "closed";
   }
-  await postErrors(deps, build, latest, verdict.description);
-  // Both of the reaper's verdicts are deadlines that passed: the runs left open time out.
+  // Both of the reaper's verdicts are deadlines that passed: the runs left open time out. Before the statuses, so
+  // that the terminal stack-deploy status stays the last word (a sweep cut short before it is retried whole).
   const names = [...(build.functions ?? []).filter((fn) => fn !== STACK_CONTEXT), STACK_CONTEXT];
   const output = { title: fitDescription(verdict.description), summary: verdict.description };
   const checks = { github: deps.github, enabled: deps.useChecks ?? false, log };
   await closeOpenRuns(checks, commit, names, "timed_out", output, new Date(deps.now()));
+  await postErrors(deps, build, latest, verdict.description);
   log.warn({ description: verdict.description }, "build lost; marked error");
   await deps.pending.remove(build);
   return "reaped";

@@ -79,17 +79,22 @@ describe("safeRedirect", () => {
 
 describe("edge-auth handler", () => {
   const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const handler = createHandler({
-    clientId: "Iv1.x",
-    oauthUrl: "https://github.example",
-    publicUrl: "http://system.localhost:9000/",
-    githubUser: () => Promise.resolve({ userId: 7, login: "Carol", orgs: [] }),
-    ...keys,
-    sessionTtlMs: 3600_000,
-    operators: ["carol"],
-    now: () => 1_700_000_000_000,
-    newState: () => "fixed-state",
-    log: pino({ level: "silent" }),
+  // Built before each test, not while the file loads: a mutant of the set-up (the Secure attribute) is then active
+  // when the handler is made (docs/testing.md, "Build what a test asserts on inside the test").
+  let handler: ReturnType<typeof createHandler>;
+  beforeEach(() => {
+    handler = createHandler({
+      clientId: "Iv1.x",
+      oauthUrl: "https://github.example",
+      publicUrl: "http://system.localhost:9000/",
+      githubUser: () => Promise.resolve({ userId: 7, login: "Carol", orgs: [] }),
+      ...keys,
+      sessionTtlMs: 3600_000,
+      operators: ["carol"],
+      now: () => 1_700_000_000_000,
+      newState: () => "fixed-state",
+      log: pino({ level: "silent" }),
+    });
   });
   const get = (path: string, query: Record<string, string> = {}, cookie?: string, method = "GET") =>
     invokeHandler(handler, { method, path, query, headers: cookie ? { cookie } : {}, body: Buffer.alloc(0) });

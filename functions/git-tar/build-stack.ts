@@ -149,12 +149,13 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
           (error: unknown) => log.warn({ err: error, context, state }, "could not post the commit status"),
         );
     };
-    // A preview's deployment ends with the stack's terminal status (issue #17).
+    // A preview's deployment ends with the stack's terminal status (issue #17), just before it: the commit status
+    // stays the last word, so whoever sees it also finds the deployment's URL.
     const preview = createPreviewDeployment({ github: deps.github, log }, request, links.stack(request.owner));
-    const report: Report = (context, state, description, targetUrl) =>
-      postStatus(context, state, description, targetUrl).then(() =>
-        context === STACK_CONTEXT && state !== "pending" ? preview.onStackStatus(state, description) : undefined,
-      );
+    const report: Report = async (context, state, description, targetUrl) => {
+      if (context === STACK_CONTEXT && state !== "pending") await preview.onStackStatus(state, description);
+      await postStatus(context, state, description, targetUrl);
+    };
     const checks = createStackChecks(
       { github: deps.github, enabled: deps.useChecks ?? false, log, now: deps.now },
       request,
