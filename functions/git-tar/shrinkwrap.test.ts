@@ -415,6 +415,15 @@ describe("shrinkwrap: overlaying the handler on the template", () => {
     expect(await readdir(join(out, "function", "lib"))).toEqual(["h.js", "t.js"]);
   });
 
+  it("a dangling handler symlink where the template has a folder → the link replaces it", async () => {
+    const { run } = await withTemplate("t", { "template.yml": "language: t\n", "function/x/t.js": "t" });
+    await files(join(repo, "h"), { keep: "" });
+    // Dangling, so it is kept as git checked it out rather than followed.
+    await symlink("missing", join(repo, "h", "x"));
+    await run();
+    expect(await readlink(join(out, "function", "x"))).toBe("missing");
+  });
+
   it("a handler file where the template has a folder → the file replaces it", async () => {
     const { run } = await withTemplate("t", { "template.yml": "language: t\n", "function/x/t.js": "t" });
     await files(join(repo, "h"), { x: "file" });

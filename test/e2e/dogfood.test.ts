@@ -96,16 +96,17 @@ describe("the system builds itself (dogfooding)", () => {
     ],
     ["a type error", "oops.ts", 'export const n: number = "one";\n', /TS2322|not assignable/],
   ])("a stage with %s in its folder → its image build fails", async (_, file, source, reason) => {
-    // A copy of the project whose github-event folder carries the defect.
+    // A copy of the project whose build-reaper folder carries the defect (the stage with the fewest tests: the gate,
+    // not the suite, is what is shown).
     const root = join(dir, `broken-${file}`);
     for (const path of ["stack.yml", "gateway_config.yml", "github.yml", "buildshiprun_limits.yml", "package.json"]) {
       await cp(join(PROJECT_ROOT, path), join(root, path));
     }
     await cp(join(PROJECT_ROOT, "package-lock.json"), join(root, "package-lock.json"));
-    for (const folder of ["template", "shared", "functions/github-event"]) {
+    for (const folder of ["template", "shared", "functions/build-reaper"]) {
       await cp(join(PROJECT_ROOT, folder), join(root, folder), { recursive: true });
     }
-    await writeFile(join(root, "functions/github-event", file), source);
+    await writeFile(join(root, "functions/build-reaper", file), source);
     const [broken] = await buildSystemImages({
       builderUrl: cloud.builderUrl,
       payloadSecret: cloud.payloadSecret,
@@ -113,7 +114,7 @@ describe("the system builds itself (dogfooding)", () => {
       tag: "broken",
       workDir: join(dir, `work-${file}`),
       root,
-      only: ["github-event"],
+      only: ["build-reaper"],
     });
     expect(broken?.outcome.ok).toBe(false);
     expect(`${broken?.outcome.reason ?? ""}\n${broken?.outcome.log.join("\n") ?? ""}`).toMatch(reason);
