@@ -19,7 +19,7 @@ import { createCustomers } from "../shared/customers.js";
 import { serveFunction } from "../shared/function-server.js";
 import { createGateway } from "../shared/gateway.js";
 import { signPayload } from "../shared/hmac.js";
-import { createDeliveries } from "../functions/github-event/deliveries.js";
+import { createDeliveries } from "../shared/deliveries.js";
 import { createHandler } from "../functions/github-event/handler.js";
 import { reportGoals } from "./goals.js";
 

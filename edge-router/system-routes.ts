@@ -8,6 +8,8 @@
 export const SYSTEM_ROUTES: Readonly<Record<string, string>> = Object.freeze({
   // The GitHub App's webhook, at the original's address (https://system.<domain>/github-event).
   "github-event": "github-event",
+  // GitLab's system hook (docs/gitlab.md, issue #19): https://system.<domain>/gitlab-event.
+  "gitlab-event": "gitlab-event",
   // Build logs: the links in failure statuses (shared/log-link.ts), signed per log.
   "pipeline-log": "pipeline-log",
   // GitHub login and the session cookie: /auth/login, /auth/oauth2/authorized (the App's callback), /auth/logout.
@@ -21,7 +23,7 @@ export const SYSTEM_ROUTES: Readonly<Record<string, string>> = Object.freeze({
   builds: "dashboard-api/builds",
   "build-log": "dashboard-api/build-log",
   // The dashboard's pages (issue #14), served by dashboard-api too: OpenFaaS CE has 15 function slots and the system
-  // uses 10, so the pages take none of their own.
+  // uses 12 (10 without GitLab), so the pages take none of their own.
   dashboard: "dashboard-api/dashboard",
   // The cloud's sealing certificate (issue #15), public: `npm run seal -- --cert <url>` and `kubeseal --cert <url>`.
   "sealed-secrets-cert": "import-secrets/sealed-secrets-cert",

@@ -6,12 +6,14 @@
  *
  *   OFC_PORT (8080)  OFC_LOCAL_DIR (.local)  OFC_DEMO=0 skips the demo  OFC_OWNERS (extra logins)  LOG_LEVEL (warn)
  *   OFC_GITHUB_APP_ID serves a real GitHub App (docs/github-app.md), with OFC_GITHUB_API_URL, OFC_GITHUB_URL and
- *   OFC_TEMPLATES_URL.
+ *   OFC_TEMPLATES_URL. OFC_SCM=gitlab runs the demo as a GitLab project (demo/team/hello-stack) pushed through the
+ *   local GitLab's system hook to gitlab-event (docs/gitlab.md).
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import axios from "axios";
 import { createLogger } from "../shared/log.js";
+import { gitlabOwner } from "../shared/naming.js";
 import { localhostAgent } from "./localhost-lookup.js";
 import { type LocalCloud, startLocalCloud } from "./runtime.js";
 import { preflight } from "./preflight.js";
@@ -23,6 +25,13 @@ const debug = level === "debug" || level === "trace";
 const log = createLogger("local", level);
 const dir = resolve(process.env.OFC_LOCAL_DIR ?? ".local");
 const demoOwner = "demo";
+// The GitLab demo's group (issue #19): a subgroup, so its owner key shows how a nested namespace is named.
+const demoGroup = "demo/team";
+const scm = process.env.OFC_SCM ?? "github";
+if (scm !== "github" && scm !== "gitlab") {
+  console.error(`npm start: OFC_SCM is "${scm}": expected github or gitlab`);
+  process.exit(1);
+}
 const appId = process.env.OFC_GITHUB_APP_ID;
 const realGithub = appId
   ? {
@@ -101,6 +110,8 @@ try {
   cloud = await startLocalCloud({
     dir,
     owners: [demoOwner, ...(process.env.OFC_OWNERS?.split(",").filter(Boolean) ?? [])],
+    // The local GitLab's namespace `demo` and its subgroups are on the customers list (gitlab:demo).
+    gitlabNamespaces: [demoOwner],
     log,
     gatewayPort: Number(process.env.OFC_PORT ?? 8080),
     ackWaitMs: 30_000,
@@ -125,6 +136,8 @@ OpenFaaS Cloud (local) is up in ${((performance.now() - started) / 1000).toFixed
   dashboard        http://system.localhost:${cloud.edgePort}/dashboard/${demoOwner}   (sign in as "${demoOwner}" on the local GitHub page: no account needed)
   functions        http://<owner>.localhost:${cloud.edgePort}/<function>   (the edge router)
   GitHub webhooks  ${cloud.gatewayUrl}function/github-event
+  GitLab hooks     ${cloud.gatewayUrl}function/gitlab-event   (system hook; token in ${dir}/secrets/gitlab-webhook-secret)
+  local GitLab     ${cloud.gitlab.url}   (API and git host; records statuses in ${dir}/gitlab-statuses.jsonl)
   build logs       ${cloud.gatewayUrl}function/pipeline-log
   local git host   ${cloud.git.url}/<owner>/<repo>.git
   local GitHub API ${cloud.github.url}   (records commit statuses; ${dir}/github-statuses.jsonl)
@@ -138,7 +151,7 @@ try {
     console.log(
       `\nServing GitHub App ${realGithub.appId} (${realGithub.apiUrl}): forward its webhooks to ${cloud.gatewayUrl}function/github-event`,
     );
-  } else if (process.env.OFC_DEMO !== "0") await demo(cloud);
+  } else if (process.env.OFC_DEMO !== "0") await (scm === "gitlab" ? gitlabDemo(cloud) : demo(cloud));
 } catch (error) {
   // The system is up; only the demo went wrong. Say so and keep serving.
   console.error(`npm start: the demo failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
@@ -173,4 +186,40 @@ async function demo(running: LocalCloud): Promise<void> {
     httpAgent: localhostAgent(),
   });
   console.log(`\nGET ${url}\n  ${answer.status} ${answer.data.trim()}`);
+}
+
+/**
+ * The GitLab demo (OFC_SCM=gitlab, issue #19): examples/hello-stack as the project demo/team/hello-stack carrying the
+ * opt-in topic, pushed through the local GitLab's system hook; its commit statuses, then both functions answering at
+ * the owner key of demo/team.
+ */
+async function gitlabDemo(running: LocalCloud): Promise<void> {
+  const sample = fileURLToPath(new URL("../examples/hello-stack", import.meta.url));
+  const { project, sha } = await running.publishGitlab(`${demoGroup}/hello-stack`, sample, {
+    topics: ["openfaas-cloud"],
+    message: "sample stack",
+  });
+  const pushed = Date.now();
+  const res = await running.gitlabPush(project, { after: sha });
+  console.log(
+    `\nDemo (GitLab): pushed ${project.pathWithNamespace}@${sha.slice(0, 7)} (project ${project.id}); gitlab-event answered ${res.status}`,
+  );
+  const stack = await running.waitForGitlabStatus(project.id, sha, "stack-deploy", 300_000);
+  console.log(`Commit statuses (${((Date.now() - pushed) / 1000).toFixed(1)} s after the hook):`);
+  for (const s of running.gitlab.statuses({ projectId: project.id, sha })) {
+    console.log(
+      `  ${s.name.padEnd(13)} ${s.state.padEnd(8)} ${s.description ?? ""}${s.target_url ? `  ${s.target_url}` : ""}`,
+    );
+  }
+  if (stack.state !== "success") return;
+  const owner = gitlabOwner(demoGroup);
+  for (const fn of ["hello", "echo"]) {
+    const url = `http://${owner}.localhost:${running.edgePort}/${fn}${fn === "hello" ? "?name=GitLab" : ""}`;
+    const answer = await axios.post<string>(url, fn === "echo" ? "from GitLab" : "", {
+      responseType: "text",
+      validateStatus: () => true,
+      httpAgent: localhostAgent(),
+    });
+    console.log(`\nPOST ${url}\n  ${answer.status} ${answer.data.trim()}`);
+  }
 }

@@ -2,7 +2,19 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { randomInt } from "node:crypto";
 import { createServer } from "node:net";
 
-const SERVICES = ["gateway", "registry", "nats", "s3", "github", "git", "builder", "edge", "prometheus"] as const;
+const SERVICES = [
+  "gateway",
+  "registry",
+  "nats",
+  "s3",
+  "github",
+  "git",
+  "builder",
+  "edge",
+  "prometheus",
+  // The GitLab stand-in (issue #19): its API and its git host on one port, as a GitLab instance serves both.
+  "gitlab",
+] as const;
 export type Service = (typeof SERVICES)[number];
 
 /**

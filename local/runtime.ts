@@ -15,6 +15,8 @@ import * as gitTar from "../functions/git-tar/handler.js";
 import * as importSecrets from "../functions/import-secrets/handler.js";
 import * as githubEvent from "../functions/github-event/handler.js";
 import * as githubPush from "../functions/github-push/handler.js";
+import * as gitlabEvent from "../functions/gitlab-event/handler.js";
+import * as gitlabPush from "../functions/gitlab-push/handler.js";
 import * as pipelineLog from "../functions/pipeline-log/handler.js";
 import { createDockerBackend } from "../of-builder/docker-backend.js";
 import { createDockerClient } from "../of-builder/docker-engine.js";
@@ -24,6 +26,7 @@ import { createEdgeRouter } from "../edge-router/server.js";
 import { startGateway } from "./gateway.js";
 import { type GitFileContent, type GitRepo, readBranchTip, readTree, startGitServer } from "./git-server/git-server.js";
 import { startGithubStandin, type RecordedStatus } from "./github-standin/server.js";
+import { type GitlabProject, type HookDelivery, startGitlabStandin } from "./gitlab-standin/server.js";
 import { listen } from "./listen.js";
 import { loadPorts } from "./ports.js";
 import { createLocalProvider } from "./provider/provider.js";
@@ -45,6 +48,8 @@ const TEMPLATES = fileURLToPath(new URL("./templates", import.meta.url));
 const SYSTEM_FUNCTIONS = {
   "github-event": githubEvent,
   "github-push": githubPush,
+  "gitlab-event": gitlabEvent,
+  "gitlab-push": gitlabPush,
   "git-tar": gitTar,
   buildshiprun,
   "garbage-collect": garbageCollect,
@@ -62,6 +67,11 @@ export interface LocalCloudOptions {
   dir: string;
   /** The owners (GitHub logins) with the App installed, each on the customers list. */
   owners: string[];
+  /**
+   * GitLab namespaces (full paths such as `acme` or `demo/team`) on the customers list, as `gitlab:<path>` lines: each
+   * admits its subgroups too (issue #19, docs/gitlab.md). Default: none.
+   */
+  gitlabNamespaces?: string[];
   /** The runtime's own components' logger: gateway, queue and its worker, of-builder, edge router, cron, provider. */
   log: Logger;
   /**
@@ -99,7 +109,7 @@ export type StartProgress = { step: string; ms: number } | { note: string };
 
 /**
  * OpenFaaS Cloud on one machine (DESIGN §7): dockerd with BuildKit, a registry, NATS JetStream, S3 for logs, a local
- * git host and a local record of GitHub's API, of-builder, and the gateway running the seven system functions
+ * git host, local records of GitHub's and GitLab's APIs, of-builder, and the gateway running the system functions
  * in-process and user functions as containers. Everything binds to 127.0.0.1.
  */
 export async function startLocalCloud(options: LocalCloudOptions) {
@@ -130,7 +140,8 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
   };
   const workspace = prepareWorkspace(dir);
   const secret = (name: string) => readFile(join(workspace.secretsDir, name), "utf8");
-  await writeFile(join(workspace.secretsDir, "customers"), options.owners.join("\n") + "\n");
+  const customers = [...options.owners, ...(options.gitlabNamespaces ?? []).map((path) => `gitlab:${path}`)];
+  await writeFile(join(workspace.secretsDir, "customers"), customers.join("\n") + "\n");
   const ports = await loadPorts(join(dir, "ports.json"), {
     ...(options.gatewayPort ? { gateway: options.gatewayPort } : {}),
     ...(options.edgePort ? { edge: options.edgePort } : {}),
@@ -221,6 +232,20 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
   });
   stops.push(() => github.close());
   step("GitHub record");
+  // GitLab's side (issue #19), always: a stand-in instance (API and git host on one port) takes little to start. Its
+  // API accepts only the gitlab-api-token the system functions hold. Its repositories live in the state folder, so a
+  // killed runtime leaves nothing in the machine's temp folder (issue #18); it holds its projects in memory, so each
+  // start begins with none.
+  const gitlabRoot = join(dir, "gitlab");
+  await rm(gitlabRoot, { recursive: true, force: true });
+  const gitlab = await startGitlabStandin({
+    token: (await secret("gitlab-api-token")).trim(),
+    port: ports.gitlab,
+    recordFile: join(dir, "gitlab-statuses.jsonl"),
+    root: gitlabRoot,
+  });
+  stops.push(() => gitlab.close());
+  step("GitLab record");
   const git = await startGitServer({
     root: join(dir, "git"),
     port: ports.git,
@@ -295,6 +320,8 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
     // edge-auth (issue #13): GitHub's login is the stand-in's; the system host is the edge router's.
     client_id: LOCAL_CLIENT_ID,
     github_oauth_url: options.realGithub?.gitUrl ?? github.url,
+    // GitLab (issue #19): its API and git-tar's clones of GitLab projects go to the stand-in.
+    gitlab_url: gitlab.url,
     system_public_url: `http://system.localhost:${ports.edge}`,
     // The dashboard APIs (issue #13) ask the local Prometheus, which takes the gateway's account.
     prometheus_url: `http://127.0.0.1:${ports.prometheus}`,
@@ -391,10 +418,14 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
   /**
    * Swaps the in-process system functions for containers of their images, deployed from stack.yml as
    * `faas-cli deploy --env` would (the local addresses overlaid on its environment files), with its secrets put in
-   * the provider's store. Resolves once every container answers; the gateway routes to them from then on.
+   * the provider's store. Resolves once every container answers; the gateway routes to them from then on. A function
+   * `images` does not name keeps running in-process (the dogfood test builds the GitHub side only).
    */
   async function runSystemImages(images: ReadonlyMap<string, string>) {
-    const stack = await readStack(PROJECT_ROOT, {});
+    const all = await readStack(PROJECT_ROOT, {});
+    const stack = { ...all, functions: all.functions.filter((fn) => images.has(fn.name)) };
+    const unknown = [...images.keys()].filter((name) => !all.functions.some((fn) => fn.name === name));
+    if (unknown.length > 0) throw new Error(`not system functions of stack.yml: ${unknown.join(", ")}`);
     const overlay = { ...env, secret_mount_path: "/var/openfaas/secrets" };
     for (const name of new Set(stack.functions.flatMap((fn) => fn.secrets))) {
       const value = await readFile(join(workspace.secretsDir, name));
@@ -402,8 +433,7 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
       else provider.secrets.create(name, value);
     }
     for (const fn of stack.functions) {
-      const image = images.get(fn.name);
-      if (!image) throw new Error(`no image for the system function ${fn.name}`);
+      const image = images.get(fn.name)!;
       const deployment = deploymentOf(fn, image, overlay);
       if (await provider.functions.get(fn.name)) await provider.functions.update(deployment);
       else await provider.functions.deploy(deployment);
@@ -423,11 +453,44 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
   }
 
   const webhookSecret = (await secret("github-webhook-secret")).trim();
+  const gitlabHookToken = (await secret("gitlab-webhook-secret")).trim();
+  const gitlabRepos = new Map<string, { project: GitlabProject; repo: GitRepo; files: Set<string> }>();
+
+  /**
+   * Posts a hook delivery (the stand-in's payload and headers, or a hand-made body: then a system hook with a fresh
+   * `X-Gitlab-Event-UUID`) to gitlab-event as GitLab does, with the hook's secret token: the runtime's own unless
+   * `token` says otherwise; null sends none.
+   */
+  async function sendGitlabHook(
+    delivery: HookDelivery | { body: unknown; headers?: Record<string, string> },
+    options: { token?: string | null } = {},
+  ): Promise<{ status: number; body: string }> {
+    const token = options.token === undefined ? gitlabHookToken : options.token;
+    const res = await axios.post<string>(
+      `${gatewayUrl}function/gitlab-event`,
+      typeof delivery.body === "string" ? delivery.body : JSON.stringify(delivery.body),
+      {
+        headers: {
+          ...(delivery.headers ?? {
+            "Content-Type": "application/json",
+            "X-Gitlab-Event": "System Hook",
+            "X-Gitlab-Event-UUID": randomUUID(),
+          }),
+          ...(token === null ? {} : { "X-Gitlab-Token": token }),
+        },
+        responseType: "text",
+        validateStatus: () => true,
+        transformRequest: (d: unknown) => d,
+      },
+    );
+    return { status: res.status, body: res.data };
+  }
+
   return {
     gatewayUrl,
     /** Prometheus, scraping the gateway's /metrics; its API takes the /system/* account (`auth`). */
     prometheusUrl: prometheus.url,
-    /** The edge router: `http://<owner>.localhost:<port>/<fn>` and `http://system.localhost:<port>/github-event`. */
+    /** The edge router: `http://<owner>.localhost:<port>/<fn>`, `http://system.localhost:<port>/github-event` (and gitlab-event). */
     edgeUrl,
     edgePort: ports.edge,
     builderUrl: `http://127.0.0.1:${ports.builder}/`,
@@ -478,6 +541,63 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
     },
     github,
     git,
+    /** The GitLab stand-in (issue #19): its projects, recorded statuses, deploy tokens and payload builders. */
+    gitlab,
+    /**
+     * Commits `files` (or a folder) as the new tip of the GitLab project `fullPath` (e.g. `group/sub/project`),
+     * created on first use with the opt-in topic unless `topics` says otherwise; returns the project and the SHA.
+     */
+    async publishGitlab(
+      fullPath: string,
+      source: string | Record<string, GitFileContent>,
+      options: { topics?: string[]; visibility?: "public" | "internal" | "private"; message?: string } = {},
+    ) {
+      const files = typeof source === "string" ? await readTree(source) : source;
+      let entry = gitlabRepos.get(fullPath.toLowerCase());
+      if (!entry) {
+        const created = await gitlab.createProject({
+          fullPath,
+          topics: options.topics ?? ["openfaas-cloud"],
+          visibility: options.visibility ?? "private",
+        });
+        entry = { ...created, files: new Set() };
+        gitlabRepos.set(fullPath.toLowerCase(), entry);
+      }
+      const remove = [...entry.files].filter((f) => !(f in files));
+      const sha = await entry.repo.commit(files, options.message ?? "update", { remove });
+      await entry.repo.push({ force: true, branch: entry.project.defaultBranch });
+      entry.files = new Set(Object.keys(files));
+      return { project: entry.project, sha };
+    },
+    sendGitlabHook,
+    /**
+     * Sends the system hook's push GitLab sends for `after` on `project`'s default branch (the stand-in's payload of
+     * GitLab's documented event) to gitlab-event, with the hook's secret token.
+     */
+    async gitlabPush(project: GitlabProject, push: { before?: string; after: string; ref?: string }) {
+      const delivery = await gitlab.pushEvent(project, {
+        before: push.before ?? "0".repeat(40),
+        after: push.after,
+        ref: push.ref ?? `refs/heads/${project.defaultBranch}`,
+        hook: "system",
+      });
+      return sendGitlabHook(delivery);
+    },
+    /** Waits for a terminal GitLab status (success, failed, canceled) named `name` on `projectId`'s `sha`. */
+    async waitForGitlabStatus(projectId: number, sha: string, name: string, timeoutMs = 180_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = gitlab
+          .statuses({ projectId, sha, name })
+          .filter((s) => ["success", "failed", "canceled"].includes(s.state));
+        if (found.length > 0) return found.at(-1)!;
+        if (Date.now() > deadline)
+          throw new Error(
+            `no terminal ${name} status for project ${projectId}@${sha.slice(0, 7)} within ${timeoutMs} ms`,
+          );
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    },
     registry: registry.url,
     /** The registry's account (the operator's, for pushing by hand: `docker login` with it). */
     registryCredentials: registry.credentials,

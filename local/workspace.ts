@@ -24,6 +24,10 @@ export const RANDOM_SECRETS = [
   "s3-secret-key",
   // The local GitHub App's OAuth client secret, known to the stand-in and edge-auth (issue #13).
   "oauth-client-secret",
+  // The local GitLab's system hook token and API token (issue #19): gitlab-event checks the first on every hook; the
+  // stand-in takes only the second on its API.
+  "gitlab-webhook-secret",
+  "gitlab-api-token",
 ] as const;
 // Earlier versions wrote s3rver's fixed account here; a value everyone knows is no key: it is replaced.
 const WELL_KNOWN = new Set(["S3RVER"]);

@@ -32,11 +32,14 @@ SECRETS=(
 )
 # Optional files: stack.yml mounts these into github-event, so they must exist; without the file each is created
 # empty, which github-event reads as unset: an empty customers list means customers_url is read instead, empty
-# nats-user/nats-password mean the NATS at nats_url takes no account.
+# nats-user/nats-password mean the NATS at nats_url takes no account. The two GitLab secrets (docs/gitlab.md) are
+# created empty for an installation that serves GitHub only: gitlab-event then answers 503.
 OPTIONAL=(
   "customers|openfaas-fn|customers|customers"
   "nats-user|openfaas-fn|nats-user|nats-user"
   "nats-password|openfaas-fn|nats-password|nats-password"
+  "gitlab-webhook-secret|openfaas-fn|gitlab-webhook-secret|gitlab-webhook-secret"
+  "gitlab-api-token|openfaas-fn|gitlab-api-token|gitlab-api-token"
 )
 # Only for the in-cluster registry (yaml/registry.yaml), so created only when the file is there: the registry's
 # accounts (bcrypt htpasswd lines), and the nodes' pull credentials, a Docker config.json stored under the key
@@ -93,7 +96,7 @@ for entry in "${OPTIONAL[@]}"; do
     apply "$entry"
   else
     IFS='|' read -r name namespace key _ <<<"$entry"
-    echo "create-secrets: no $file: creating $name empty (github-event reads it as unset)"
+    echo "create-secrets: no $file: creating $name empty (read as unset)"
     kubectl create secret generic "$name" --namespace "$namespace" --from-literal="$key=" \
       --dry-run=client -o yaml | kubectl apply -f -
   fi

@@ -7,7 +7,7 @@ import { signPayload, verifyPayload } from "./hmac.js";
  * an `error` status unless git-tar's answer says it already reported the outcome.
  */
 
-/** The path of github-push that receives the queue-worker's callback. */
+/** The path of github-push (and gitlab-push, issue #19) that receives the queue-worker's callback. */
 export const BUILD_RESULT_PATH = "/build-result";
 
 /** Set by git-tar on an answer sent after the commit got its terminal stack-deploy status. */

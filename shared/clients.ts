@@ -3,8 +3,10 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { createBuildHistory, type BuildHistory } from "./build-history.js";
 import { createGateway, type Gateway } from "./gateway.js";
-import { createGithub, type Github } from "./github.js";
+import { createGithub, type Github, type Scm } from "./github.js";
 import type { GithubPatience } from "./github-octokit.js";
+import { createGitlab } from "./gitlab.js";
+import { HttpError } from "./http-error.js";
 import { createLogStore, type LogStore } from "./log-store.js";
 import { createPendingBuilds, type PendingBuilds } from "./pending-builds.js";
 import type { S3BucketDeps } from "./s3-bucket.js";
@@ -30,7 +32,10 @@ export function gatewayFromConfig(
 }
 
 /**
- * The GitHub App client for this configuration (github_app_id, private-key, github_api_url, report_status).
+ * The SCM client for this configuration (issue #19): a router sending each call to the GitLab client when its commit
+ * or repository says `scm: "gitlab"`, to the GitHub App client (github_app_id, private-key, github_api_url) otherwise.
+ * GitLab is gitlab_url with the gitlab-api-token secret (optional: a function reads it when it posts GitLab statuses);
+ * without them a GitLab call is an HttpError 503. report_status applies to both.
  * @param patience retry and wait bounds tighter than the defaults, for a stage with a short deadline.
  */
 export function githubFromConfig(
@@ -38,7 +43,7 @@ export function githubFromConfig(
   log: Logger,
   patience?: Partial<GithubPatience>,
 ): Github {
-  return createGithub({
+  const github = createGithub({
     appId: config.github_app_id,
     privateKey: config.secrets["private-key"],
     apiUrl: config.github_api_url,
@@ -47,6 +52,38 @@ export function githubFromConfig(
     now: Date.now,
     ...(patience ? { patience } : {}),
   });
+  const token = config.secrets["gitlab-api-token"];
+  const gitlab =
+    config.gitlab_url && token
+      ? createGitlab({ url: config.gitlab_url, token, log, reportStatus: config.report_status })
+      : `GitLab is not configured (${config.gitlab_url ? "gitlab-api-token" : "gitlab_url"})`;
+  return scmRouter(github, gitlab);
+}
+
+/**
+ * One `Github` over both SCMs: a call goes to `gitlab` when its commit or repository argument has `scm: "gitlab"`, to
+ * `github` otherwise (absent = github, as in queued build requests). `gitlab` as a string: GitLab is not configured,
+ * and a GitLab call throws HttpError 503 with that message.
+ */
+export function scmRouter(github: Github, gitlab: Github | string): Github {
+  const to = (scm: Scm | undefined): Github => {
+    if (scm !== "gitlab") return github;
+    if (typeof gitlab === "string") throw new HttpError(503, gitlab);
+    return gitlab;
+  };
+  return {
+    createCheckRun: async (commit, run) => to(commit.scm).createCheckRun(commit, run),
+    updateCheckRun: async (commit, id, update) => to(commit.scm).updateCheckRun(commit, id, update),
+    findCheckRun: async (commit, name) => to(commit.scm).findCheckRun(commit, name),
+    setStatus: async (status) => to(status.scm).setStatus(status),
+    cloneCredentials: async (commit) => to(commit.scm).cloneCredentials(commit),
+    latestStatuses: async (commit) => to(commit.scm).latestStatuses(commit),
+    branchTip: async (repo, branch) => to(repo.scm).branchTip(repo, branch),
+    createDeployment: async (commit, environment, description) =>
+      to(commit.scm).createDeployment(commit, environment, description),
+    setDeploymentStatus: async (repo, id, status) => to(repo.scm).setDeploymentStatus(repo, id, status),
+    listDeployments: async (repo, environment) => to(repo.scm).listDeployments(repo, environment),
+  };
 }
 
 /** The S3 bucket of this configuration (s3_url, s3_tls, s3_region, s3_bucket and the S3 key secrets). */

@@ -76,6 +76,10 @@ const settings = {
   openfaas_edition: z.enum(["auto", "ce", "pro"], { message: 'expected "auto", "ce" or "pro"' }).default("auto"),
   github_api_url: url.default("https://api.github.com"), // GitHub Enterprise, or a local stand-in
   github_url: url.default("https://github.com"), // the git host git-tar clones from; a payload's clone URL is never used
+  // issue #19: the GitLab instance (e.g. https://gitlab.example.com): its API (<gitlab_url>/api/v4) and the host GitLab
+  // projects are cloned from; a payload's URLs are never used. Unset: GitLab is not served
+  gitlab_url: url.optional(),
+  installation_tag: text.default("openfaas-cloud"), // issue #19: the topic a GitLab project carries to be built
   templates_url: text.default("https://github.com/openfaas/templates.git"),
   functions_per_repo_limit: count.default(5),
   build_concurrency: count.default(2),
@@ -121,6 +125,10 @@ export type SettingName = keyof typeof settings;
 /** Secret files under secret_mount_path (DESIGN §4). */
 export type SecretName =
   | "github-webhook-secret"
+  // issue #19: gitlab-event's system hook secret token, and the GitLab API token (api scope, Maintainer on the
+  // opted-in projects: statuses, deploy tokens): optional secrets, empty where GitLab is not used.
+  | "gitlab-webhook-secret"
+  | "gitlab-api-token"
   | "payload-secret"
   | "private-key"
   | "basic-auth-user"

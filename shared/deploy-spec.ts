@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ownerIdSchema } from "./naming.js";
 
 /** Set on a preview deployment (issue #17) to its branch's key (shared/naming.ts previewKey); main ones lack it. */
 export const PREVIEW_LABEL = "com.openfaas.cloud.preview-branch";
@@ -11,7 +12,10 @@ export const PREVIEW_LABEL = "com.openfaas.cloud.preview-branch";
  */
 export const deploySpecSchema = z.object({
   owner: z.string().min(1),
-  ownerId: z.number().int(),
+  /** GitHub's account id or `gitlab-<namespace id>`: the `git-owner-id` label, as `String(ownerId)`. */
+  ownerId: ownerIdSchema,
+  /** Where the push came from (issue #19): the `git-scm` label and where statuses go; absent: github. */
+  scm: z.enum(["github", "gitlab"]).optional(),
   repo: z.string().min(1),
   repoUrl: z.string(),
   sha: z.string().regex(/^[0-9a-f]{40}$/),

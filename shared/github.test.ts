@@ -46,6 +46,19 @@ describe("github client", () => {
     expect(posted!.description!.endsWith("…")).toBe(true);
   });
 
+  // Issue #19: GitLab's running state has no GitHub counterpart; the check run's in_progress says it.
+  it("a running status → nothing sent to GitHub, no error", async () => {
+    await client().setStatus(status({ state: "running" }));
+    expect(standin.calls).toHaveLength(0);
+  });
+
+  it("cloneCredentials → x-access-token with the installation token the REST calls use", async () => {
+    const github = client();
+    const credentials = await github.cloneCredentials({ installationId: 7, owner: "Alex", repo: "fns" });
+    expect(credentials).toEqual({ username: "x-access-token", password: await github.installationToken(7) });
+    expect(standin.tokensMinted(7)).toBe(1);
+  });
+
   it("report_status off → nothing sent to GitHub", async () => {
     await client(false).setStatus(status());
     expect(standin.calls).toHaveLength(0);
@@ -307,22 +320,28 @@ describe("github client: branchTip", () => {
     ["release/1.x", RELEASE],
     ["gone", undefined],
   ])("branch %s → %s", async (branch, tip) => {
-    expect(await tipsWorld.github.branchTip(7, "Alex", "fns", branch)).toBe(tip);
+    expect(await tipsWorld.github.branchTip({ installationId: 7, owner: "Alex", repo: "fns" }, branch)).toBe(tip);
   });
 
   it("with report_status off → still asked (a read, not a report)", async () => {
-    expect(await tipsWorld.client(false).branchTip(7, "Alex", "fns", "main")).toBe(SHA);
+    expect(await tipsWorld.client(false).branchTip({ installationId: 7, owner: "Alex", repo: "fns" }, "main")).toBe(
+      SHA,
+    );
   });
 
   it("GitHub refuses (422) → HttpError 502 naming the branch, not undefined", async () => {
     tipsWorld.standin.failNext("branches", 422);
-    await expect(tipsWorld.github.branchTip(7, "Alex", "fns", "main")).rejects.toMatchObject({
+    await expect(
+      tipsWorld.github.branchTip({ installationId: 7, owner: "Alex", repo: "fns" }, "main"),
+    ).rejects.toMatchObject({
       status: 502,
       message: expect.stringMatching(/^github: branch main of Alex\/fns unavailable \(422\)/) as unknown,
     });
   });
 
   it("an installation that cannot see the repository → undefined (GitHub's 404)", async () => {
-    expect(await tipsWorld.github.branchTip(7, "someone-else", "fns", "main")).toBeUndefined();
+    expect(
+      await tipsWorld.github.branchTip({ installationId: 7, owner: "someone-else", repo: "fns" }, "main"),
+    ).toBeUndefined();
   });
 });

@@ -2,11 +2,20 @@ import type { Logger } from "pino";
 import { createInstallationClients, DEFAULT_PATIENCE, type GithubPatience } from "./github-octokit.js";
 import { HttpError } from "./http-error.js";
 
-/** The states GitHub accepts for a commit status. */
-export type StatusState = "pending" | "success" | "failure" | "error";
+/**
+ * A commit status's state: GitHub's four, and `running` (issue #19), which GitLab shows between pending and the end;
+ * GitHub has no such state (the check run shows in_progress), so the GitHub client posts nothing for it.
+ */
+export type StatusState = "pending" | "running" | "success" | "failure" | "error";
+
+/** Where a repository lives (issue #19); absent: github. The router in shared/clients.ts sends each call there. */
+export type Scm = "github" | "gitlab";
 
 /** One commit status to post (original-spec §16.9: contexts `stack-deploy` and `<fn>`). */
 export interface CommitStatus {
+  /** absent: github. */
+  scm?: Scm;
+  /** The GitHub App installation; on GitLab the project id. */
   installationId: number;
   owner: string;
   repo: string;
@@ -18,7 +27,15 @@ export interface CommitStatus {
 }
 
 /** The commit a check run belongs to. */
-export type CheckCommit = Pick<CommitStatus, "installationId" | "owner" | "repo" | "sha">;
+export type CheckCommit = Pick<CommitStatus, "scm" | "installationId" | "owner" | "repo" | "sha">;
+
+/** Basic-auth credentials for one clone (`git clone https://<username>:<password>@…`). */
+export interface CloneCredentials {
+  username: string;
+  password: string;
+  /** Ends the credentials once the clone is done (GitLab's deploy token); errors are the caller's to log. */
+  revoke?: () => Promise<void>;
+}
 
 /** A check run's conclusions an App may send (`stale` is GitHub's own). */
 export type CheckConclusion =
@@ -70,24 +87,30 @@ export interface Github extends GithubDeployments {
   findCheckRun(commit: CheckCommit, name: string): Promise<FoundCheckRun | undefined>;
   /** Posts a commit status, unless report_status is off. Throws HttpError 502 when GitHub refuses or is unreachable. */
   setStatus(status: CommitStatus): Promise<void>;
-  /** An installation access token (for cloning private repos): the one the REST calls use, until near its expiry. */
-  installationToken(installationId: number): Promise<string>;
+  /**
+   * Credentials that clone the repository (issue #19): on GitHub `x-access-token` and the installation token (the one
+   * the REST calls use, until near its expiry); on GitLab a deploy token that reads only that project, for an hour,
+   * named after the commit when `sha` is given. Throws HttpError 502 when refused.
+   */
+  cloneCredentials(
+    commit: Pick<CheckCommit, "scm" | "installationId" | "owner" | "repo"> & { sha?: string },
+  ): Promise<CloneCredentials>;
   /**
    * The latest state of each status context on a commit (GitHub's combined status), empty when report_status is off.
    * Throws HttpError 404 when the installation, repository or commit is gone, 502 when GitHub fails otherwise.
    */
-  latestStatuses(
-    commit: Pick<CommitStatus, "installationId" | "owner" | "repo" | "sha">,
-  ): Promise<Map<string, StatusState>>;
+  latestStatuses(commit: CheckCommit): Promise<Map<string, StatusState>>;
   /**
    * The SHA at the tip of `branch` (a re-run of an older commit is refused, issue #17); undefined when GitHub has no
    * such branch (404). Throws HttpError 502 when GitHub fails otherwise.
    */
-  branchTip(installationId: number, owner: string, repo: string, branch: string): Promise<string | undefined>;
+  branchTip(repo: InstallationRepo, branch: string): Promise<string | undefined>;
 }
 
 /** A repository of an installation: where deployments live (issue #17). */
 export interface InstallationRepo {
+  /** absent: github. */
+  scm?: Scm;
   installationId: number;
   owner: string;
   repo: string;
@@ -110,6 +133,12 @@ export interface GithubDeployments {
   setDeploymentStatus(repo: InstallationRepo, id: number, status: DeploymentStatus): Promise<void>;
   /** The ids of the repository's deployments to `environment` (the first 100, newest first). */
   listDeployments(repo: InstallationRepo, environment: string): Promise<number[]>;
+}
+
+/** The GitHub App client: the Github calls, and the installation token itself (tests, the local runtime). */
+export interface GithubApp extends Github {
+  /** An installation access token: the one the REST calls use, until near its expiry. */
+  installationToken(installationId: number): Promise<string>;
 }
 
 /** The stack-wide status context (original-spec §1.1). */
@@ -154,8 +183,12 @@ export function createGithub(deps: {
   now: () => number;
   /** Retry and wait bounds; DEFAULT_PATIENCE where not given. */
   patience?: Partial<GithubPatience>;
-}): Github {
+}): GithubApp {
   const client = createInstallationClients({ ...deps, patience: { ...DEFAULT_PATIENCE, ...deps.patience } });
+  const installationToken = async (installationId: number): Promise<string> => {
+    const auth = (await client(installationId).auth({ type: "installation" })) as { token: string };
+    return auth.token;
+  };
 
   return {
     async createCheckRun(commit, run) {
@@ -234,6 +267,8 @@ export function createGithub(deps: {
         deps.log.debug({ status }, "report_status is off: status not posted");
         return;
       }
+      // GitHub has no running state: the check run's in_progress says it (issue #19).
+      if (status.state === "running") return;
       try {
         await client(status.installationId).rest.repos.createCommitStatus({
           owner: status.owner,
@@ -286,7 +321,7 @@ export function createGithub(deps: {
       }
     },
 
-    async branchTip(installationId, owner, repo, branch) {
+    async branchTip({ installationId, owner, repo }, branch) {
       try {
         const { data } = await client(installationId).rest.repos.getBranch({ owner, repo, branch });
         return data.commit.sha;
@@ -303,9 +338,10 @@ export function createGithub(deps: {
 
     ...createDeployments(deps.reportStatus, client),
 
-    async installationToken(installationId) {
-      const auth = (await client(installationId).auth({ type: "installation" })) as { token: string };
-      return auth.token;
+    installationToken,
+
+    async cloneCredentials(commit) {
+      return { username: "x-access-token", password: await installationToken(commit.installationId) };
     },
   };
 }

@@ -1,4 +1,16 @@
-import { deployImage, functionName, imageName, secretName } from "./naming.js";
+import {
+  deployImage,
+  functionName,
+  gitlabOwner,
+  gitlabOwnerId,
+  imageName,
+  isGitlabOwner,
+  ownerIdSchema,
+  previewFunctionName,
+  previewKey,
+  secretName,
+  servedName,
+} from "./naming.js";
 
 describe("functionName", () => {
   it.each([
@@ -45,6 +57,8 @@ describe("functionName", () => {
     ["an underscore", "alice_bob"],
     ["40 characters", "a".repeat(40)],
     ["nothing", ""],
+    ["a GitLab-like suffix without its key", "--gl"],
+    ["a GitLab-like key over 40 characters", `${"a".repeat(37)}--gl`],
   ])("an owner with %s → a 400 naming the GitHub login rule", (_, owner) => {
     expect(() => functionName(owner, "api")).toThrow(
       `owner ${JSON.stringify(owner)} must be a GitHub login: 1-39 letters, digits or single hyphens`,
@@ -137,5 +151,109 @@ describe("deployImage", () => {
     ["docker.io/ofc/a--r--f:1", "docker.io/ofc//", "127.0.0.1:5000/ofc//", "127.0.0.1:5000/ofc/a--r--f:1"],
   ])("%s (push %s, pull %s) → %s", (image, push, pull, expected) => {
     expect(deployImage(image, push, pull)).toBe(expected);
+  });
+});
+
+// Issue #19: GitLab namespaces as owners (known-answer vectors: h8 = first 8 hex of SHA-256 of the lowercased path).
+describe("gitlabOwner", () => {
+  it.each([
+    ["alice", "alice-2bd806c9--gl"],
+    ["group/sub", "group-sub-fea72908--gl"],
+    // GitLab paths are unique case-insensitively: one namespace, one key.
+    ["Group/Sub", "group-sub-fea72908--gl"],
+    ["my_group.x/Sub-Group", "my-group-x-sub-group-5da3084b--gl"],
+    // Nothing of the path is a letter or digit: the hash alone.
+    ["___", "bda25155--gl"],
+    // The slug is cut to 20 characters, and a "-" left at the cut is trimmed.
+    [`${"a".repeat(30)}/b`, `${"a".repeat(20)}-cd545265--gl`],
+  ])("%s → %s", (path, key) => {
+    expect(gitlabOwner(path)).toBe(key);
+    expect(isGitlabOwner(key)).toBe(true);
+  });
+
+  it("a slug cut right before a separator loses the trailing hyphen", () => {
+    const key = gitlabOwner(`${"a".repeat(19)}/bbb`);
+    expect(key).toMatch(/^a{19}-[0-9a-f]{8}--gl$/);
+  });
+
+  it("paths whose slugs agree (a/b, a.b, a_b, a-b) → distinct keys", () => {
+    const keys = ["a/b", "a.b", "a_b", "a-b"].map(gitlabOwner);
+    expect(new Set(keys).size).toBe(4);
+    for (const key of keys) expect(key).toMatch(/^a-b-[0-9a-f]{8}--gl$/);
+  });
+
+  it.each([
+    ["group-sub-fea72908--gl", "api", "group-sub-fea72908--gl--api"],
+    ["Group-Sub-FEA72908--GL", "Api", "group-sub-fea72908--gl--api"],
+  ])("functionName(%s, %s) → %s", (owner, fn, expected) => {
+    expect(functionName(owner, fn)).toBe(expected);
+  });
+
+  it("secretName, servedName and imageName take a GitLab key as the owner", () => {
+    const key = gitlabOwner("group/sub");
+    expect(secretName(key, "db")).toBe(`${key}--db`);
+    expect(servedName(key, "api")).toBe(`${key}--api`);
+    expect(imageName("reg:5000", key, "project", "api", "04b8e44aaaa")).toBe(
+      `reg:5000/${key}/project--api:latest-04b8e44`,
+    );
+    expect(imageName("reg:5000/", key, "project", "api", "04b8e44aaaa")).toBe(
+      `reg:5000/${key}--project--api:latest-04b8e44`,
+    );
+  });
+
+  it.each(["alice", "alice-bob", "group-sub-fea72908", "alice--bob", "alice--gl--x", "alice-gl"])(
+    "%s is not a GitLab owner key",
+    (owner) => expect(isGitlabOwner(owner)).toBe(false),
+  );
+});
+
+describe("the reserved names of issue #19", () => {
+  it.each(["gl", "GL"])('function name %s → a 400: "gl" marks GitLab owners\' names', (fn) => {
+    expect(() => functionName("group-sub", fn)).toThrow(
+      `function name "${fn}" is reserved: it marks GitLab owners' names`,
+    );
+    expect(() => previewFunctionName("group-sub", fn, "main")).toThrow(/is reserved/);
+  });
+
+  // Without the rule, GitHub owner `group-sub-fea72908`'s preview of a function "gl" for branch "x" would be
+  // `group-sub-fea72908--gl--<key of x>`: the GitLab owner's main function named `<key of x>`.
+  it("a GitHub preview can never be a GitLab main name", () => {
+    const fn = previewKey("x");
+    expect(functionName(gitlabOwner("group/sub"), fn)).toBe(`group-sub-fea72908--gl--${fn}`);
+    expect(() => previewFunctionName("group-sub-fea72908", "gl", "x")).toThrow(/is reserved/);
+    expect(() => servedName("group-sub-fea72908", `gl--${fn}`)).toThrow(/is reserved/);
+  });
+
+  it('shared-account images: a GitHub repository starting "gl--" → a 400; a GitLab owner\'s repository may', () => {
+    const sha = "04b8e44aaaa";
+    expect(() => imageName("reg:5000/", "group-sub-fea72908", "GL--project", "api", sha)).toThrow(
+      'repository name "GL--project" is reserved: a leading "gl--" marks GitLab owners\' image names',
+    );
+    // The GitLab owner's image the refused one would have equalled.
+    expect(imageName("reg:5000/", gitlabOwner("group/sub"), "project", "api", sha)).toBe(
+      "reg:5000/group-sub-fea72908--gl--project--api:latest-04b8e44",
+    );
+    // One account per owner: the owner is its own path component, nothing to refuse.
+    expect(imageName("reg:5000", "group-sub-fea72908", "gl--project", "api", sha)).toBe(
+      "reg:5000/group-sub-fea72908/gl--project--api:latest-04b8e44",
+    );
+    expect(imageName("reg:5000/", gitlabOwner("g"), "gl--x", "api", sha)).toMatch(/--gl--gl--x--api:/);
+  });
+});
+
+describe("ownerIdSchema and gitlabOwnerId", () => {
+  it.each([[42], ["gitlab-42"], ["gitlab-1"]])("%j is an owner id", (id) => {
+    expect(ownerIdSchema.safeParse(id).success).toBe(true);
+  });
+  it.each([[0], [-1], [1.5], ["42"], ["gitlab-0"], ["gitlab-042"], ["gitlab-"], ["GITLAB-4"], ["gitlab-4 "]])(
+    "%j is refused",
+    (id) => expect(ownerIdSchema.safeParse(id).success).toBe(false),
+  );
+  it("gitlabOwnerId(7) → gitlab-7, which never equals GitHub's 7 as a label", () => {
+    expect(gitlabOwnerId(7)).toBe("gitlab-7");
+    expect(String(gitlabOwnerId(7))).not.toBe(String(7));
+  });
+  it.each([0, -3, 1.5, Number.NaN])("gitlabOwnerId(%p) → a 400", (id) => {
+    expect(() => gitlabOwnerId(id)).toThrow(/must be a positive whole number/);
   });
 });

@@ -1,13 +1,27 @@
 import { createHash } from "node:crypto";
+import { z } from "zod";
 import { HttpError } from "./http-error.js";
 
-// Tenant names (DESIGN §5, issue #10): `<owner>--<name>`. No GitHub login contains "--" (only single hyphens), stack
-// names may not either, and no system function or secret has "--" in its name. So the owner is everything before the
-// first "--" and the name everything after it: distinct (owner, name) pairs never share a deployed name, and no
-// tenant can name a system function or secret (`github`+`event` is `github--event`, never `github-event`).
+// Tenant names (DESIGN §5, issues #10 and #19): `<owner>--<name>`, where the owner is a GitHub login or a GitLab owner
+// key (`gitlabOwner` below: `<slug>-<h8>--gl`). Why distinct (owner, name) pairs never share a deployed name:
+// - a GitHub login never contains "--" (only single hyphens), stack names may not either, and no system function or
+//   secret has "--" in its name: a GitHub name has exactly one "--", so it decodes to its pair, and no tenant can name
+//   a system function or secret (`github`+`event` is `github--event`, never `github-event`);
+// - a GitLab key holds exactly one "--", the one before its final `gl`: a GitLab main name `<key>--<fn>` has exactly
+//   two, with `gl` between them, so it never equals a GitHub main name (one) nor a GitHub preview
+//   `<login>--<fn>--<key>` (two), since the function name `gl` is reserved (functionName refuses it);
+// - GitLab keys of different namespaces differ (the hash of the full path; GitLab paths are unique case-insensitively).
+// So "the owner is everything before the first --" holds for GitHub names only; nothing parses names anyway: ownership
+// is by the `com.openfaas.cloud.git-owner-id` label.
 const SEPARATOR = "--";
 // GitHub's login rule: letters, digits and single hyphens, not at either end; case-insensitive.
 const GITHUB_LOGIN = /^[a-z0-9](?:-?[a-z0-9])*$/;
+// A GitLab owner key (gitlabOwner): single-hyphen letters and digits, then "--gl"; at most 40 characters.
+const GITLAB_OWNER = /^[a-z0-9](?:-?[a-z0-9])*--gl$/;
+const GITLAB_SUFFIX = `--gl`;
+/** The function name reserved because it marks GitLab owners' names: `<login>--gl--<key>` would be ambiguous. */
+const RESERVED_FUNCTION = "gl";
+const GITLAB_SLUG_MAX = 20;
 // DNS-1123 label: what Kubernetes (faas-netes) accepts as a function name.
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // DNS-1123 subdomain: what Kubernetes accepts as a secret name.
@@ -28,13 +42,50 @@ function refuse(what: string, value: string, rule: string): never {
   throw new HttpError(400, `${what} ${JSON.stringify(value)} ${rule}`);
 }
 
+/**
+ * The owner key of a GitLab namespace (user, group or subgroup, `group/sub`): `<slug>-<h8>--gl`, the slug being the
+ * lowercased full path with every run of other characters than letters and digits turned into "-" (at most 20), and
+ * h8 the first 8 hex of SHA-256 of the lowercased full path (`<h8>--gl` when the slug is empty). The hash tells apart
+ * paths whose slugs agree (`a/b`, `a.b`, `a_b`); the "--gl" keeps it apart from every GitHub login (no "--").
+ */
+export function gitlabOwner(fullPath: string): string {
+  const path = fullPath.toLowerCase();
+  const hash = createHash("sha256").update(path, "utf8").digest("hex").slice(0, 8);
+  const short = slug(path).slice(0, GITLAB_SLUG_MAX).replace(/-+$/, "");
+  return `${short ? `${short}-${hash}` : hash}${GITLAB_SUFFIX}`;
+}
+
+/** Whether an owner (any case) is a GitLab owner key rather than a GitHub login. */
+export function isGitlabOwner(owner: string): boolean {
+  const name = owner.toLowerCase();
+  return name.length <= 40 && GITLAB_OWNER.test(name);
+}
+
+/**
+ * The owner's identity, which its functions carry as `com.openfaas.cloud.git-owner-id` (DESIGN §5): GitHub's numeric
+ * account id, or `gitlab-<namespace id>` (from the GitLab API, never a payload). `String(ownerId)` never matches
+ * between the two: GitHub's 42 is "42", GitLab's is "gitlab-42".
+ */
+export const ownerIdSchema = z.union([z.number().int().positive(), z.string().regex(/^gitlab-[1-9][0-9]*$/)]);
+export type OwnerId = z.infer<typeof ownerIdSchema>;
+
+/** A GitLab namespace's owner id: `gitlab-<namespace id>`. */
+export function gitlabOwnerId(namespaceId: number): string {
+  if (!Number.isSafeInteger(namespaceId) || namespaceId <= 0) {
+    throw new HttpError(400, `GitLab namespace id ${JSON.stringify(namespaceId)} must be a positive whole number`);
+  }
+  return `gitlab-${namespaceId}`;
+}
+
+/** The owner, lowercased: a GitHub login or a GitLab owner key; a 400 naming both rules otherwise. */
 function login(owner: string): string {
   const name = owner.toLowerCase();
+  if (isGitlabOwner(name)) return name;
   if (name.length > 39 || !GITHUB_LOGIN.test(name)) {
     refuse(
       "owner",
       owner,
-      "must be a GitHub login: 1-39 letters, digits or single hyphens, not starting or ending with one",
+      'must be a GitHub login: 1-39 letters, digits or single hyphens, not starting or ending with one (or a GitLab owner key, "<slug>-<hash>--gl")',
     );
   }
   return name;
@@ -50,6 +101,9 @@ function tenantPart(what: string, value: string, pattern: RegExp, rule: string):
 
 /** The deployed function's name: `<owner>--<fn>`, lowercased (mixed-case logins broke the original, original-spec §E.2). */
 export function functionName(owner: string, fn: string): string {
+  if (fn.toLowerCase() === RESERVED_FUNCTION) {
+    throw new HttpError(400, `function name "${fn}" is reserved: it marks GitLab owners' names`);
+  }
   const name = `${login(owner)}${SEPARATOR}${tenantPart("function name", fn, DNS1123_LABEL, LABEL_RULE)}`;
   if (name.length > 63) refuse("function name", name, LABEL_RULE);
   return name;
@@ -66,6 +120,8 @@ export function secretName(owner: string, secret: string): string {
  * The image a function is built into (DESIGN §5, original-spec §4 step 13): `<registry>/<owner>/<repo>--<fn>:latest-<sha7>`,
  * or `<registry>/<owner>--<repo>--<fn>:latest-<sha7>` when the registry prefix ends in "/" (one shared account). The
  * function name has no "--" and does not start with "-", so the last "--" ends the repository: injective as well.
+ * A GitLab owner's shared-account image is `<key>--<repo>--<fn>` = `<slug>-<h8>--gl--<repo>--<fn>`, which a GitHub
+ * owner `<slug>-<h8>` with repository `gl--<repo>` would also give: such GitHub repositories are refused there.
  */
 export function imageName(pushRepositoryUrl: string, owner: string, repo: string, fn: string, sha: string): string {
   const shared = pushRepositoryUrl.endsWith("/");
@@ -73,6 +129,12 @@ export function imageName(pushRepositoryUrl: string, owner: string, repo: string
   const o = login(owner);
   const f = tenantPart("function name", fn, DNS1123_LABEL, LABEL_RULE);
   const r = repo.toLowerCase();
+  if (shared && !isGitlabOwner(o) && r.startsWith(`${RESERVED_FUNCTION}${SEPARATOR}`)) {
+    throw new HttpError(
+      400,
+      `repository name "${repo}" is reserved: a leading "gl--" marks GitLab owners' image names`,
+    );
+  }
   const path = shared ? `${o}${SEPARATOR}${r}${SEPARATOR}${f}` : `${o}/${r}${SEPARATOR}${f}`;
   const tag = `latest-${sha.slice(0, 7).toLowerCase()}`;
   for (const part of path.split("/")) {

@@ -1,6 +1,7 @@
 import pLimit from "p-limit";
 import { text } from "node:stream/consumers";
 import { z } from "zod";
+import { ownerIdSchema, type OwnerId } from "./naming.js";
 import { createS3Bucket, isNotFound, type S3BucketDeps } from "./s3-bucket.js";
 
 /**
@@ -10,7 +11,10 @@ import { createS3Bucket, isNotFound, type S3BucketDeps } from "./s3-bucket.js";
  */
 export interface PendingBuild {
   owner: string;
-  ownerId: number;
+  /** GitHub's account id or `gitlab-<namespace id>` (issue #19). */
+  ownerId: OwnerId;
+  /** Where the push came from, so build-reaper reads and posts statuses there; absent: github. */
+  scm?: "github" | "gitlab";
   repo: string;
   sha: string;
   installationId: number;
@@ -48,13 +52,14 @@ export interface PendingBuilds {
   list(page: { limit: number; after?: string }): Promise<{ entries: PendingEntry[]; next?: string }>;
 }
 
-// GitHub logins never contain "_", so no build log (`<owner>/<repo>/…`) is ever listed under this prefix.
+// GitHub logins and GitLab owner keys (`<slug>-<hash>--gl`) never contain "_", so no build log (`<owner>/<repo>/…`) is ever listed under this prefix.
 const PREFIX = "_pending/";
 const GITHUB_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$/;
 const isoTime = z.iso.datetime({ offset: true });
 const recordSchema = z.object({
   owner: z.string().regex(GITHUB_NAME),
-  ownerId: z.number().int().positive(),
+  ownerId: ownerIdSchema,
+  scm: z.enum(["github", "gitlab"]).optional(),
   repo: z.string().regex(GITHUB_NAME),
   sha: z.string().regex(/^[0-9a-fA-F]{40}$/),
   installationId: z.number().int().positive(),

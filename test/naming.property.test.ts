@@ -3,7 +3,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { parse, parseAllDocuments } from "yaml";
 import { isHttpError } from "../shared/http-error.js";
-import { functionName, imageName, secretName } from "../shared/naming.js";
+import { functionName, gitlabOwner, imageName, previewFunctionName, secretName } from "../shared/naming.js";
 
 // Issue #10 item 1: (owner, function) → deployed name and (owner, secret) → secret name are injective and never give
 // a system name, for every login GitHub allows. The system's names are read from the files that deploy them.
@@ -274,5 +274,135 @@ describe("the issue's counterexamples", () => {
     for (const name of system.secrets)
       for (const [owner, secret] of splits(name))
         expect(system.secrets).not.toContain(attempt(() => secretName(owner, secret)));
+  });
+});
+
+// Issue #19: GitLab namespaces (users, groups, subgroups) are owners too, as keys `<slug>-<h8>--gl`. No key is a GitHub
+// login, and no name of a GitLab owner is a name of a GitHub owner, whatever the inputs.
+/** GitLab namespace paths: 1-4 segments of letters (mixed case), digits, "_", "." and "-", joined by "/". */
+const gitlabPath = fc.oneof(
+  fc
+    .array(fc.string({ unit: fc.constantFrom(..."aAbB01_.-"), minLength: 1, maxLength: 12 }), {
+      minLength: 1,
+      maxLength: 4,
+    })
+    .map((segments) => segments.join("/")),
+  fc.array(hyphenated(ALNUM, 30), { minLength: 1, maxLength: 3 }).map((segments) => segments.join("/")),
+  fc.constantFrom("alice", "group", "group/sub", "Group/Sub", "group_sub", "group.sub", "group-sub", "a/b/c/d"),
+);
+/** A GitHub login, lowercased, with what a GitLab owner's name would hold in its place: near misses on purpose. */
+const githubNearGitlab = gitlabPath.map((path) => gitlabOwner(path).slice(0, -"--gl".length));
+const githubOwner = fc.oneof(login, githubNearGitlab);
+/** Function names including the reserved "gl" and names that look like preview keys or GitLab suffixes. */
+const anyFn = fc.oneof(fnName, fc.constantFrom("gl", "gl-api", "api-0123456789", "x-2d711642b7"));
+/** Repository names, including those a GitHub owner would need to imitate a GitLab shared-account image. */
+const anyRepo = fc.oneof(
+  repoName,
+  repoName.map((r) => `gl--${r}`),
+  fc.constantFrom("gl", "gl-", "project"),
+);
+const branch = fc.oneof(fc.constantFrom("main", "x", "feature/a"), fc.string({ maxLength: 30 }));
+
+describe("GitLab owner keys", () => {
+  it("no key of any namespace path is a GitHub login (keys hold --, logins never do)", () => {
+    fc.assert(
+      fc.property(gitlabPath, login, (path, gh) => {
+        const key = gitlabOwner(path);
+        expect(key).not.toBe(gh.toLowerCase());
+        expect(/^[a-z0-9](?:-?[a-z0-9])*$/.test(key)).toBe(false);
+        expect(key).toMatch(/^[a-z0-9](?:-?[a-z0-9])*--gl$/);
+        expect(key.length).toBeLessThanOrEqual(40);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("distinct namespace paths (case-insensitively) → distinct keys; the same path in any case → one key", () => {
+    fc.assert(
+      fc.property(gitlabPath, gitlabPath, (a, b) => {
+        expect(gitlabOwner(a) === gitlabOwner(b)).toBe(a.toLowerCase() === b.toLowerCase());
+        expect(gitlabOwner(a.toUpperCase())).toBe(gitlabOwner(a));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("functionName and secretName of a GitLab owner never equal a GitHub owner's", () => {
+    fc.assert(
+      fc.property(githubOwner, gitlabPath, anyFn, anyFn, secretPart, secretPart, (gh, path, f1, f2, s1, s2) => {
+        const gl = gitlabOwner(path);
+        const a = attempt(() => functionName(gh, f1));
+        const b = attempt(() => functionName(gl, f2));
+        if (a !== undefined && b !== undefined) expect(a).not.toBe(b);
+        const c = attempt(() => secretName(gh, s1));
+        const d = attempt(() => secretName(gl, s2));
+        if (c !== undefined && d !== undefined) expect(c).not.toBe(d);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("a GitHub preview (or main) name never equals a GitLab main or preview name", () => {
+    fc.assert(
+      fc.property(githubOwner, gitlabPath, anyFn, anyFn, branch, branch, (gh, path, f1, f2, b1, b2) => {
+        const gl = gitlabOwner(path);
+        const github = [attempt(() => previewFunctionName(gh, f1, b1)), attempt(() => functionName(gh, f1))];
+        const gitlab = [attempt(() => functionName(gl, f2)), attempt(() => previewFunctionName(gl, f2, b2))];
+        for (const a of github) for (const b of gitlab) if (a !== undefined && b !== undefined) expect(a).not.toBe(b);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('the near miss: GitHub owner <slug>-<h8>\'s preview of a function "gl" would be the GitLab main name: refused', () => {
+    fc.assert(
+      fc.property(gitlabPath, fnName, (path, fn) => {
+        const gl = gitlabOwner(path);
+        const name = attempt(() => functionName(gl, fn));
+        if (name === undefined) return;
+        expect(name).toBe(`${gl.slice(0, -4)}--gl--${fn}`);
+        expect(attempt(() => previewFunctionName(gl.slice(0, -4), "gl", "main"))).toBeUndefined();
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it.each([
+    ["one account per owner", "registry:5000"],
+    ["one shared account", "docker.io/of-community/"],
+  ])("%s: a GitHub owner's image never equals a GitLab owner's", (_, registry) => {
+    const sha = "04b8e44aaaabbbbccccddddeeeeffff000011112";
+    fc.assert(
+      fc.property(githubOwner, gitlabPath, anyRepo, anyRepo, anyFn, anyFn, (gh, path, r1, r2, f1, f2) => {
+        const a = attempt(() => imageName(registry, gh, r1, f1, sha));
+        const b = attempt(() => imageName(registry, gitlabOwner(path), r2, f2, sha));
+        if (a !== undefined && b !== undefined) expect(a).not.toBe(b);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("the shared-account near miss: GitHub <slug>-<h8> + repository gl--<repo> is refused, not mapped", () => {
+    fc.assert(
+      fc.property(gitlabPath, repoName, fnName, (path, repo, fn) => {
+        const gl = gitlabOwner(path);
+        const image = attempt(() => imageName("docker.io/ofc/", gl, repo, fn, "04b8e44"));
+        if (image === undefined) return;
+        expect(
+          attempt(() => imageName("docker.io/ofc/", gl.slice(0, -4), `gl--${repo}`, fn, "04b8e44")),
+        ).toBeUndefined();
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("a GitLab owner's function and secret names are never the system's", () => {
+    fc.assert(
+      fc.property(gitlabPath, fnName, secretPart, (path, fn, secret) => {
+        expect(system.functions).not.toContain(attempt(() => functionName(gitlabOwner(path), fn)));
+        expect(system.secrets).not.toContain(attempt(() => secretName(gitlabOwner(path), secret)));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -18,7 +18,7 @@ import { previewCapRefusal } from "../functions/buildshiprun/preview-cap.js";
 import { createHandler as garbageCollect } from "../functions/garbage-collect/handler.js";
 import { createHandler as gitTar } from "../functions/git-tar/handler.js";
 import { createTemplateStore } from "../functions/git-tar/templates.js";
-import { createDeliveries } from "../functions/github-event/deliveries.js";
+import { createDeliveries } from "../shared/deliveries.js";
 import { createHandler as githubEvent } from "../functions/github-event/handler.js";
 import { createHandler as githubPush } from "../functions/github-push/handler.js";
 import { startGateway, type QueuedRequest } from "../local/gateway.js";

@@ -35,6 +35,8 @@ export function depsFromEnv(
   const config = loadConfig(env, {
     settings: ["github_app_id", "s3_url"],
     secrets: ["payload-secret", "private-key", "s3-access-key", "s3-secret-key"],
+    // GitLab builds (issue #19): their statuses; empty where GitLab is not used.
+    optionalSecrets: ["gitlab-api-token"],
   });
   const log = createLogger("build-reaper", config.log_level, logDestination);
   return {

@@ -87,7 +87,14 @@ async function settle(deps: SweepDeps, entry: PendingEntry): Promise<Outcome> {
   const verdict = judge(build, deps.now(), deps.deadlines);
   if (!verdict.lost) return "kept";
   const log = deps.log.child({ repo: `${build.owner}/${build.repo}`, sha: build.sha });
-  const commit = { installationId: build.installationId, owner: build.owner, repo: build.repo, sha: build.sha };
+  // The record's SCM (issue #19): a GitLab build's statuses are read and ended on GitLab; absent: github.
+  const commit = {
+    ...(build.scm ? { scm: build.scm } : {}),
+    installationId: build.installationId,
+    owner: build.owner,
+    repo: build.repo,
+    sha: build.sha,
+  };
   let latest: Map<string, string>;
   try {
     latest = await deps.github.latestStatuses(commit);
@@ -129,6 +136,7 @@ async function postErrors(
   for (const context of [...functions, STACK_CONTEXT]) {
     if (context !== STACK_CONTEXT) await endRecord(deps, build, context, description);
     await deps.github.setStatus({
+      ...(build.scm ? { scm: build.scm } : {}),
       installationId: build.installationId,
       owner: build.owner,
       repo: build.repo,

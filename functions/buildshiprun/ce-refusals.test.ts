@@ -22,12 +22,12 @@ describe("explainRefusal: Community Edition's refusals → statuses that say wha
       answered(
         "unable to create function, maximum: 15, visit https://openfaas.com/pricing to upgrade to OpenFaaS Standard",
       ),
-      "OpenFaaS CE runs at most 15 functions, 10 of them this system's: remove unused ones or use Standard/Enterprise",
+      "OpenFaaS CE runs at most 15 functions, 12 of them this system's: remove unused ones or use Standard/Enterprise",
     ],
     [
       "faasd: the 16th function",
       answered("the OpenFaaS CE EULA allows 15/16 function(s), upgrade to faasd Pro to continue"),
-      "OpenFaaS CE runs at most 15 functions, 10 of them this system's: remove unused ones or use Standard/Enterprise",
+      "OpenFaaS CE runs at most 15 functions, 12 of them this system's: remove unused ones or use Standard/Enterprise",
     ],
     [
       "faasd: a second namespace",

@@ -1,9 +1,11 @@
 /**
- * The functions this system runs itself (stack.yml: github-event, github-push, git-tar, buildshiprun,
- * garbage-collect, pipeline-log, build-reaper, edge-auth, dashboard-api). Community Edition counts them against its
- * cap like any other: the dashboard's three APIs share dashboard-api to leave users more of the 15 (issue #11).
+ * The functions this system runs itself (stack.yml: github-event, github-push, gitlab-event, gitlab-push, git-tar,
+ * buildshiprun, garbage-collect, pipeline-log, build-reaper, edge-auth, dashboard-api, import-secrets). Community
+ * Edition counts them against its cap like any other: the dashboard's three APIs share dashboard-api to leave users
+ * more of the 15 (issue #11); an installation without GitLab may leave gitlab-event and gitlab-push out
+ * (docs/gitlab.md), which gives its users two of them back.
  */
-export const SYSTEM_FUNCTIONS = 10;
+export const SYSTEM_FUNCTIONS = 12;
 
 // GitHub cuts commit status descriptions at 140 characters (shared/github.ts).
 const MAX = 140;

@@ -62,7 +62,8 @@ export function toDeployment(
     [`${LABEL_PREFIX}git-deploytime`]: String(Math.floor(now.getTime() / 1000)),
     [`${LABEL_PREFIX}git-sha`]: spec.sha,
     [`${LABEL_PREFIX}git-private`]: spec.private ? "1" : "0",
-    [`${LABEL_PREFIX}git-scm`]: "github",
+    // Where the push came from (issue #19); specs without it are GitHub's.
+    [`${LABEL_PREFIX}git-scm`]: spec.scm ?? "github",
     [`${LABEL_PREFIX}git-branch`]: spec.branch,
     // A preview (issue #17): garbage-collect, the ownership check and the dashboard tell it apart by this label.
     ...(spec.preview ? { [PREVIEW_LABEL]: spec.preview } : {}),

@@ -759,7 +759,7 @@ describe("buildshiprun on OpenFaaS Community Edition", () => {
     expect(world.statuses()[0]).toMatchObject({
       state: "failure",
       description:
-        "OpenFaaS CE runs at most 15 functions, 10 of them this system's: remove unused ones or use Standard/Enterprise",
+        "OpenFaaS CE runs at most 15 functions, 12 of them this system's: remove unused ones or use Standard/Enterprise",
     });
     expect(await world.logs.get({ owner: "alice", repo: "fns", sha: SHA, function: "api" })).toMatch(
       /answered 400: unable to create function, maximum: 15, visit https:\/\/openfaas\.com\/pricing/,

@@ -40,6 +40,8 @@ export function depsFromEnv(
       "s3-access-key",
       "s3-secret-key",
     ],
+    // GitLab builds (issue #19): their functions' statuses; empty where GitLab is not used.
+    optionalSecrets: ["gitlab-api-token"],
   });
   const log = createLogger("buildshiprun", config.log_level, logDestination);
   const http = axios.create();

@@ -118,7 +118,9 @@ async function ship(
   let builtImage = spec.image;
   // The `running` record, written beside the build; every end awaits it first, so the terminal record lands last.
   let recorded = Promise.resolve();
-  const commit = { installationId: spec.installationId, owner: spec.owner, repo: spec.repo, sha: spec.sha };
+  // Where the statuses go (issue #19): the push's SCM; absent (github) on specs packed before GitLab.
+  const scm = spec.scm ? { scm: spec.scm } : {};
+  const commit = { ...scm, installationId: spec.installationId, owner: spec.owner, repo: spec.repo, sha: spec.sha };
   // The run git-tar created queued; found by name, or created, when git-tar could not hand its id over (issue #17).
   const check = checkRun({ github: deps.github, enabled: deps.useChecks, log }, commit, spec.function, spec.checkRunId);
 
@@ -141,11 +143,10 @@ async function ship(
       image: builtImage,
       ...(state === "success" ? { url: targetUrl } : { reason: description }),
     });
-    const status = { installationId: spec.installationId, owner: spec.owner, repo: spec.repo, sha: spec.sha };
     const posted = await timer
       .time(
         "status-post",
-        () => deps.github.setStatus({ ...status, state, context: spec.function, description, targetUrl }),
+        () => deps.github.setStatus({ ...commit, state, context: spec.function, description, targetUrl }),
         {
           context: spec.function,
           state,
@@ -217,6 +218,22 @@ async function ship(
   });
   const building = { title: `Building ${spec.function}`, summary: `Building \`${spec.image}\`` };
   await check.update({ status: "in_progress", startedAt: deps.now(), detailsUrl: logUrl, output: building });
+  // The function's status is running from here (issue #19, contract §8): GitLab shows it between git-tar's pending
+  // and the end; the GitHub client posts nothing for it (the check run above is in_progress). Best effort.
+  await timer
+    .time(
+      "status-post",
+      () =>
+        deps.github.setStatus({
+          ...commit,
+          state: "running",
+          context: spec.function,
+          description: `${spec.function} function build running, image: ${spec.image}`,
+          targetUrl: logUrl,
+        }),
+      { context: spec.function, state: "running" },
+    )
+    .catch((error: unknown) => log.warn({ err: error }, "could not post the running status"));
   // The check run's log tail while it builds, at a bounded rate (GitHub's rate limit, not S3's, bounds this one).
   const liveCheck = createLiveLog({
     write: (text) => check.update({ output: { ...building, text: formatLogTail(text.split("\n")) } }),

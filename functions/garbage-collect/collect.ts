@@ -5,6 +5,7 @@ import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
 import type { FunctionStatus, Gateway } from "../../shared/gateway.js";
 import { QUEUED_HOP_MAX_AGE_MS, requireHop } from "../../shared/hmac.js";
 import { parseJsonBody } from "../../shared/json-body.js";
+import { ownerIdSchema, type OwnerId } from "../../shared/naming.js";
 
 export interface GarbageCollectDeps {
   payloadSecret: string;
@@ -24,10 +25,11 @@ const garbageRequest = z.object({
   /** The login, for the report and the log only: ownership is by id. */
   owner: z.string().trim().min(1),
   /**
-   * The owner's numeric GitHub id, which the functions carry as `git-owner-id` (DESIGN §5). Positive: the original
-   * labelled every function with 0, so 0 would match every owner's old functions.
+   * The owner's numeric GitHub id, or `gitlab-<namespace id>` (issue #19), which the functions carry as `git-owner-id`
+   * (DESIGN §5). Positive: the original labelled every function with 0, so 0 would match every owner's old functions.
+   * `String(ownerId)` of one SCM never equals the other's: GitHub's 42 is "42", GitLab's "gitlab-42".
    */
-  ownerId: z.number().int().positive(),
+  ownerId: ownerIdSchema,
   /**
    * A preview's key (issue #17): only that branch's preview functions are candidates. Without it only main functions
    * are: a main build's collection never removes a preview. An uninstall (`repo` `*`) takes both.
@@ -39,7 +41,7 @@ type GarbageRequest = z.infer<typeof garbageRequest>;
 /** The garbage-collect answer: what was removed, and what could not be. */
 export interface GarbageReport {
   owner: string;
-  ownerId: number;
+  ownerId: OwnerId;
   repo: string;
   deleted: string[];
   failed: string[];

@@ -19,7 +19,7 @@ import { readStack, type Stack, type StackFunction } from "../../shared/stack.js
 import { statusLinks, type StatusLinks } from "../../shared/status-links.js";
 import { stageTimer, type StageTimer } from "../../shared/stage-timing.js";
 import { abandonedBecause, atMost, untilAborted } from "./abort.js";
-import { cloneAt, repositoryUrl } from "./clone.js";
+import { cloneAt, gitlabRepositoryUrl, repositoryUrl } from "./clone.js";
 import type { CloneLimit } from "./clone-limit.js";
 import { startHeartbeat } from "./heartbeat.js";
 import {
@@ -47,6 +47,11 @@ export interface GitTarDeps {
   templateSourcesAllowed?: string[];
   /** The git host (github_url): git-tar clones `<githubUrl>/<owner>/<repo>.git`, never a URL a payload names. */
   githubUrl: string;
+  /**
+   * The GitLab instance (gitlab_url, issue #19): GitLab builds clone `<gitlabUrl>/<fullName>.git`, nowhere else;
+   * without it a GitLab build ends with an error status (GitLab is not configured).
+   */
+  gitlabUrl?: string;
   pushRepositoryUrl: string;
   functionsPerRepoLimit: number;
   buildConcurrency: number;
@@ -99,6 +104,11 @@ interface Run {
   results: DeployResult[];
 }
 
+/** A state that ends a context: neither pending nor running (issue #19: GitLab's running comes between). */
+function isTerminal(state: StatusState): state is "success" | "failure" | "error" {
+  return state !== "pending" && state !== "running";
+}
+
 // After the signal fired, the last statuses get this long: the push must not hold git-tar much past its deadline.
 const FINAL_STATUS_MS = 5000;
 
@@ -126,13 +136,16 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
     // The terminal stack-deploy status, which the stack-deploy check run concludes with too.
     let stackEnd: { state: StatusState; description: string } | undefined;
     const links = statusLinks({ systemPublicUrl: deps.systemPublicUrl });
+    // Where the statuses go (issue #19): the request's SCM; absent (github) on requests queued before GitLab.
+    const scm = request.scm ? { scm: request.scm } : {};
     const postStatus: Report = (context, state, description, targetUrl = links.stack(request.owner)) => {
-      if (context === STACK_CONTEXT && state !== "pending") stackEnd = { state, description };
+      if (context === STACK_CONTEXT && isTerminal(state)) stackEnd = { state, description };
       return timer
         .time(
           "status-post",
           () =>
             deps.github.setStatus({
+              ...scm,
               installationId: request.installationId,
               owner: request.owner,
               repo: request.repo,
@@ -145,7 +158,7 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
           { context, state },
         )
         .then(
-          () => void (concluded ||= context === STACK_CONTEXT && state !== "pending"),
+          () => void (concluded ||= context === STACK_CONTEXT && isTerminal(state)),
           (error: unknown) => log.warn({ err: error, context, state }, "could not post the commit status"),
         );
     };
@@ -153,7 +166,7 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
     // stays the last word, so whoever sees it also finds the deployment's URL.
     const preview = createPreviewDeployment({ github: deps.github, log }, request, links.stack(request.owner));
     const report: Report = async (context, state, description, targetUrl) => {
-      if (context === STACK_CONTEXT && state !== "pending") await preview.onStackStatus(state, description);
+      if (context === STACK_CONTEXT && isTerminal(state)) await preview.onStackStatus(state, description);
       await postStatus(context, state, description, targetUrl);
     };
     const checks = createStackChecks(
@@ -173,7 +186,7 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
     const { owner, ownerId, repo, sha, installationId } = request;
     const heartbeat = startHeartbeat(
       { pending: deps.pending, everyMs: deps.heartbeatMs, log, now: deps.now },
-      { owner, ownerId, repo, sha, installationId },
+      { ...scm, owner, ownerId, repo, sha, installationId },
       () => [...unconcluded],
     );
     const run: Run = {
@@ -187,6 +200,9 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
       preview,
     };
     await checks.start();
+    // stack-deploy is running from here (issue #19, contract §8): GitLab shows it between the push's pending and the
+    // end; the GitHub client posts nothing for it (the check run above is in_progress).
+    await report(STACK_CONTEXT, "running", "building the stack");
     try {
       const outcome = await buildStack(deps, request, workspace, report, log, run);
       return reply(200, `${outcome}, time taken: ${((deps.now() - started) / 1000).toFixed(2)}s`);
@@ -237,8 +253,15 @@ async function buildStack(
 ): Promise<string> {
   const { signal } = run;
   const repoDir = join(workspace, "repo");
-  const token = request.private
-    ? await untilAborted(deps.github.installationToken(request.installationId), signal)
+  const url = cloneUrl(deps, request);
+  // Private repositories only: GitHub's installation token, or a GitLab deploy token that reads only this project.
+  const asked = request.private ? deps.github.cloneCredentials(request) : undefined;
+  const credentials = asked
+    ? await untilAborted(asked, signal).catch((error: unknown) => {
+        // Abandoned while GitLab made a deploy token: it is revoked once it exists rather than left for its hour.
+        void asked.then((c) => c.revoke?.()).catch(() => undefined);
+        throw error;
+      })
     : undefined;
   const vars = {
     OWNER: request.owner.toLowerCase(),
@@ -248,23 +271,29 @@ async function buildStack(
   };
   // The wait for a clone slot counts in the clone's time: under a burst it is where the time goes.
   const clones = deps.cloneLimit ?? ((clone) => clone());
-  const { tip } = await run.timer.time("git-tar.clone", () =>
-    clones(() =>
-      cloneAt({
-        // The configured host only: the installation token must never go where a payload points (issue #10).
-        url: repositoryUrl(deps.githubUrl, request.owner, request.repo),
-        sha: request.sha,
-        branch: request.branch,
-        dir: repoDir,
-        token,
-        maxBytes: deps.maxRepoBytes,
-        log,
-        signal,
-        // Only what the stack uses is checked out: a big folder no function needs is never written (issue #16).
-        sparse: { first: STACK_ROOT_PATHS, select: () => stackPaths(repoDir, vars) },
-      }),
-    ),
-  );
+  const { tip } = await run.timer
+    .time("git-tar.clone", () =>
+      clones(() =>
+        cloneAt({
+          url,
+          sha: request.sha,
+          branch: request.branch,
+          dir: repoDir,
+          ...(credentials ? { username: credentials.username, token: credentials.password } : {}),
+          maxBytes: deps.maxRepoBytes,
+          log,
+          signal,
+          // Only what the stack uses is checked out: a big folder no function needs is never written (issue #16).
+          sparse: { first: STACK_ROOT_PATHS, select: () => stackPaths(repoDir, vars) },
+        }),
+      ),
+    )
+    .finally(async () => {
+      // A deploy token outlives nothing it is needed for: revoked after the clone, whatever its end (issue #19).
+      await credentials
+        ?.revoke?.()
+        .catch((error: unknown) => log.warn({ err: error }, "could not revoke the clone token"));
+    });
   if (tip !== request.sha) {
     // A newer push to the branch is on its way through the pipeline and builds instead (DESIGN §10).
     await report(STACK_CONTEXT, "error", `superseded by a newer push: ${tip.slice(0, 7)}`);
@@ -364,6 +393,16 @@ async function buildStack(
   return `Deployed: ${results.map((r) => `${r.function} @ ${r.image ?? "?"}`).join(", ")}`;
 }
 
+/**
+ * Where this build clones from: the configured host only, never a URL a payload names, since the credentials go
+ * there (issue #10). GitHub: `<github_url>/<owner>/<repo>.git`; GitLab: `<gitlab_url>/<path_with_namespace>.git`.
+ */
+function cloneUrl(deps: GitTarDeps, request: BuildRequest): string {
+  if (request.scm !== "gitlab") return repositoryUrl(deps.githubUrl, request.owner, request.repo);
+  if (!deps.gitlabUrl) throw new HttpError(503, "GitLab is not configured (gitlab_url)");
+  return gitlabRepositoryUrl(deps.gitlabUrl, request.fullName);
+}
+
 async function prepare(
   deps: GitTarDeps,
   request: BuildRequest,
@@ -384,6 +423,7 @@ async function prepare(
     { function: fn.name },
   );
   const spec: DeploySpec = {
+    ...(request.scm ? { scm: request.scm } : {}),
     owner: request.owner,
     ownerId: request.ownerId,
     repo: request.repo,
@@ -530,6 +570,7 @@ async function postLate(
     await sleep(pause);
     try {
       await deps.github.setStatus({
+        ...(spec.scm ? { scm: spec.scm } : {}),
         installationId: spec.installationId,
         owner: spec.owner,
         repo: spec.repo,

@@ -16,7 +16,10 @@ export type CloneOptions = {
   sha: string;
   branch: string;
   dir: string;
+  /** The password of basic auth (GitHub's installation token, GitLab's deploy token); anonymous without it. */
   token?: string;
+  /** Its user name: `x-access-token` (GitHub) unless given (a GitLab deploy token's own, issue #19). */
+  username?: string;
   maxBytes: number;
   depth?: number;
   log?: Logger;
@@ -54,6 +57,14 @@ export function repositoryUrl(gitHost: string, owner: string, repo: string): str
 }
 
 /**
+ * Where git-tar clones a GitLab project from (issue #19): `<gitlab_url>/<path_with_namespace>.git` on the configured
+ * instance only. Each segment is encoded, so the path (validated by the build request) cannot leave the project.
+ */
+export function gitlabRepositoryUrl(gitlabUrl: string, fullName: string): string {
+  return `${gitlabUrl.replace(/\/+$/, "")}/${fullName.split("/").map(encodeURIComponent).join("/")}.git`;
+}
+
+/**
  * Checks out commit `sha` of `branch` from `url` into `dir`, detached: a shallow clone, deepened until the
  * commit turns up. One `maxBytes` budget covers the bytes received over HTTP (the pack, held in memory by
  * isomorphic-git) plus the working tree written on checkout, so neither a big pack nor a small pack that
@@ -62,7 +73,7 @@ export function repositoryUrl(gitHost: string, owner: string, repo: string): str
  * it rejects with the signal's reason.
  */
 export async function cloneAt(options: CloneOptions): Promise<CloneResult> {
-  const { url, sha, branch, dir, token, maxBytes, log, signal } = options;
+  const { url, sha, branch, dir, token, username = "x-access-token", maxBytes, log, signal } = options;
   if (!SHA.test(sha)) throw new HttpError(400, `commit ${JSON.stringify(sha)} is not a 40-character hex SHA`);
   signal?.throwIfAborted();
   // One controller cuts the HTTP requests and the file writes, whether the budget ran out or the caller gave up.
@@ -71,7 +82,7 @@ export async function cloneAt(options: CloneOptions): Promise<CloneResult> {
   signal?.addEventListener("abort", stop, { once: true });
   const budget = createBudget(maxBytes, () => controller.abort());
   const fs = meteredFs(dir, budget, controller.signal);
-  const onAuth = token === undefined ? undefined : () => ({ username: "x-access-token", password: token });
+  const onAuth = token === undefined ? undefined : () => ({ username, password: token });
   // Node's global agents time a socket out after 5 s of silence, and simple-get then aborts the request: a git host
   // still packing a big repository is not dead. The budget and the signal bound the clone instead.
   const agent =

@@ -30,6 +30,8 @@ export function depsFromEnv(env: Record<string, string | undefined>, logDestinat
   const config = loadConfig(env, {
     settings: ["github_app_id", "push_repository_url", "s3_url"],
     secrets: ["payload-secret", "private-key", "s3-access-key", "s3-secret-key"],
+    // GitLab builds (issue #19): statuses and deploy tokens; empty where GitLab is not used.
+    optionalSecrets: ["gitlab-api-token"],
   });
   const log = createLogger("git-tar", config.log_level, logDestination);
   const templateUrls = parseTemplateUrls(config.templates_url, config.custom_templates);
@@ -41,6 +43,7 @@ export function depsFromEnv(env: Record<string, string | undefined>, logDestinat
     templateUrls,
     templateSourcesAllowed: parseAllowedSources(config.template_sources_allowed, templateUrls),
     githubUrl: config.github_url,
+    ...(config.gitlab_url ? { gitlabUrl: config.gitlab_url } : {}),
     pushRepositoryUrl: config.push_repository_url,
     functionsPerRepoLimit: config.functions_per_repo_limit,
     buildConcurrency: config.build_concurrency,

@@ -42,7 +42,12 @@ export function createPreviewDeployment(
   request: BuildRequest,
   logUrl?: string,
 ): PreviewDeployment {
-  const repo = { installationId: request.installationId, owner: request.owner, repo: request.repo };
+  const repo = {
+    ...(request.scm ? { scm: request.scm } : {}),
+    installationId: request.installationId,
+    owner: request.owner,
+    repo: request.repo,
+  };
   const environment = `preview/${request.branch}`;
   let id: number | undefined;
   let ended = false;

@@ -24,6 +24,7 @@ export function createStackChecks(
   detailsUrl?: string,
 ): StackChecks {
   const commit = {
+    ...(request.scm ? { scm: request.scm } : {}),
     installationId: request.installationId,
     owner: request.owner,
     repo: request.repo,

@@ -5,8 +5,8 @@ import { createCustomers } from "../../shared/customers.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
 import { createLogger } from "../../shared/log.js";
 import type { DestinationStream } from "pino";
-import { createDeliveries } from "./deliveries.js";
-import { createJetStreamDeliveries } from "./jetstream-deliveries.js";
+import { createDeliveries } from "../../shared/deliveries.js";
+import { createJetStreamDeliveries } from "../../shared/jetstream-deliveries.js";
 import { createEventRouter, type GithubEventDeps } from "./route-event.js";
 
 /** github-event: the webhook front door (original-spec §2). */

@@ -9,8 +9,8 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { natsConnectOptions, startNats, type Nats } from "../../local/services/nats.js";
 import { repoint, startFrontDoor } from "../../test/support/front-door.js";
-import type { Deliveries } from "./deliveries.js";
-import { createJetStreamDeliveries } from "./jetstream-deliveries.js";
+import type { Deliveries } from "../../shared/deliveries.js";
+import { createJetStreamDeliveries } from "../../shared/jetstream-deliveries.js";
 
 type Push = { ref?: string; installation?: { id: number } };
 const pushes = (examples as Array<{ name: string; examples: Push[] }>).find((e) => e.name === "push")!.examples;

@@ -3,7 +3,7 @@ import type { FunctionEvent } from "../../shared/function-handler.js";
 import type { Gateway, Invocation } from "../../shared/gateway.js";
 import { signPayload } from "../../shared/hmac.js";
 import { HttpError } from "../../shared/http-error.js";
-import { createDeliveries, type Deliveries } from "./deliveries.js";
+import { createDeliveries, type Deliveries } from "../../shared/deliveries.js";
 import { createEventRouter, type GithubEventDeps } from "./route-event.js";
 
 // The router on its own, with the real delivery store and a gateway that records what github-event sends on

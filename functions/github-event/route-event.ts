@@ -8,7 +8,7 @@ import { parsePullRequest } from "../../shared/pull-request.js";
 import { parseGithubPush } from "../../shared/push.js";
 import { parseGithubRerun, wantsRerun } from "../../shared/rerun.js";
 import { stageTimer } from "../../shared/stage-timing.js";
-import type { Deliveries } from "./deliveries.js";
+import type { Deliveries } from "../../shared/deliveries.js";
 import { garbageRequests, parseInstallationEvent } from "./installation.js";
 
 export interface GithubEventDeps {

@@ -5,7 +5,7 @@ import { BUILD_RESULT_PATH } from "../../shared/build-result.js";
 import { hopPrecheck, withPrecheck } from "../../shared/function-server.js";
 import { createLogger } from "../../shared/log.js";
 import type { DestinationStream } from "pino";
-import { createBuildResultHandler } from "./build-result.js";
+import { createBuildResultHandler } from "../../shared/build-result-handler.js";
 import { createPullRequestHandler } from "./remove-preview.js";
 import { createRerunStarter } from "./rerun.js";
 import { createBuildStarter, type GithubPushDeps } from "./start-build.js";
@@ -45,6 +45,8 @@ export function depsFromEnv(
   const config = loadConfig(env, {
     settings: ["github_app_id", "s3_url"],
     secrets: ["payload-secret", "private-key", "s3-access-key", "s3-secret-key"],
+    // The build-result callback of a GitLab build (issue #19) posts GitLab statuses; empty where GitLab is not used.
+    optionalSecrets: ["gitlab-api-token"],
   });
   const log = createLogger("github-push", config.log_level, logDestination);
   return {

@@ -5,8 +5,8 @@ import { requireHop } from "../../shared/hmac.js";
 import { HttpError } from "../../shared/http-error.js";
 import { parseGithubRerun } from "../../shared/rerun.js";
 import { stageTimer } from "../../shared/stage-timing.js";
-import { decideBranch } from "./branch-rule.js";
-import { buildRequestOf, enqueueBuild, stackStatus, type StackStatus } from "./enqueue-build.js";
+import { decideBranch } from "../../shared/branch-rule.js";
+import { buildRequestOf, enqueueBuild, stackStatus, type StackStatus } from "../../shared/enqueue-build.js";
 import type { GithubPushDeps } from "./start-build.js";
 
 /**
@@ -37,7 +37,7 @@ export function createRerunStarter(deps: GithubPushDeps): (event: FunctionEvent)
     if (rerun.action === "requested" && (await alreadyAccepted(deps, commit, log))) {
       return { status: 200, body: `${what}: ${short(sha)} was already built: not built again` };
     }
-    const tip = await deps.github.branchTip(installationId, commit.owner, commit.repo, branch);
+    const tip = await deps.github.branchTip(commit, branch);
     if (tip !== sha) return refuseStale(deps, { commit, branch, tip, what, status, log });
 
     const request = buildRequestOf(repo, { sha, ref, installationId, deliveryId: delivery }, decision);

@@ -1,34 +1,19 @@
 import type { Logger } from "pino";
 import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
-import type { Gateway } from "../../shared/gateway.js";
-import type { Github } from "../../shared/github.js";
 import { requireHop } from "../../shared/hmac.js";
 import { HttpError } from "../../shared/http-error.js";
-import type { PendingBuilds } from "../../shared/pending-builds.js";
 import { isDeletion, parseGithubPush } from "../../shared/push.js";
 import { stageTimer } from "../../shared/stage-timing.js";
-import { decideBranch } from "./branch-rule.js";
+import { decideBranch } from "../../shared/branch-rule.js";
 import { removePreview } from "./remove-preview.js";
-import { buildRequestOf, enqueueBuild, stackStatus } from "./enqueue-build.js";
+import { buildRequestOf, enqueueBuild, stackStatus, type EnqueueDeps } from "../../shared/enqueue-build.js";
 
-export interface GithubPushDeps {
-  payloadSecret: string;
+export interface GithubPushDeps extends EnqueueDeps {
   /** build_branch; when unset each repository's default branch is built (DESIGN §10). */
   buildBranch?: string;
   /** enable_previews (issue #17): other branches build as previews, and a deleted branch's preview is removed. */
   enablePreviews?: boolean;
-  /** This function through the gateway: where the queue-worker reports how git-tar ended. */
-  selfUrl: string;
-  github: Github;
-  gateway: Gateway;
-  /** Where each accepted build is recorded until it ends, for build-reaper (issue #11). */
-  pending: PendingBuilds;
-  /** system_public_url: `stack-deploy` statuses link the owner's dashboard when set (issue #14). */
-  systemPublicUrl?: string;
-  /** use_checks: a queued `stack-deploy` check run for each accepted build (issue #17); off when absent. */
-  useChecks?: boolean;
   log: Logger;
-  now: () => number;
 }
 
 /** github-push (original-spec §3): decide whether a push builds, mark it pending and hand it to git-tar. */

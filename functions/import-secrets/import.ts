@@ -6,6 +6,7 @@ import type { Gateway } from "../../shared/gateway.js";
 import { QUEUED_HOP_MAX_AGE_MS, requireHop } from "../../shared/hmac.js";
 import { HttpError } from "../../shared/http-error.js";
 import { parseJsonBody } from "../../shared/json-body.js";
+import { ownerIdSchema, type OwnerId } from "../../shared/naming.js";
 import { openSealedSecret } from "../../shared/sealed-secrets/sealed-secret.js";
 import { parseSecretsFile, SECRETS_FILE } from "../../shared/sealed-secrets/secrets-file.js";
 import { refusalFor } from "../../shared/sealed-secrets/tenant.js";
@@ -24,7 +25,8 @@ export interface ImportSecretsDeps {
 
 const who = {
   owner: z.string().trim().min(1),
-  ownerId: z.number().int().positive(),
+  // GitHub's account id or `gitlab-<namespace id>` (issue #19): compared as is, so the two never match.
+  ownerId: ownerIdSchema,
   repo: z.string().trim().min(1),
 };
 /** What git-tar sends: the repo's secrets.yml before the build, the names it still lists after a successful deploy. */
@@ -32,7 +34,7 @@ const requestSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("import"), ...who, file: z.string().max(1024 * 1024) }),
   z.object({ action: z.literal("prune"), ...who, keep: z.array(z.string()).max(1000) }),
 ]);
-type Who = { owner: string; ownerId: number; repo: string };
+type Who = { owner: string; ownerId: OwnerId; repo: string };
 
 /** Why `record` keeps this push from writing the secret, or undefined when it is this owner's repo's (DESIGN §5). */
 function heldBy(record: SecretRecord, request: Who): string | undefined {

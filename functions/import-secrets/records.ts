@@ -1,5 +1,6 @@
 import { text } from "node:stream/consumers";
 import { z } from "zod";
+import { ownerIdSchema, type OwnerId } from "../../shared/naming.js";
 import { createS3Bucket, isNotFound, type S3BucketDeps } from "../../shared/s3-bucket.js";
 
 /**
@@ -9,7 +10,7 @@ import { createS3Bucket, isNotFound, type S3BucketDeps } from "../../shared/s3-b
 export interface SecretRecord {
   name: string;
   owner: string;
-  ownerId: number;
+  ownerId: OwnerId;
   repo: string;
 }
 
@@ -27,7 +28,7 @@ const PREFIX = "_secrets/";
 const recordSchema = z.object({
   name: z.string().regex(/^[a-z0-9.-]+$/),
   owner: z.string(),
-  ownerId: z.number().int().positive(),
+  ownerId: ownerIdSchema,
   repo: z.string(),
 });
 const keyOf = (name: string) => `${PREFIX}${recordSchema.shape.name.parse(name)}.json`;

@@ -10,8 +10,18 @@ import { listen } from "../listen.js";
 
 const execFileAsync = promisify(execFile);
 
-/** Decides whether a request may read `owner/repo`; `username`/`password` come from HTTP basic auth when sent. */
+/**
+ * Decides whether a request may read `owner/repo`; `username`/`password` come from HTTP basic auth when sent. With
+ * nested paths (GitLab's `group/sub/project`), `owner` is every segment before the last (`group/sub`).
+ */
 export type GitAuth = (request: { owner: string; repo: string; username?: string; password?: string }) => boolean;
+/** How {@link createGitHandler} matches paths and challenges: GitHub's two segments by default. */
+export type GitHandlerOptions = {
+  /** Serve `/<group>/<sub>/.../<project>.git` (GitLab's nested groups) as well as `/<owner>/<repo>.git`. */
+  nested?: boolean;
+  /** The `WWW-Authenticate` realm of a refusal: "GitHub" unless told ("GitLab" for the GitLab stand-in). */
+  realm?: string;
+};
 /** Serves `/<owner>/<repo>.git/...` and returns true, or returns false and leaves every other path alone. */
 export type GitHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 /** A file's content in {@link GitRepo.commit}: text, bytes, or a symlink to `symlink`. */
@@ -35,23 +45,29 @@ export type GitServer = {
 
 // Owner and repo never start with a dot, so `..` cannot climb out of GIT_PROJECT_ROOT.
 const REPO_PATH = /^\/((?!\.)[A-Za-z0-9_.-]+)\/((?!\.)[A-Za-z0-9_.-]+)\.git(?:\/.*)?$/;
+// The same rule for every segment of a nested path; a group segment may not end in `.git` (GitLab refuses such paths),
+// so a path splits into one repo exactly.
+const NESTED_REPO_PATH =
+  /^\/((?:(?!\.)(?![^/]*\.git\/)[A-Za-z0-9_.-]+\/)*(?!\.)(?![^/]*\.git\/)[A-Za-z0-9_.-]+)\/((?!\.)[A-Za-z0-9_.-]+)\.git(?:\/.*)?$/;
 const HEADER_END = /\r?\n\r?\n/;
 // Authoring and serving ignore the machine's git config, so tests behave the same everywhere.
 const GIT_ENV = { GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", LANG: "C" };
 
 /**
  * Handles git smart HTTP for the bare repos under `root` by running `git http-backend` as a CGI (DESIGN §8).
- * Refused requests get 401 with GitHub's `WWW-Authenticate` challenge.
+ * Refused requests get 401 with a `WWW-Authenticate` challenge of GitHub (or `options.realm`).
  */
-export function createGitHandler(root: string, auth: GitAuth): GitHandler {
+export function createGitHandler(root: string, auth: GitAuth, options: GitHandlerOptions = {}): GitHandler {
+  const pattern = options.nested ? NESTED_REPO_PATH : REPO_PATH;
+  const realm = options.realm ?? "GitHub";
   return (req, res) => {
     const url = new URL(req.url ?? "/", "http://git.invalid");
-    const match = REPO_PATH.exec(url.pathname);
+    const match = pattern.exec(url.pathname);
     if (!match) return false;
     const [, owner = "", repo = ""] = match;
     const credentials = basicCredentials(req.headers.authorization);
     if (!auth({ owner, repo, ...credentials })) {
-      res.writeHead(401, { "WWW-Authenticate": 'Basic realm="GitHub"', "Content-Type": "text/plain" });
+      res.writeHead(401, { "WWW-Authenticate": `Basic realm="${realm}"`, "Content-Type": "text/plain" });
       res.end("Invalid username or token.\n");
       return true;
     }
@@ -96,20 +112,9 @@ export async function startGitServer(
     url: `http://127.0.0.1:${port}`,
     root,
     async createRepo(owner, repo, repoOptions = {}) {
-      const bareDir = join(root, owner, `${repo}.git`);
-      const dir = join(work, owner, repo);
-      await git(root, ["-c", "init.defaultBranch=master", "init", "-q", "--bare", bareDir]);
-      // Like GitHub, let clients fetch any commit by SHA.
-      await git(bareDir, ["config", "uploadpack.allowReachableSHA1InWant", "true"]);
-      await git(bareDir, ["config", "uploadpack.allowAnySHA1InWant", "true"]);
-      await git(work, ["-c", "init.defaultBranch=master", "init", "-q", dir]);
-      await git(dir, ["config", "user.name", "Test Author"]);
-      await git(dir, ["config", "user.email", "author@example.com"]);
-      await git(dir, ["config", "commit.gpgsign", "false"]);
-      await git(dir, ["config", "gc.auto", "0"]);
-      await git(dir, ["remote", "add", "origin", bareDir]);
+      const created = await initRepo(join(root, owner, `${repo}.git`), join(work, owner, repo));
       access.set(`${owner}/${repo}`, { private: repoOptions.private ?? false, token: repoOptions.token });
-      return createGitRepo(dir, bareDir);
+      return created;
     },
     setToken(owner, repo, token) {
       const entry = access.get(`${owner}/${repo}`);
@@ -123,6 +128,26 @@ export async function startGitServer(
       if (ownRoot) await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Creates the bare repo `bareDir` (served by {@link createGitHandler} when it lies under its root) and an authoring
+ * clone at `dir` whose `push()` goes to it: the GitLab stand-in's repos at nested paths are made the same way.
+ */
+export async function initRepo(bareDir: string, dir: string): Promise<GitRepo> {
+  await mkdir(dirname(bareDir), { recursive: true });
+  await mkdir(dirname(dir), { recursive: true });
+  await git(dirname(bareDir), ["-c", "init.defaultBranch=master", "init", "-q", "--bare", bareDir]);
+  // Like GitHub, let clients fetch any commit by SHA.
+  await git(bareDir, ["config", "uploadpack.allowReachableSHA1InWant", "true"]);
+  await git(bareDir, ["config", "uploadpack.allowAnySHA1InWant", "true"]);
+  await git(dirname(dir), ["-c", "init.defaultBranch=master", "init", "-q", dir]);
+  await git(dir, ["config", "user.name", "Test Author"]);
+  await git(dir, ["config", "user.email", "author@example.com"]);
+  await git(dir, ["config", "commit.gpgsign", "false"]);
+  await git(dir, ["config", "gc.auto", "0"]);
+  await git(dir, ["remote", "add", "origin", bareDir]);
+  return createGitRepo(dir, bareDir);
 }
 
 function createGitRepo(dir: string, bareDir: string): GitRepo {
@@ -163,9 +188,14 @@ export async function readBranchTip(
   branch: string,
 ): Promise<string | undefined> {
   if (!REPO_PATH.test(`/${owner}/${repo}.git`)) return undefined;
+  return branchTipIn(join(root, owner, `${repo}.git`), branch);
+}
+
+/** The SHA at the tip of `branch` in the bare repo `bareDir`, undefined when the repo or the branch does not exist. */
+export async function branchTipIn(bareDir: string, branch: string): Promise<string | undefined> {
   try {
     // show-ref --verify takes the exact ref only: no revision syntax (`main~1`) can name another commit.
-    const out = await git(join(root, owner, `${repo}.git`), ["show-ref", "--verify", "--hash", `refs/heads/${branch}`]);
+    const out = await git(bareDir, ["show-ref", "--verify", "--hash", `refs/heads/${branch}`]);
     return out.trim() || undefined;
   } catch {
     return undefined;

@@ -1,12 +1,12 @@
 import { pino } from "pino";
-import { createGithub, type Github } from "../../shared/github.js";
+import { createGithub, type GithubApp } from "../../shared/github.js";
 import { createTestApp } from "./app-keys.js";
 import { startGithubStandin, type GithubStandin } from "./server.js";
 
 // Issue #17: the stand-in's Deployments API refuses what GitHub refuses, and the production client's calls pass it.
 const SHA = "b".repeat(40);
 let standin: GithubStandin;
-let github: Github;
+let github: GithubApp;
 let token: string;
 beforeAll(async () => {
   const app = createTestApp();

@@ -18,7 +18,7 @@ import { readStack, type StackFunction } from "../../shared/stack.js";
 // the code itself wherever it can say them: settingNames, the env keys a parser actually touches, the secrets a
 // function refuses to start without.
 const ROOT = join(import.meta.dirname, "..", "..");
-const ENV_FILES = ["gateway_config.yml", "github.yml", "buildshiprun_limits.yml"];
+const ENV_FILES = ["gateway_config.yml", "github.yml", "gitlab.yml", "buildshiprun_limits.yml"];
 /** Process-level variables the code passes through to children; no one configures OpenFaaS Cloud with them. */
 const OS_NAMES = new Set(["PATH", "HOME"]);
 

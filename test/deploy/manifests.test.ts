@@ -799,9 +799,12 @@ describe("scripts/create-secrets.sh", () => {
       // Likewise the NATS account (issue #10): empty means nats_url (if set) takes no credentials.
       "create secret generic nats-user --namespace openfaas-fn --from-literal=nats-user= --dry-run=client -o yaml",
       "create secret generic nats-password --namespace openfaas-fn --from-literal=nats-password= --dry-run=client -o yaml",
+      // And GitLab's two (issue #19): empty means GitLab is off (gitlab-event answers 503).
+      "create secret generic gitlab-webhook-secret --namespace openfaas-fn --from-literal=gitlab-webhook-secret= --dry-run=client -o yaml",
+      "create secret generic gitlab-api-token --namespace openfaas-fn --from-literal=gitlab-api-token= --dry-run=client -o yaml",
     ]);
-    expect(recorded.filter((c) => c === "apply -f -")).toHaveLength(16);
-    expect(recorded).toHaveLength(32);
+    expect(recorded.filter((c) => c === "apply -f -")).toHaveLength(18);
+    expect(recorded).toHaveLength(36);
     expect(result.stdout).toContain("made a new sealing key");
     expect(result.stdout).toContain("no customers: creating customers empty");
     // Issue #10: the in-cluster registry's secrets are made only from files that are there.
@@ -822,7 +825,7 @@ describe("scripts/create-secrets.sh", () => {
       "create secret generic registry-pull --namespace openfaas-fn --type=kubernetes.io/dockerconfigjson " +
         "--from-file=.dockerconfigjson=DIR/secrets/registry-pull-config.json --dry-run=client -o yaml",
     ]);
-    expect(creates).toHaveLength(18);
+    expect(creates).toHaveLength(20);
   });
 
   // The registry reads bcrypt only: any other hash would lock that account out without a word.

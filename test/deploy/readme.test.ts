@@ -19,6 +19,8 @@ const GUIDES = ["docs/install.md", "docs/upgrade.md", "docs/troubleshooting.md"]
 const SYSTEM_FUNCTIONS = [
   "github-event",
   "github-push",
+  "gitlab-event",
+  "gitlab-push",
   "git-tar",
   "buildshiprun",
   "garbage-collect",

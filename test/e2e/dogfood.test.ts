@@ -13,8 +13,25 @@ import { buildSystemImages, type SystemBuild } from "../support/system-images.js
 
 // Issue #6: the system's stack.yml and template/ofc-node24 go through the project's own pipeline (git-tar's
 // shrinkwrap, of-builder on BuildKit: npm ci from the lockfile, tsc, the stage's tests), the local gateway then
-// runs the nine images as containers deployed from stack.yml, and a user's push goes through them end to end.
+// runs the ten GitHub-side images as containers deployed from stack.yml, and a user's push goes through them end to end.
 jest.setTimeout(1_500_000);
+
+// The ten GitHub-side images. gitlab-event and gitlab-push (issue #19) are left out of this suite's builds, which
+// would take a third pair of of-builder's two slots (about a minute more) to show again what the ten show: the same
+// template, shared/ layer and gates. They keep running in-process (runSystemImages); test/e2e/gitlab.test.ts drives
+// them, and their own tests run with npm test.
+const DOGFOOD = [
+  "build-reaper",
+  "buildshiprun",
+  "dashboard-api",
+  "edge-auth",
+  "garbage-collect",
+  "git-tar",
+  "github-event",
+  "github-push",
+  "import-secrets",
+  "pipeline-log",
+];
 
 let dir: string;
 let cloud: LocalCloud;
@@ -29,6 +46,7 @@ beforeAll(async () => {
     registry: cloud.registry,
     tag: "dogfood",
     workDir: join(dir, "system"),
+    only: DOGFOOD,
   });
   console.log(`system image builds (ms): ${builds.map((b) => `${b.name} ${b.ms}`).join(", ")}`);
 });
@@ -48,23 +66,10 @@ const call = (method: string, path: string, body?: string, headers: Record<strin
   });
 
 describe("the system builds itself (dogfooding)", () => {
-  it("every function of stack.yml builds through of-builder, tests and type check included", () => {
+  it("every GitHub-side function of stack.yml builds through of-builder, tests and type check included", () => {
     const failed = builds.filter((b) => !b.outcome.ok).map((b) => `${b.name}: ${b.outcome.reason ?? "?"}`);
     expect(failed).toEqual([]);
-    expect(builds.map((b) => b.name).sort()).toEqual(
-      [
-        "build-reaper",
-        "buildshiprun",
-        "dashboard-api",
-        "edge-auth",
-        "garbage-collect",
-        "git-tar",
-        "github-event",
-        "github-push",
-        "import-secrets",
-        "pipeline-log",
-      ].sort(),
-    );
+    expect(builds.map((b) => b.name).sort()).toEqual([...DOGFOOD].sort());
     for (const b of builds) {
       expect(b.outcome.imageName).toBe(`${cloud.registry}/ofc/ofc-ts-${b.name}:dogfood`);
       // The template's gates are in every build: shared/'s tests, the compiler, the stage's own tests.
@@ -99,7 +104,14 @@ describe("the system builds itself (dogfooding)", () => {
     // A copy of the project whose build-reaper folder carries the defect (the stage with the fewest tests: the gate,
     // not the suite, is what is shown).
     const root = join(dir, `broken-${file}`);
-    for (const path of ["stack.yml", "gateway_config.yml", "github.yml", "buildshiprun_limits.yml", "package.json"]) {
+    for (const path of [
+      "stack.yml",
+      "gateway_config.yml",
+      "github.yml",
+      "gitlab.yml",
+      "buildshiprun_limits.yml",
+      "package.json",
+    ]) {
       await cp(join(PROJECT_ROOT, path), join(root, path));
     }
     await cp(join(PROJECT_ROOT, "package-lock.json"), join(root, "package-lock.json"));
@@ -120,7 +132,7 @@ describe("the system builds itself (dogfooding)", () => {
     expect(`${broken?.outcome.reason ?? ""}\n${broken?.outcome.log.join("\n") ?? ""}`).toMatch(reason);
   });
 
-  it("the gateway runs the nine images from stack.yml; each refuses an unsigned or unauthenticated call and reports healthy", async () => {
+  it("the gateway runs the ten images from stack.yml; each refuses an unsigned or unauthenticated call and reports healthy", async () => {
     await cloud.runSystemImages(new Map(builds.map((b) => [b.name, b.image])));
     const listed = await call("GET", "system/functions", undefined, {
       authorization: `Basic ${Buffer.from(`${cloud.auth.user}:${cloud.auth.password}`).toString("base64")}`,

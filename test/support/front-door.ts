@@ -5,7 +5,7 @@ import type { FunctionHandler } from "../../shared/function-handler.js";
 import { createGateway } from "../../shared/gateway.js";
 import { signPayload } from "../../shared/hmac.js";
 import { createPendingBuilds } from "../../shared/pending-builds.js";
-import { createDeliveries, type Deliveries } from "../../functions/github-event/deliveries.js";
+import { createDeliveries, type Deliveries } from "../../shared/deliveries.js";
 import { createHandler as githubEvent } from "../../functions/github-event/handler.js";
 import { createHandler as githubPush } from "../../functions/github-push/handler.js";
 import { startGateway, type AsyncQueue, type QueuedRequest } from "../../local/gateway.js";

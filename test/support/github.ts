@@ -1,5 +1,5 @@
 import { pino, type Logger } from "pino";
-import { createGithub, type Github } from "../../shared/github.js";
+import { createGithub, type GithubApp } from "../../shared/github.js";
 import type { GithubPatience } from "../../shared/github-octokit.js";
 import { createTestApp, type TestApp } from "../../local/github-standin/app-keys.js";
 import {
@@ -30,8 +30,8 @@ export async function startGithub(options: {
 }): Promise<{
   app: TestApp;
   standin: GithubStandin;
-  github: Github;
-  client: (reportStatus?: boolean) => Github;
+  github: GithubApp;
+  client: (reportStatus?: boolean) => GithubApp;
   close: () => Promise<void>;
 }> {
   const app = (testApp ??= createTestApp());

@@ -4,8 +4,8 @@ export type BranchDecision = { build: true; branch: string; preview?: true } | {
 /**
  * Which refs build (original-spec §3): only `refs/heads/<build branch>`, exactly (issue #12), where the build
  * branch is build_branch or else the repository's default branch (DESIGN §10). Pushes and re-runs (issue #17) both
- * ask this one rule, so a re-run never builds what the push would not have. With `enablePreviews` other branches
- * build as previews.
+ * ask this one rule, so a re-run never builds what the push would not have; so do GitHub's and GitLab's pushes
+ * (issue #19). With `enablePreviews` other branches build as previews.
  */
 export function decideBranch(
   buildBranch: string | undefined,

@@ -1,12 +1,31 @@
 import type { Logger } from "pino";
-import { buildResultUrl } from "../../shared/build-result.js";
-import { STACK_CONTEXT, type CommitStatus } from "../../shared/github.js";
-import { HttpError } from "../../shared/http-error.js";
-import type { BuildRequest, GithubRepository } from "../../shared/push.js";
-import type { StageTimer } from "../../shared/stage-timing.js";
-import { statusLinks } from "../../shared/status-links.js";
-import type { GithubPushDeps } from "./start-build.js";
-import { closeOpenRuns } from "../../shared/check-runs.js";
+import { buildResultUrl } from "./build-result.js";
+import { STACK_CONTEXT, type CommitStatus, type Github } from "./github.js";
+import { HttpError } from "./http-error.js";
+import type { BuildRequest, GithubRepository } from "./push.js";
+import type { StageTimer } from "./stage-timing.js";
+import { statusLinks } from "./status-links.js";
+import { closeOpenRuns } from "./check-runs.js";
+import type { Gateway } from "./gateway.js";
+import type { PendingBuilds } from "./pending-builds.js";
+
+/** What accepting a build needs: github-push's and gitlab-push's deps both fit (issue #19). */
+export interface EnqueueDeps {
+  payloadSecret: string;
+  /** The push function through the gateway: where the queue-worker reports how git-tar ended. */
+  selfUrl: string;
+  github: Github;
+  gateway: Gateway;
+  /** Where each accepted build is recorded until it ends, for build-reaper (issue #11). */
+  pending: PendingBuilds;
+  /** system_public_url: `stack-deploy` statuses link the owner's dashboard when set (issue #14). */
+  systemPublicUrl?: string;
+  /** use_checks: a queued `stack-deploy` check run for each accepted build (issue #17); off when absent. */
+  useChecks?: boolean;
+  /** The accepting function's name, for its stage timing (`<stage>.enqueue`); github-push when absent. */
+  stage?: string;
+  now: () => number;
+}
 
 /**
  * The build request for one commit of `repo` (shared/push.ts's contract), as a push and a re-run both make it from
@@ -37,10 +56,10 @@ export function buildRequestOf(
 export type StackStatus = (state: CommitStatus["state"], description: string) => Promise<void>;
 
 /** The commit a status goes on. */
-export type StatusTarget = Pick<CommitStatus, "installationId" | "owner" | "repo" | "sha">;
+export type StatusTarget = Pick<CommitStatus, "scm" | "installationId" | "owner" | "repo" | "sha">;
 
 /** The `stack-deploy` status poster of one commit, linking the owner's dashboard when there is one (issue #14). */
-export function stackStatus(deps: GithubPushDeps, commit: StatusTarget, log: Logger, timer: StageTimer): StackStatus {
+export function stackStatus(deps: EnqueueDeps, commit: StatusTarget, log: Logger, timer: StageTimer): StackStatus {
   const targetUrl = statusLinks({ systemPublicUrl: deps.systemPublicUrl }).stack(commit.owner);
   return (state, description) =>
     timer
@@ -64,7 +83,7 @@ export function stackStatus(deps: GithubPushDeps, commit: StatusTarget, log: Log
  * and git-tar queued with the signed callback URL. Throws HttpError 502 when the queue refuses, after a failure status.
  */
 export async function enqueueBuild(
-  deps: GithubPushDeps,
+  deps: EnqueueDeps,
   request: BuildRequest,
   run: { log: Logger; timer: StageTimer; status: StackStatus },
 ): Promise<void> {
@@ -77,10 +96,16 @@ export async function enqueueBuild(
   // Before the hand-off: however the queue loses the build from here on, build-reaper finds it (issue #11).
   const record = { owner: request.owner, repo: request.repo, sha: request.sha };
   await deps.pending
-    .put({ ...record, ownerId: request.ownerId, installationId, acceptedAt: new Date(deps.now()).toISOString() })
+    .put({
+      ...record,
+      ...(request.scm ? { scm: request.scm } : {}),
+      ownerId: request.ownerId,
+      installationId,
+      acceptedAt: new Date(deps.now()).toISOString(),
+    })
     .catch((error: unknown) => log.warn({ err: error }, "could not record the pending build"));
   try {
-    const enqueued = timer.start("github-push.enqueue");
+    const enqueued = timer.start(`${deps.stage ?? "github-push"}.enqueue`);
     const { callId } = await deps.gateway.invokeAsync("git-tar", JSON.stringify(request), {
       "content-type": "application/json",
       "x-callback-url": buildResultUrl(deps.selfUrl, deps.payloadSecret, { ...record, installationId }),
@@ -103,7 +128,7 @@ export async function enqueueBuild(
 }
 
 /** Creates the queued `stack-deploy` check run when use_checks is on; a failure is logged (statuses stay the contract). */
-async function createStackCheck(deps: GithubPushDeps, request: BuildRequest, log: Logger): Promise<number | undefined> {
+async function createStackCheck(deps: EnqueueDeps, request: BuildRequest, log: Logger): Promise<number | undefined> {
   if (!deps.useChecks) return undefined;
   try {
     return await deps.github.createCheckRun(request, { name: STACK_CONTEXT, status: "queued" });

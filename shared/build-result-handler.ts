@@ -1,12 +1,13 @@
 import type { Logger } from "pino";
-import { readBuildResultRef, STATUS_POSTED_HEADER } from "../../shared/build-result.js";
-import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
-import { closeOpenRuns } from "../../shared/check-runs.js";
-import { fitDescription, STACK_CONTEXT, type Github } from "../../shared/github.js";
-import { HttpError } from "../../shared/http-error.js";
-import type { PendingBuilds } from "../../shared/pending-builds.js";
-import { statusLinks } from "../../shared/status-links.js";
+import { readBuildResultRef, STATUS_POSTED_HEADER } from "./build-result.js";
+import type { FunctionEvent, Reply } from "./function-handler.js";
+import { closeOpenRuns } from "./check-runs.js";
+import { fitDescription, STACK_CONTEXT, type Github } from "./github.js";
+import { HttpError } from "./http-error.js";
+import type { PendingBuilds } from "./pending-builds.js";
+import { statusLinks } from "./status-links.js";
 
+/** What the callback needs: github-push's and gitlab-push's deps both fit. */
 export interface BuildResultDeps {
   payloadSecret: string;
   github: Github;
@@ -15,19 +16,22 @@ export interface BuildResultDeps {
   systemPublicUrl?: string;
   /** use_checks: the commit's check runs git-tar left open are completed too (issue #17). */
   useChecks?: boolean;
+  /** The SCM the serving function's commits are on (issue #19): gitlab-push's are GitLab's; absent: github. */
+  scm?: "github" | "gitlab";
   log: Logger;
   now: () => number;
 }
 
 /**
- * The queue-worker's callback after git-tar ran (shared/build-result.ts): when git-tar did not report the outcome
- * itself (it crashed, timed out, was not running, or refused the hand-off), the commit gets an `error` status, so
- * every accepted push ends in a terminal one on a real cluster too.
+ * The queue-worker's callback after git-tar ran (shared/build-result.ts), served by github-push and gitlab-push: when
+ * git-tar did not report the outcome itself (it crashed, timed out, was not running, or refused the hand-off), the
+ * commit gets an `error` status, so every accepted push ends in a terminal one on a real cluster too.
  */
 export function createBuildResultHandler(deps: BuildResultDeps): (event: FunctionEvent) => Promise<Reply> {
   return async (event) => {
-    const ref = readBuildResultRef(event.query, deps.payloadSecret);
-    if (!ref) throw new HttpError(401, "invalid or missing build-result signature");
+    const signed = readBuildResultRef(event.query, deps.payloadSecret);
+    if (!signed) throw new HttpError(401, "invalid or missing build-result signature");
+    const ref = deps.scm ? { ...signed, scm: deps.scm } : signed;
     const log = deps.log.child({ repo: `${ref.owner}/${ref.repo}`, sha: ref.sha });
     if (event.headers[STATUS_POSTED_HEADER] === "true") return { status: 200, body: "git-tar reported the outcome" };
 
@@ -43,6 +47,7 @@ export function createBuildResultHandler(deps: BuildResultDeps): (event: Functio
     log.error({ status, detail }, "git-tar ended without a status; marking the commit");
     const targetUrl = statusLinks({ systemPublicUrl: deps.systemPublicUrl }).stack(ref.owner);
     await deps.github.setStatus({
+      ...(deps.scm ? { scm: deps.scm } : {}),
       installationId: ref.installationId,
       owner: ref.owner,
       repo: ref.repo,

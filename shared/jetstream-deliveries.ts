@@ -10,9 +10,11 @@ export interface JetStreamDeliveriesOptions {
   url: string;
   user?: string;
   password?: string;
-  /** The KV bucket; every github-event replica shares it. */
+  /** The KV bucket; every github-event and gitlab-event replica shares it (gitlab-event prefixes its ids `gitlab-`). */
   bucket?: string;
   ttlMs?: number;
+  /** The connection's name, as NATS monitoring shows it: the function's. github-event when absent. */
+  client?: string;
   log: Logger;
 }
 
@@ -41,7 +43,7 @@ export function createJetStreamDeliveries(options: JetStreamDeliveriesOptions): 
     opened ??= (async () => {
       const nc = await connect({
         servers: options.url,
-        name: "github-event",
+        name: options.client ?? "github-event",
         ...(options.user ? { user: options.user, pass: options.password ?? "" } : {}),
         timeout: 5_000,
       });

@@ -1,7 +1,8 @@
 /**
- * Remembers X-GitHub-Delivery ids so a redelivered webhook does not build twice. A claim is released when the
- * delivery fails, so GitHub's "Redeliver" still works after a fault. Kept for 24 hours (GitHub lets a delivery be
- * redelivered for 3 days, but automatic retries come within minutes).
+ * Remembers X-GitHub-Delivery ids (and gitlab-event's X-Gitlab-Event-UUID ids, issue #19) so a redelivered webhook
+ * does not build twice. A claim is released when the delivery fails, so GitHub's "Redeliver" still works after a
+ * fault. Kept for 24 hours (GitHub lets a delivery be redelivered for 3 days, but automatic retries come within
+ * minutes).
  */
 export interface Deliveries {
   /** `false` when this id was already claimed and not released. */
