@@ -7,13 +7,18 @@ import { lazyHandler, respond, type FunctionHandler } from "../../shared/functio
 import { createJetStreamDeliveries } from "../../shared/jetstream-deliveries.js";
 import { createLogger } from "../../shared/log.js";
 import type { DestinationStream } from "pino";
+import { withPrecheck } from "../../shared/function-server.js";
 import { createGitlabApi } from "./gitlab-api.js";
+import { tokenPrecheck } from "./gitlab-token.js";
 import { createEventRouter, type GitlabEventDeps } from "./route-event.js";
 
 /** gitlab-event: the GitLab front door (issue #19), as github-event is GitHub's. */
 export function createHandler(deps: GitlabEventDeps): FunctionHandler {
   const route = createEventRouter(deps);
-  return (event, context) => respond(context, deps.log, () => route(event));
+  return withPrecheck(
+    (event, context) => respond(context, deps.log, () => route(event)),
+    tokenPrecheck(deps.webhookSecret),
+  );
 }
 
 /**
