@@ -2,11 +2,13 @@ import axios, { type AxiosInstance } from "axios";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { createBuildHistory, type BuildHistory } from "./build-history.js";
+import { createDeliveries, type Deliveries } from "./deliveries.js";
 import { createGateway, type Gateway } from "./gateway.js";
 import { createGithub, type Github, type Scm } from "./github.js";
 import type { GithubPatience } from "./github-octokit.js";
 import { createGitlab } from "./gitlab.js";
 import { HttpError } from "./http-error.js";
+import { createJetStreamDeliveries } from "./jetstream-deliveries.js";
 import { createLogStore, type LogStore } from "./log-store.js";
 import { createPendingBuilds, type PendingBuilds } from "./pending-builds.js";
 import type { S3BucketDeps } from "./s3-bucket.js";
@@ -118,4 +120,21 @@ export function buildHistoryFromConfig(
   log: Logger,
 ): BuildHistory {
   return createBuildHistory(s3From(config, log));
+}
+
+/**
+ * Where a front door (github-event, gitlab-event) keeps the delivery ids it has seen: NATS JetStream when nats_url is
+ * set, so a restarted replica still refuses a redelivery (issue #10), with the NATS account from the nats-user and
+ * nats-password secrets when that server asks for one; otherwise this replica's memory.
+ * @param client the connection's name on the NATS server: which front door holds it.
+ */
+export function deliveriesFromConfig(config: Config, log: Logger, client: string): Deliveries {
+  if (!config.nats_url) return createDeliveries({ now: Date.now });
+  return createJetStreamDeliveries({
+    url: config.nats_url,
+    user: config.secrets["nats-user"],
+    password: config.secrets["nats-password"],
+    client,
+    log,
+  });
 }

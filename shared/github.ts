@@ -6,7 +6,11 @@ import { HttpError } from "./http-error.js";
  * A commit status's state: GitHub's four, and `running` (issue #19), which GitLab shows between pending and the end;
  * GitHub has no such state (the check run shows in_progress), so the GitHub client posts nothing for it.
  */
-export type StatusState = "pending" | "running" | "success" | "failure" | "error";
+/**
+ * The states the pipeline posts (GitHub's four, and GitLab's `running` and `canceled`, issue #19). GitHub's client
+ * posts nothing for `running` (the check run shows it) and `error` for `canceled` (a build superseded by a newer push).
+ */
+export type StatusState = "pending" | "running" | "success" | "failure" | "error" | "canceled";
 
 /** Where a repository lives (issue #19); absent: github. The router in shared/clients.ts sends each call there. */
 export type Scm = "github" | "gitlab";
@@ -274,7 +278,7 @@ export function createGithub(deps: {
           owner: status.owner,
           repo: status.repo,
           sha: status.sha,
-          state: status.state,
+          state: status.state === "canceled" ? "error" : status.state,
           context: status.context,
           description: fitDescription(status.description),
           ...(status.targetUrl ? { target_url: status.targetUrl } : {}),

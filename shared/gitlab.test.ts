@@ -162,6 +162,7 @@ describe("gitlab client: setStatus", () => {
     ["success", "success"],
     ["failure", "failed"],
     ["error", "failed"],
+    ["canceled", "canceled"],
   ] as const)("%s → GitLab's %s, POSTed to /projects/:id/statuses/:sha with the token", async (state, posted) => {
     await client().setStatus(status({ state, targetUrl: "http://127.0.0.1:8081/api", description: "x".repeat(300) }));
     expect(gitlab.calls).toHaveLength(1);
@@ -232,7 +233,7 @@ describe("gitlab client: setStatus", () => {
 });
 
 describe("gitlab client: latestStatuses", () => {
-  it("each name at its latest state, GitLab's states mapped back (failed → failure, canceled → error)", async () => {
+  it("each name at its latest state, GitLab's states mapped back (failed → failure, skipped → error)", async () => {
     const gl = client();
     for (const [context, state] of [
       ["stack-deploy", "pending"],
@@ -245,12 +246,14 @@ describe("gitlab client: latestStatuses", () => {
       await gl.setStatus(status({ context, state }));
     }
     gitlab.statuses.push({ id: 99, name: "old", status: "canceled", sha: SHA, target_url: null });
+    gitlab.statuses.push({ id: 100, name: "skipped", status: "skipped", sha: SHA, target_url: null });
     const latest = await gl.latestStatuses(commit);
     expect(Object.fromEntries(latest)).toEqual({
       "stack-deploy": "success",
       api: "failure",
       web: "pending",
-      old: "error",
+      old: "canceled",
+      skipped: "error",
     });
     expect(gitlab.calls.at(-1)?.path).toBe(
       `/api/v4/projects/42/repository/commits/${SHA}/statuses?per_page=100&page=1`,

@@ -32,13 +32,15 @@ const TO_GITLAB: Record<StatusState, string> = {
   success: "success",
   failure: "failed",
   error: "failed",
+  canceled: "canceled",
 };
 
-/** Ours for GitLab's: running is still under way (pending); canceled and skipped ended without success (error). */
+/** Ours for GitLab's: running is still under way (pending); skipped ended without success (error). */
 function fromGitlab(state: string): StatusState {
   if (state === "success") return "success";
   if (state === "failed") return "failure";
-  if (state === "canceled" || state === "skipped") return "error";
+  if (state === "canceled") return "canceled";
+  if (state === "skipped") return "error";
   return "pending";
 }
 

@@ -94,10 +94,25 @@ async function gitlabPush() {
     context: "stack-deploy",
     description: "Build queued",
   });
-  return { project, sha, request };
+  return { project, sha, request, repo };
 }
 
 describe("git-tar: a GitLab build request", () => {
+  it("a push no longer the branch tip → stack-deploy canceled on GitLab (GitLab's word for superseded), nothing built", async () => {
+    const url = await serveGitTar();
+    const { project, sha, request, repo } = await gitlabPush();
+    const newer = await repo.commit({ "README.md": "newer\n" });
+    await repo.push();
+
+    expect((await post(url, request)).status).toBe(200);
+    expect(gl.statuses({ projectId: project.id, sha }).map((s) => [s.name, s.state, s.description])).toEqual([
+      ["stack-deploy", "pending", "Build queued"],
+      ["stack-deploy", "running", expect.any(String)],
+      ["stack-deploy", "canceled", `superseded by a newer push: ${newer.slice(0, 7)}`],
+    ]);
+    expect(h.received).toHaveLength(0);
+  });
+
   it("private subgroup project → cloned with a deploy token of it (revoked after), statuses pending → running → pending per function → success on GitLab, none on GitHub", async () => {
     const url = await serveGitTar();
     const { project, sha, request } = await gitlabPush();

@@ -105,7 +105,7 @@ interface Run {
 }
 
 /** A state that ends a context: neither pending nor running (issue #19: GitLab's running comes between). */
-function isTerminal(state: StatusState): state is "success" | "failure" | "error" {
+function isTerminal(state: StatusState): state is "success" | "failure" | "error" | "canceled" {
   return state !== "pending" && state !== "running";
 }
 
@@ -296,7 +296,8 @@ async function buildStack(
     });
   if (tip !== request.sha) {
     // A newer push to the branch is on its way through the pipeline and builds instead (DESIGN §10).
-    await report(STACK_CONTEXT, "error", `superseded by a newer push: ${tip.slice(0, 7)}`);
+    // canceled: GitLab's word for it; GitHub's client posts it as error.
+    await report(STACK_CONTEXT, "canceled", `superseded by a newer push: ${tip.slice(0, 7)}`);
     return `superseded by ${tip}`;
   }
   if (request.preview && !(await readPreviewOptIn(repoDir))) {

@@ -11,7 +11,7 @@ export interface PreviewDeployment {
   /** The functions' answers, whose URLs the success status links. */
   deployed(results: DeployResult[]): void;
   /** The terminal stack-deploy status ends the deployment with the same outcome (once). */
-  onStackStatus(state: "success" | "failure" | "error", description: string): Promise<void>;
+  onStackStatus(state: "success" | "failure" | "error" | "canceled", description: string): Promise<void>;
 }
 
 /** The deployed name of a function of this build: its preview's (shared/naming.ts) when the build is a preview. */
@@ -80,7 +80,8 @@ export function createPreviewDeployment(
     async onStackStatus(state, description) {
       if (ended || id === undefined) return;
       ended = true;
-      if (state !== "success") return post({ state, description });
+      // A deployment has no cancelled state: a superseded preview build is an error there, as its status on GitHub.
+      if (state !== "success") return post({ state: state === "canceled" ? "error" : state, description });
       const [first] = urls;
       const listed = urls.length > 1 ? `deployed: ${urls.join(" ")}` : "preview deployed";
       await post({ state: "success", description: listed, ...(first ? { environmentUrl: first } : {}) });

@@ -1,12 +1,10 @@
 import axios from "axios";
-import { gatewayFromConfig } from "../../shared/clients.js";
+import { deliveriesFromConfig, gatewayFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { createCustomers } from "../../shared/customers.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
 import { createLogger } from "../../shared/log.js";
 import type { DestinationStream } from "pino";
-import { createDeliveries } from "../../shared/deliveries.js";
-import { createJetStreamDeliveries } from "../../shared/jetstream-deliveries.js";
 import { createEventRouter, type GithubEventDeps } from "./route-event.js";
 
 /** github-event: the webhook front door (original-spec §2). */
@@ -37,14 +35,7 @@ export function depsFromEnv(
       ? createCustomers({ list: config.secrets.customers, url: config.customers_url, http, now: Date.now })
       : undefined,
     gateway: gatewayFromConfig(config, log, http),
-    deliveries: config.nats_url
-      ? createJetStreamDeliveries({
-          url: config.nats_url,
-          user: config.secrets["nats-user"],
-          password: config.secrets["nats-password"],
-          log,
-        })
-      : createDeliveries({ now: Date.now }),
+    deliveries: deliveriesFromConfig(config, log, "github-event"),
     log,
     now: Date.now,
   };

@@ -1,10 +1,8 @@
 import axios from "axios";
-import { gatewayFromConfig } from "../../shared/clients.js";
+import { deliveriesFromConfig, gatewayFromConfig } from "../../shared/clients.js";
 import { loadConfig } from "../../shared/config.js";
 import { createCustomers } from "../../shared/customers.js";
-import { createDeliveries } from "../../shared/deliveries.js";
 import { lazyHandler, respond, type FunctionHandler } from "../../shared/function-handler.js";
-import { createJetStreamDeliveries } from "../../shared/jetstream-deliveries.js";
 import { createLogger } from "../../shared/log.js";
 import type { DestinationStream } from "pino";
 import { withPrecheck } from "../../shared/function-server.js";
@@ -46,15 +44,7 @@ export function depsFromEnv(
       ? createCustomers({ list: config.secrets.customers, url: config.customers_url, http, now: Date.now })
       : undefined,
     gateway: gatewayFromConfig(config, log, http),
-    deliveries: config.nats_url
-      ? createJetStreamDeliveries({
-          url: config.nats_url,
-          user: config.secrets["nats-user"],
-          password: config.secrets["nats-password"],
-          client: "gitlab-event",
-          log,
-        })
-      : createDeliveries({ now: Date.now }),
+    deliveries: deliveriesFromConfig(config, log, "gitlab-event"),
     log,
     now: Date.now,
   };
