@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { readBuildResultRef, STATUS_POSTED_HEADER } from "./build-result.js";
 import type { FunctionEvent, Reply } from "./function-handler.js";
 import { closeOpenRuns } from "./check-runs.js";
-import { fitDescription, STACK_CONTEXT, type Github } from "./github.js";
+import { commitOf, fitDescription, STACK_CONTEXT, type Github } from "./github.js";
 import { HttpError } from "./http-error.js";
 import type { PendingBuilds } from "./pending-builds.js";
 import { statusLinks } from "./status-links.js";
@@ -47,11 +47,7 @@ export function createBuildResultHandler(deps: BuildResultDeps): (event: Functio
     log.error({ status, detail }, "git-tar ended without a status; marking the commit");
     const targetUrl = statusLinks({ systemPublicUrl: deps.systemPublicUrl }).stack(ref.owner);
     await deps.github.setStatus({
-      ...(deps.scm ? { scm: deps.scm } : {}),
-      installationId: ref.installationId,
-      owner: ref.owner,
-      repo: ref.repo,
-      sha: ref.sha,
+      ...commitOf(ref),
       state: "error",
       context: STACK_CONTEXT,
       description,

@@ -33,6 +33,21 @@ export interface CommitStatus {
 /** The commit a check run belongs to. */
 export type CheckCommit = Pick<CommitStatus, "scm" | "installationId" | "owner" | "repo" | "sha">;
 
+/**
+ * The commit a build request, deploy spec or pending record is about, with its SCM only when it has one (absent:
+ * github, as on requests queued before issue #19), so every status and check-run call goes to the right host.
+ */
+export function commitOf(from: {
+  scm?: Scm | undefined;
+  installationId: number;
+  owner: string;
+  repo: string;
+  sha: string;
+}): CheckCommit {
+  const { scm, installationId, owner, repo, sha } = from;
+  return { ...(scm ? { scm } : {}), installationId, owner, repo, sha };
+}
+
 /** Basic-auth credentials for one clone (`git clone https://<username>:<password>@…`). */
 export interface CloneCredentials {
   username: string;

@@ -2,7 +2,7 @@ import pLimit from "p-limit";
 import type { Logger } from "pino";
 import type { BuildHistory } from "../../shared/build-history.js";
 import { closeOpenRuns } from "../../shared/check-runs.js";
-import { fitDescription, STACK_CONTEXT, type Github } from "../../shared/github.js";
+import { commitOf, fitDescription, STACK_CONTEXT, type Github } from "../../shared/github.js";
 import { isHttpError } from "../../shared/http-error.js";
 import type { PendingBuild, PendingBuilds, PendingEntry } from "../../shared/pending-builds.js";
 import { statusLinks } from "../../shared/status-links.js";
@@ -88,13 +88,7 @@ async function settle(deps: SweepDeps, entry: PendingEntry): Promise<Outcome> {
   if (!verdict.lost) return "kept";
   const log = deps.log.child({ repo: `${build.owner}/${build.repo}`, sha: build.sha });
   // The record's SCM (issue #19): a GitLab build's statuses are read and ended on GitLab; absent: github.
-  const commit = {
-    ...(build.scm ? { scm: build.scm } : {}),
-    installationId: build.installationId,
-    owner: build.owner,
-    repo: build.repo,
-    sha: build.sha,
-  };
+  const commit = commitOf(build);
   let latest: Map<string, string>;
   try {
     latest = await deps.github.latestStatuses(commit);
@@ -136,11 +130,7 @@ async function postErrors(
   for (const context of [...functions, STACK_CONTEXT]) {
     if (context !== STACK_CONTEXT) await endRecord(deps, build, context, description);
     await deps.github.setStatus({
-      ...(build.scm ? { scm: build.scm } : {}),
-      installationId: build.installationId,
-      owner: build.owner,
-      repo: build.repo,
-      sha: build.sha,
+      ...commitOf(build),
       state: "error",
       context,
       description,

@@ -5,7 +5,7 @@ import { deploySpecSchema, type DeployResult, type DeploySpec } from "../../shar
 import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
 import type { Gateway } from "../../shared/gateway.js";
 import { checkRun } from "../../shared/check-runs.js";
-import { fitDescription, formatLogTail, type Github, type StatusState } from "../../shared/github.js";
+import { commitOf, fitDescription, formatLogTail, type Github, type StatusState } from "../../shared/github.js";
 import { requireHop } from "../../shared/hmac.js";
 import { HttpError, isHttpError } from "../../shared/http-error.js";
 import { buildLogUrl } from "../../shared/log-link.js";
@@ -119,8 +119,7 @@ async function ship(
   // The `running` record, written beside the build; every end awaits it first, so the terminal record lands last.
   let recorded = Promise.resolve();
   // Where the statuses go (issue #19): the push's SCM; absent (github) on specs packed before GitLab.
-  const scm = spec.scm ? { scm: spec.scm } : {};
-  const commit = { ...scm, installationId: spec.installationId, owner: spec.owner, repo: spec.repo, sha: spec.sha };
+  const commit = commitOf(spec);
   // The run git-tar created queued; found by name, or created, when git-tar could not hand its id over (issue #17).
   const check = checkRun({ github: deps.github, enabled: deps.useChecks, log }, commit, spec.function, spec.checkRunId);
 

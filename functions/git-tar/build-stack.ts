@@ -9,7 +9,7 @@ import { packBuildContext } from "../../shared/build-tar.js";
 import { deployResultSchema, type DeployResult, type DeploySpec } from "../../shared/deploy-spec.js";
 import type { FunctionEvent, Reply } from "../../shared/function-handler.js";
 import type { Gateway } from "../../shared/gateway.js";
-import { STACK_CONTEXT, type CheckConclusion, type Github, type StatusState } from "../../shared/github.js";
+import { commitOf, STACK_CONTEXT, type CheckConclusion, type Github, type StatusState } from "../../shared/github.js";
 import { QUEUED_HOP_MAX_AGE_MS, requireHop } from "../../shared/hmac.js";
 import { HttpError, isHttpError } from "../../shared/http-error.js";
 import { secretName } from "../../shared/naming.js";
@@ -136,8 +136,7 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
     // The terminal stack-deploy status, which the stack-deploy check run concludes with too.
     let stackEnd: { state: StatusState; description: string } | undefined;
     const links = statusLinks({ systemPublicUrl: deps.systemPublicUrl });
-    // Where the statuses go (issue #19): the request's SCM; absent (github) on requests queued before GitLab.
-    const scm = request.scm ? { scm: request.scm } : {};
+    const commit = commitOf(request);
     const postStatus: Report = (context, state, description, targetUrl = links.stack(request.owner)) => {
       if (context === STACK_CONTEXT && isTerminal(state)) stackEnd = { state, description };
       return timer
@@ -145,11 +144,7 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
           "status-post",
           () =>
             deps.github.setStatus({
-              ...scm,
-              installationId: request.installationId,
-              owner: request.owner,
-              repo: request.repo,
-              sha: request.sha,
+              ...commit,
               state,
               context,
               description,
@@ -186,7 +181,7 @@ export function createStackBuilder(deps: GitTarDeps): (event: FunctionEvent) => 
     const { owner, ownerId, repo, sha, installationId } = request;
     const heartbeat = startHeartbeat(
       { pending: deps.pending, everyMs: deps.heartbeatMs, log, now: deps.now },
-      { ...scm, owner, ownerId, repo, sha, installationId },
+      { ...(request.scm ? { scm: request.scm } : {}), owner, ownerId, repo, sha, installationId },
       () => [...unconcluded],
     );
     const run: Run = {
@@ -571,11 +566,7 @@ async function postLate(
     await sleep(pause);
     try {
       await deps.github.setStatus({
-        ...(spec.scm ? { scm: spec.scm } : {}),
-        installationId: spec.installationId,
-        owner: spec.owner,
-        repo: spec.repo,
-        sha: spec.sha,
+        ...commitOf(spec),
         state: result.status,
         context: spec.function,
         description: result.description,

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { checkRun, type CheckRunHandle } from "../../shared/check-runs.js";
 import type { DeployResult } from "../../shared/deploy-spec.js";
-import { fitDescription, STACK_CONTEXT, type CheckConclusion, type Github } from "../../shared/github.js";
+import { commitOf, fitDescription, STACK_CONTEXT, type CheckConclusion, type Github } from "../../shared/github.js";
 import type { BuildRequest } from "../../shared/push.js";
 
 /** git-tar's check runs of one push (issue #17): `stack-deploy` and one per function, none left open at the end. */
@@ -23,13 +23,7 @@ export function createStackChecks(
   request: BuildRequest,
   detailsUrl?: string,
 ): StackChecks {
-  const commit = {
-    ...(request.scm ? { scm: request.scm } : {}),
-    installationId: request.installationId,
-    owner: request.owner,
-    repo: request.repo,
-    sha: request.sha,
-  };
+  const commit = commitOf(request);
   const stack = checkRun(deps, commit, STACK_CONTEXT, request.checkRunId);
   const open = new Map<string, CheckRunHandle>();
   const functions: string[] = [];
