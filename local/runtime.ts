@@ -262,16 +262,10 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
     message = "update",
     branch = "master",
   ) {
-    const files = typeof source === "string" ? await readTree(source) : source;
     let entry = repos.get(`${owner}/${name}`);
     entry ??= { repo: await git.createRepo(owner, name), files: new Set() };
     repos.set(`${owner}/${name}`, entry);
-    const remove = [...entry.files].filter((f) => !(f in files));
-    const sha = await entry.repo.commit(files, message, { remove });
-    // This session's history replaces whatever an earlier run pushed.
-    await entry.repo.push({ force: true, branch });
-    entry.files = new Set(Object.keys(files));
-    return sha;
+    return commitTree(entry, source, message, branch);
   }
   const templates = await publish("openfaas", "templates", TEMPLATES, "templates");
   step("git host");
@@ -552,7 +546,6 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
       source: string | Record<string, GitFileContent>,
       options: { topics?: string[]; visibility?: "public" | "internal" | "private"; message?: string } = {},
     ) {
-      const files = typeof source === "string" ? await readTree(source) : source;
       let entry = gitlabRepos.get(fullPath.toLowerCase());
       if (!entry) {
         const created = await gitlab.createProject({
@@ -563,10 +556,7 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
         entry = { ...created, files: new Set() };
         gitlabRepos.set(fullPath.toLowerCase(), entry);
       }
-      const remove = [...entry.files].filter((f) => !(f in files));
-      const sha = await entry.repo.commit(files, options.message ?? "update", { remove });
-      await entry.repo.push({ force: true, branch: entry.project.defaultBranch });
-      entry.files = new Set(Object.keys(files));
+      const sha = await commitTree(entry, source, options.message ?? "update", entry.project.defaultBranch);
       return { project: entry.project, sha };
     },
     sendGitlabHook,
@@ -661,3 +651,22 @@ async function assemble(options: LocalCloudOptions, stops: Array<() => Promise<v
 }
 
 export type LocalCloud = Awaited<ReturnType<typeof startLocalCloud>>;
+
+/**
+ * Commits `source` (files, or a folder read whole) as the new tip of `branch` in a repository the runtime tracks:
+ * files the last commit had and `source` lacks are removed, and this session's history replaces whatever an earlier
+ * run pushed.
+ */
+async function commitTree(
+  entry: { repo: GitRepo; files: Set<string> },
+  source: string | Record<string, GitFileContent>,
+  message: string,
+  branch: string,
+): Promise<string> {
+  const files = typeof source === "string" ? await readTree(source) : source;
+  const remove = [...entry.files].filter((f) => !(f in files));
+  const sha = await entry.repo.commit(files, message, { remove });
+  await entry.repo.push({ force: true, branch });
+  entry.files = new Set(Object.keys(files));
+  return sha;
+}
